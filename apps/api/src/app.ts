@@ -1,0 +1,59 @@
+import type { Config } from '@pushcast/config';
+import { PushcastError, type Principal } from '@pushcast/domain';
+import type { Queues } from '@pushcast/queues';
+import type { Db } from '@pushcast/store';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAuthenticator } from './auth.ts';
+import type { ApiDeps } from './deps.ts';
+import { sendError } from './http-errors.ts';
+import { accessTokenRoutes } from './routes/access-tokens.ts';
+import { projectRoutes } from './routes/projects.ts';
+import { senderRoutes } from './routes/senders.ts';
+import { subscriptionRoutes } from './routes/subscriptions.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export interface BuildAppOptions {
+  readonly config: Config;
+  readonly db: Db;
+  readonly queues: Queues;
+  readonly logger: Logger;
+}
+
+/** Builds the HTTP app; it does not listen (main.ts does, tests use real sockets or inject). */
+export async function buildApp({ config, db, queues, logger }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: 256 * 1024,
+    // Keys of the querystring like `uids[]` stay literal; repeated keys become arrays.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const deps: ApiDeps = { config, db, queues, auth: createAuthenticator(db, config.adminToken) };
+
+  app.setErrorHandler((error, request, reply) => sendError(reply, request, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, request, new PushcastError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+  app.decorateRequest('principal', null as never);
+
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', async (request) => {
+        request.principal = await deps.auth.authenticate(request);
+      });
+      await api.register(senderRoutes, deps);
+      await api.register(projectRoutes, deps);
+      await api.register(subscriptionRoutes, deps);
+      await api.register(accessTokenRoutes, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  return app;
+}

@@ -1,0 +1,3 @@
+export { buildApp, type BuildAppOptions } from './app.ts';
+export { startApi, type RunningApi } from './server.ts';
+export { tokenFromHeader } from './auth.ts';

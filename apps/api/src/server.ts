@@ -1,0 +1,27 @@
+import { createQueues, createRedis } from '@pushcast/queues';
+import type { Runtime } from '@pushcast/runtime';
+import { buildApp } from './app.ts';
+
+export interface RunningApi {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Builds the app from a runtime and listens on the configured port. */
+export async function startApi({ config, db, logger }: Runtime): Promise<RunningApi> {
+  const redis = createRedis(config.redisUrl, 'producer');
+  const queues = createQueues(redis, config.queuePrefix);
+  const app = await buildApp({ config, db, queues, logger });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  return {
+    url,
+    async close() {
+      await app.close();
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

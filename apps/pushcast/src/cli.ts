@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '@pushcast/config';
+import { newAccessTokenSecret } from '@pushcast/domain';
+import {
+  createDb,
+  ensureDatabase,
+  insertAccessToken,
+  listAccessTokens,
+  listProjects,
+  migrate,
+  revokeAccessToken,
+} from '@pushcast/store';
+
+const USAGE = `usage:
+  pushcast migrate                                   apply database migrations
+  pushcast token create --project ID [--project ID]  mint a token scoped to projects
+  pushcast token create --admin                      mint an admin token
+        [--name NAME]
+  pushcast token list                                list live tokens (never the secrets)
+  pushcast token revoke ID                           revoke a token
+Reads DATABASE_URL like the server does.`;
+
+function fail(message: string): never {
+  process.stderr.write(`pushcast: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      project: { type: 'string', multiple: true },
+      admin: { type: 'boolean', default: false },
+      name: { type: 'string', default: '' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  await ensureDatabase(config.databaseUrl);
+  const db = createDb(config.databaseUrl, 2);
+  try {
+    await migrate(db);
+    if (command === 'migrate') {
+      process.stdout.write('migrations applied\n');
+    } else if (command === 'token' && sub === 'create') {
+      const projectIds = (values.project ?? []).map((p) => {
+        if (!/^[1-9]\d{0,15}$/.test(p)) fail(`--project ${p}: must be a project id`);
+        return Number(p);
+      });
+      if (!values.admin && projectIds.length === 0) fail('token create needs --project ID (repeatable) or --admin');
+      const found = new Set((await listProjects(db, projectIds)).map((p) => p.id));
+      const missing = projectIds.find((id) => !found.has(id));
+      if (missing !== undefined) fail(`project ${missing} does not exist`);
+      const secret = newAccessTokenSecret();
+      const record = await insertAccessToken(db, { ...secret, name: values.name, admin: values.admin, projectIds });
+      process.stderr.write(
+        `token ${record.id} created (${record.admin ? 'admin' : `projects ${record.projectIds.join(', ')}`}); it is shown only once:\n`,
+      );
+      process.stdout.write(`${secret.token}\n`);
+    } else if (command === 'token' && sub === 'list') {
+      for (const t of await listAccessTokens(db)) {
+        process.stdout.write(
+          `${t.id}\t${t.prefix}…\t${t.admin ? 'admin' : `projects=${t.projectIds.join(',')}`}\t${t.name}\t${t.createdAt.toISOString()}\n`,
+        );
+      }
+    } else if (command === 'token' && sub === 'revoke' && arg !== undefined && /^\d+$/.test(arg)) {
+      if (!(await revokeAccessToken(db, Number(arg)))) fail(`token ${arg} not found`);
+      process.stdout.write(`token ${arg} revoked\n`);
+    } else {
+      fail(`unknown command\n${USAGE}`);
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+await main(process.argv.slice(2));

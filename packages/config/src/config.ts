@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Pushcast reads, with its default declared here and nowhere else.
+ * Names are fixed: docker-compose.yml, infra/ and README.md mirror them.
+ */
+const hostEntry = z
+  .string()
+  .regex(/^(\*\.)?[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$/, 'must be host or host:port');
+
+const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/pushcast'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  PUSHCAST_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  PUSHCAST_ALLOWED_PUSH_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((h) => h.trim()).filter((h) => h.length > 0))
+    .pipe(z.array(hostEntry)),
+  PUSHCAST_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}\-]+$/).default('pushcast'),
+  PUSHCAST_MIGRATE_ON_START: boolFlag.default(true),
+  PUSHCAST_PUBLIC_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+});
+
+type Parsed = z.infer<typeof configSchema>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly adminToken: string | undefined;
+  /** `host` or `host:port` entries (a leading `*.` matches subdomains) besides the public push services. */
+  readonly allowedPushHosts: readonly string[];
+  readonly queuePrefix: string;
+  readonly migrateOnStart: boolean;
+  readonly publicUrl: string | undefined;
+  readonly logLevel: Parsed['LOG_LEVEL'];
+  readonly databasePoolSize: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { variable: string; message: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`);
+  }
+}
+
+/** Parses the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set", as in docker-compose files that list every name.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    port: c.PORT,
+    host: c.HOST,
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    adminToken: c.PUSHCAST_ADMIN_TOKEN,
+    allowedPushHosts: Object.freeze([...c.PUSHCAST_ALLOWED_PUSH_HOSTS]),
+    queuePrefix: c.PUSHCAST_QUEUE_PREFIX,
+    migrateOnStart: c.PUSHCAST_MIGRATE_ON_START,
+    publicUrl: c.PUSHCAST_PUBLIC_URL,
+    logLevel: c.LOG_LEVEL,
+    databasePoolSize: c.DATABASE_POOL_SIZE,
+  });
+}
+
+/** A copy safe to log: secrets and URL passwords hidden. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    adminToken: config.adminToken === undefined ? undefined : '[redacted]',
+    databaseUrl: redactUrl(config.databaseUrl),
+    redisUrl: redactUrl(config.redisUrl),
+  };
+}
+
+function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '[unparsable]';
+  }
+}

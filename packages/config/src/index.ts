@@ -1,0 +1,1 @@
+export { loadConfig, redactConfig, ConfigError, configSchema, type Config } from './config.ts';

@@ -1,0 +1,38 @@
+/**
+ * Every failure a caller can observe has a kind. The HTTP layer maps kinds to status codes in one
+ * table (apps/api/src/http-errors.ts); nothing branches on a message.
+ */
+export type ErrorKind =
+  | 'bad_request' // malformed request: unparsable JSON, wrong content type, bad tag expression
+  | 'validation' // well-formed but breaks a rule on a field
+  | 'unauthorized' // no token or an unknown token
+  | 'forbidden' // a valid token without access to the resource
+  | 'not_found'
+  | 'conflict' // the request contradicts the current state (e.g. deleting a sender in use)
+  | 'rate_limited'
+  | 'unavailable' // a dependency (PostgreSQL, Redis) is down; the request may be retried
+  | 'internal';
+
+export interface PushcastErrorDetails {
+  /** Dotted path of the offending field, e.g. `tags.2` or `p256dh`. */
+  readonly field?: string;
+  /** A stable, machine-readable name of the broken rule, e.g. `max_length` or `private_host`. */
+  readonly rule?: string;
+  readonly [extra: string]: unknown;
+}
+
+export class PushcastError extends Error {
+  override readonly name = 'PushcastError';
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details: PushcastErrorDetails = {},
+  ) {
+    super(message);
+  }
+}
+
+export const validationError = (field: string, rule: string, message: string, extra: Record<string, unknown> = {}) =>
+  new PushcastError('validation', `${field}: ${message}`, { field, rule, ...extra });
+
+export const notFound = (what: string) => new PushcastError('not_found', `${what} not found`);

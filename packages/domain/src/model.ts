@@ -1,0 +1,58 @@
+/** Domain types: what the store returns and the API serialises. */
+export type Platform = 'web' | 'apns' | 'fcm';
+
+export interface Sender {
+  readonly id: number;
+  readonly name: string;
+  readonly vapidPrivateKey: string;
+  readonly vapidPublicKey: string;
+  readonly createdAt: Date;
+}
+
+export interface ProjectSettings {
+  readonly name: string;
+  readonly website: string;
+  readonly iconUrl: string | null;
+  readonly badgeUrl: string | null;
+  readonly notificationsTtl: number;
+  readonly notificationsRequireInteraction: boolean;
+  readonly notificationsSilent: boolean;
+}
+
+export interface Project extends ProjectSettings {
+  readonly id: number;
+  readonly senderId: number;
+  readonly createdAt: Date;
+}
+
+export interface Subscription {
+  readonly id: number;
+  readonly projectId: number;
+  readonly platform: Platform;
+  readonly endpoint: string | null;
+  readonly p256dh: string | null;
+  readonly auth: string | null;
+  readonly deviceToken: string | null;
+  readonly uid: string | null;
+  readonly tags: readonly string[];
+  readonly lastClickAt: Date | null;
+  readonly createdAt: Date;
+}
+
+/** Who a request acts as: an admin, or a token limited to some projects. */
+export type Principal =
+  | { readonly kind: 'admin'; readonly tokenId: number | null }
+  | { readonly kind: 'project'; readonly tokenId: number; readonly projectIds: ReadonlySet<number> };
+
+export interface AccessToken {
+  readonly id: number;
+  readonly name: string;
+  readonly prefix: string;
+  readonly admin: boolean;
+  readonly projectIds: readonly number[];
+  readonly createdAt: Date;
+}
+
+export function canAccessProject(principal: Principal, projectId: number): boolean {
+  return principal.kind === 'admin' || principal.projectIds.has(projectId);
+}

@@ -1,0 +1,17 @@
+import { pino, type Logger } from 'pino';
+
+/** Secrets never reach the logs, whatever object a caller logs. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.token',
+  '*.authorization',
+  '*.vapid_private_key',
+  '*.vapidPrivateKey',
+  '*.adminToken',
+  '*.password',
+];
+
+export function createLogger(level: string, name: string): Logger {
+  return pino({ level, name, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+}

@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig, redactConfig, type Config } from '@pushcast/config';
+import { createDb, ensureDatabase, migrate, type Db } from '@pushcast/store';
+import type { Logger } from 'pino';
+import { createLogger } from './logger.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Db;
+}
+
+/**
+ * Reads the configuration (a bad value stops the process with a message naming the variable),
+ * creates the database if it is missing and applies migrations when configured to.
+ */
+export async function startRuntime(name: string, env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const p of error.problems) process.stderr.write(`pushcast: configuration error: ${p.variable} ${p.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel, name);
+  logger.info({ config: redactConfig(config) }, 'starting');
+  await ensureDatabase(config.databaseUrl);
+  const db = createDb(config.databaseUrl, config.databasePoolSize);
+  if (config.migrateOnStart) {
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
+  return { config, logger, db };
+}
+
+/** Runs `stop` once on SIGTERM or SIGINT, then exits. */
+export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    stop()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

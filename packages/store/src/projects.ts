@@ -1,0 +1,117 @@
+import type { Project, ProjectSettings } from '@pushcast/domain';
+import type { Queryable } from './db.ts';
+
+interface ProjectRow {
+  id: number;
+  sender_id: number;
+  name: string;
+  website: string;
+  icon_url: string | null;
+  badge_url: string | null;
+  notifications_ttl: number;
+  notifications_require_interaction: boolean;
+  notifications_silent: boolean;
+  created_at: Date;
+}
+
+const COLUMNS = `id, sender_id, name, website, icon_url, badge_url, notifications_ttl,
+  notifications_require_interaction, notifications_silent, created_at`;
+
+const toProject = (r: ProjectRow): Project => ({
+  id: r.id,
+  senderId: r.sender_id,
+  name: r.name,
+  website: r.website,
+  iconUrl: r.icon_url,
+  badgeUrl: r.badge_url,
+  notificationsTtl: r.notifications_ttl,
+  notificationsRequireInteraction: r.notifications_require_interaction,
+  notificationsSilent: r.notifications_silent,
+  createdAt: r.created_at,
+});
+
+export type NewProject = ProjectSettings & { senderId: number };
+
+export async function insertProject(db: Queryable, p: NewProject): Promise<Project> {
+  const { rows } = await db.query<ProjectRow>(
+    `INSERT INTO projects (sender_id, name, website, icon_url, badge_url, notifications_ttl,
+       notifications_require_interaction, notifications_silent)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    [p.senderId, p.name, p.website, p.iconUrl, p.badgeUrl, p.notificationsTtl, p.notificationsRequireInteraction, p.notificationsSilent],
+  );
+  return toProject(rows[0]!);
+}
+
+/** Live projects, optionally only those among `ids` (a scoped token's projects). */
+export async function listProjects(db: Queryable, ids?: readonly number[]): Promise<Project[]> {
+  const { rows } = await db.query<ProjectRow>(
+    `SELECT ${COLUMNS} FROM projects WHERE deleted_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1)) ORDER BY id`,
+    [ids ?? null],
+  );
+  return rows.map(toProject);
+}
+
+export async function findProject(db: Queryable, id: number): Promise<Project | null> {
+  const { rows } = await db.query<ProjectRow>(`SELECT ${COLUMNS} FROM projects WHERE id = $1 AND deleted_at IS NULL`, [id]);
+  return rows[0] ? toProject(rows[0]) : null;
+}
+
+export async function updateProject(db: Queryable, id: number, patch: Partial<NewProject>): Promise<Project | null> {
+  const { rows } = await db.query<ProjectRow>(
+    `UPDATE projects SET
+       sender_id = COALESCE($2, sender_id),
+       name = COALESCE($3, name),
+       website = COALESCE($4, website),
+       icon_url = CASE WHEN $5::boolean THEN $6 ELSE icon_url END,
+       badge_url = CASE WHEN $7::boolean THEN $8 ELSE badge_url END,
+       notifications_ttl = COALESCE($9, notifications_ttl),
+       notifications_require_interaction = COALESCE($10, notifications_require_interaction),
+       notifications_silent = COALESCE($11, notifications_silent)
+     WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+    [
+      id,
+      patch.senderId ?? null,
+      patch.name ?? null,
+      patch.website ?? null,
+      patch.iconUrl !== undefined,
+      patch.iconUrl ?? null,
+      patch.badgeUrl !== undefined,
+      patch.badgeUrl ?? null,
+      patch.notificationsTtl ?? null,
+      patch.notificationsRequireInteraction ?? null,
+      patch.notificationsSilent ?? null,
+    ],
+  );
+  return rows[0] ? toProject(rows[0]) : null;
+}
+
+/** Hides the project at once; `purgeDeletedProject` removes its data later. */
+export async function markProjectDeleted(db: Queryable, id: number): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL`, [id]);
+  return rowCount === 1;
+}
+
+export async function listDeletedProjectIds(db: Queryable, limit: number): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>(
+    `SELECT id FROM projects WHERE deleted_at IS NOT NULL ORDER BY deleted_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Deletes up to `batch` rows of a deleted project's subscriptions; once none are left, the project
+ * itself (its notifications cascade). Returns true when the project is gone. Small batches keep
+ * each transaction short however large the audience.
+ */
+export async function purgeDeletedProject(db: Queryable, id: number, batch: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `DELETE FROM subscriptions WHERE id IN (
+       SELECT s.id FROM subscriptions s JOIN projects p ON p.id = s.project_id
+       WHERE s.project_id = $1 AND p.deleted_at IS NOT NULL LIMIT $2)`,
+    [id, batch],
+  );
+  if ((rowCount ?? 0) > 0) return false;
+  await db.query(`DELETE FROM projects WHERE id = $1 AND deleted_at IS NOT NULL`, [id]);
+  return true;
+}

@@ -1,0 +1,129 @@
+import type { Platform, Subscription } from '@pushcast/domain';
+import type { TagExpr } from '@pushcast/domain';
+import type { Queryable } from './db.ts';
+import { SqlParams } from './sql-params.ts';
+import { tagExprToSql } from './tag-sql.ts';
+
+interface SubscriptionRow {
+  id: number;
+  project_id: number;
+  platform: Platform;
+  endpoint: string | null;
+  p256dh: string | null;
+  auth: string | null;
+  device_token: string | null;
+  uid: string | null;
+  tags: string[];
+  last_click_at: Date | null;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, project_id, platform, endpoint, p256dh, auth, device_token, uid, tags, last_click_at, created_at';
+
+const toSubscription = (r: SubscriptionRow): Subscription => ({
+  id: r.id,
+  projectId: r.project_id,
+  platform: r.platform,
+  endpoint: r.endpoint,
+  p256dh: r.p256dh,
+  auth: r.auth,
+  deviceToken: r.device_token,
+  uid: r.uid,
+  tags: r.tags,
+  lastClickAt: r.last_click_at,
+  createdAt: r.created_at,
+});
+
+export interface AudienceFilter {
+  readonly projectId: number;
+  /** Only these uids (uids that are not subscribed simply match nothing). */
+  readonly uids?: readonly string[] | undefined;
+  /** A parsed tag filter; null or undefined = no tag condition. */
+  readonly tags?: TagExpr | null | undefined;
+}
+
+/** The WHERE clause for an audience, with its values in `params`. */
+export function audienceWhere(filter: AudienceFilter, params: SqlParams): string {
+  const parts = [`project_id = ${params.add(filter.projectId)}`];
+  if (filter.uids !== undefined) parts.push(`uid = ANY(${params.add(filter.uids)}::text[])`);
+  if (filter.tags) parts.push(tagExprToSql(filter.tags, 'tags', params));
+  return parts.join(' AND ');
+}
+
+export interface NewWebSubscription {
+  readonly projectId: number;
+  readonly endpoint: string;
+  readonly p256dh: string;
+  readonly auth: string;
+  readonly uid: string | null;
+  readonly tags: readonly string[];
+}
+
+/** Imports a browser subscription; the same endpoint again updates the existing row. */
+export async function upsertWebSubscription(db: Queryable, s: NewWebSubscription): Promise<Subscription> {
+  const { rows } = await db.query<SubscriptionRow>(
+    `INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags)
+     VALUES ($1, 'web', $2, $3, $4, $5, $6)
+     ON CONFLICT (project_id, endpoint) WHERE platform = 'web'
+     DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, uid = EXCLUDED.uid, tags = EXCLUDED.tags,
+                   updated_at = now()
+     RETURNING ${COLUMNS}`,
+    [s.projectId, s.endpoint, s.p256dh, s.auth, s.uid, s.tags],
+  );
+  return toSubscription(rows[0]!);
+}
+
+export async function listSubscriptions(
+  db: Queryable,
+  filter: AudienceFilter,
+  page: { readonly page: number; readonly perPage: number },
+): Promise<Subscription[]> {
+  const params = new SqlParams();
+  const where = audienceWhere(filter, params);
+  const { rows } = await db.query<SubscriptionRow>(
+    `SELECT ${COLUMNS} FROM subscriptions WHERE ${where} ORDER BY id
+     LIMIT ${params.add(page.perPage)} OFFSET ${params.add((page.page - 1) * page.perPage)}`,
+    params.values,
+  );
+  return rows.map(toSubscription);
+}
+
+export async function countSubscriptions(db: Queryable, filter: AudienceFilter): Promise<number> {
+  const params = new SqlParams();
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::bigint AS n FROM subscriptions WHERE ${audienceWhere(filter, params)}`,
+    params.values,
+  );
+  return rows[0]!.n;
+}
+
+export async function findSubscription(db: Queryable, projectId: number, id: number): Promise<Subscription | null> {
+  const { rows } = await db.query<SubscriptionRow>(
+    `SELECT ${COLUMNS} FROM subscriptions WHERE project_id = $1 AND id = $2`,
+    [projectId, id],
+  );
+  return rows[0] ? toSubscription(rows[0]) : null;
+}
+
+/** `uid: null` clears the uid; a field left undefined is kept. */
+export async function updateSubscription(
+  db: Queryable,
+  projectId: number,
+  id: number,
+  patch: { uid?: string | null; tags?: readonly string[] },
+): Promise<Subscription | null> {
+  const { rows } = await db.query<SubscriptionRow>(
+    `UPDATE subscriptions SET
+       uid = CASE WHEN $3::boolean THEN $4 ELSE uid END,
+       tags = COALESCE($5, tags),
+       updated_at = now()
+     WHERE project_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [projectId, id, patch.uid !== undefined, patch.uid ?? null, patch.tags ?? null],
+  );
+  return rows[0] ? toSubscription(rows[0]) : null;
+}
+
+export async function deleteSubscription(db: Queryable, projectId: number, id: number): Promise<boolean> {
+  const { rowCount } = await db.query(`DELETE FROM subscriptions WHERE project_id = $1 AND id = $2`, [projectId, id]);
+  return rowCount === 1;
+}

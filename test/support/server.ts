@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { startApi } from '@pushcast/api';
+import { loadConfig } from '@pushcast/config';
+import { createLogger } from '@pushcast/runtime';
+import { createDb, ensureDatabase, migrate, type Db } from '@pushcast/store';
+import { freshDatabaseUrl } from './database.ts';
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface TestServer {
+  /** e.g. http://127.0.0.1:41234 */
+  readonly url: string;
+  /** `${url}/api/v1`: what the official clients take as `baseUrl`. */
+  readonly apiUrl: string;
+  readonly adminToken: string;
+  readonly db: Db;
+  readonly queuePrefix: string;
+  close(): Promise<void>;
+}
+
+/** The real API on a free port, over a fresh database and its own Redis key prefix. */
+export async function startTestServer(label: string, env: Record<string, string> = {}): Promise<TestServer> {
+  const database = freshDatabaseUrl(label);
+  const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  const queuePrefix = `pushcast-test-${label}-${randomBytes(4).toString('hex')}`;
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    PUSHCAST_ADMIN_TOKEN: adminToken,
+    PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+    PUSHCAST_QUEUE_PREFIX: queuePrefix,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  await ensureDatabase(config.databaseUrl);
+  const db = createDb(config.databaseUrl, 5);
+  await migrate(db);
+  const api = await startApi({ config, db, logger: createLogger(config.logLevel, 'test') });
+  return {
+    url: api.url,
+    apiUrl: `${api.url}/api/v1`,
+    adminToken,
+    db,
+    queuePrefix,
+    async close() {
+      await api.close();
+      await db.end();
+      await database.drop();
+    },
+  };
+}
