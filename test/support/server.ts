@@ -15,6 +15,7 @@ export interface TestServer {
   readonly adminToken: string;
   readonly db: Db;
   readonly queuePrefix: string;
+  readonly databaseUrl: string;
   close(): Promise<void>;
 }
 
@@ -44,6 +45,7 @@ export async function startTestServer(label: string, env: Record<string, string>
     adminToken,
     db,
     queuePrefix,
+    databaseUrl: database.url,
     async close() {
       await api.close();
       await db.end();

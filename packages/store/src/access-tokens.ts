@@ -6,7 +6,7 @@ interface AccessTokenRow {
   name: string;
   token_prefix: string;
   admin: boolean;
-  project_ids: number[];
+  project_ids: string[]; // int8[] arrives as strings
   created_at: Date;
 }
 
@@ -17,7 +17,7 @@ const toAccessToken = (r: AccessTokenRow): AccessToken => ({
   name: r.name,
   prefix: r.token_prefix,
   admin: r.admin,
-  projectIds: r.project_ids,
+  projectIds: r.project_ids.map(Number),
   createdAt: r.created_at,
 });
 

@@ -15,7 +15,7 @@ const createBody = z.strictObject({
   vapid_private_key: z.string().max(4096).optional(),
   vapid_public_key: z.string().max(4096).optional(),
 });
-const updateBody = z.strictObject({ name });
+const updateBody = z.strictObject({ name: name.optional() });
 
 /** Senders hold VAPID key pairs (the private key included), so they are admin-only. */
 export async function senderRoutes(app: FastifyInstance, { db }: ApiDeps): Promise<void> {
@@ -57,7 +57,7 @@ export async function senderRoutes(app: FastifyInstance, { db }: ApiDeps): Promi
   app.patch('/senders/:id', async (request) => {
     const { id } = parseInput(params, request.params, 'params');
     const body = parseInput(updateBody, request.body, 'body');
-    const sender = await renameSender(db, id, body.name);
+    const sender = body.name === undefined ? await findSender(db, id) : await renameSender(db, id, body.name);
     if (!sender) throw notFound(`sender ${id}`);
     return senderJson(sender);
   });
