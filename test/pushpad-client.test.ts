@@ -45,7 +45,7 @@ describe('senders', () => {
     expect(created.vapid_private_key).toBe(vapid_private_key);
     expect(created.vapid_public_key).toBe(vapid_public_key);
 
-    expect((await client.sender.findAll()).map((s: { id: number }) => s.id)).toContain(created.id);
+    expect((await client.sender.findAll()).map((s) => s.id)).toContain(created.id);
     expect(await client.sender.find(created.id)).toEqual(created);
     const renamed = await client.sender.update(created.id, { name: 'The New Sender Name' });
     expect(renamed).toEqual({ ...created, name: 'The New Sender Name' });
@@ -71,14 +71,14 @@ describe('projects', () => {
     const project = await client.project.create(attributes);
     expect(project).toMatchObject({ ...attributes, id: expect.any(Number), created_at: expect.any(String) });
 
-    expect((await client.project.findAll()).map((p: { id: number }) => p.id)).toContain(project.id);
+    expect((await client.project.findAll()).map((p) => p.id)).toContain(project.id);
     expect(await client.project.find(project.id)).toEqual(project);
     const updated = await client.project.update(project.id, { name: 'The New Project Name' });
     expect(updated).toEqual({ ...project, name: 'The New Project Name' });
 
     await client.project.delete(project.id);
     expect((await rejection(client.project.find(project.id))).status).toBe(404);
-    expect((await client.project.findAll()).map((p: { id: number }) => p.id)).not.toContain(project.id);
+    expect((await client.project.findAll()).map((p) => p.id)).not.toContain(project.id);
   });
 
   it('defaults optional settings like Pushpad does', async () => {
@@ -106,7 +106,7 @@ describe('subscriptions', () => {
       { uid: 'user1', tags: ['sports', 'travel'] },
       { uid: 'user1', tags: ['sports'] },
       { uid: 'user2', tags: ['travel'] },
-      { uid: null, tags: ['sports', 'travel', 'music'] },
+      { uid: undefined, tags: ['sports', 'travel', 'music'] },
       { uid: 'user3', tags: [] },
     ];
     for (const p of people) await scoped.subscription.create({ endpoint: localEndpoint(), ...browserKeys(), ...p });
@@ -139,12 +139,12 @@ describe('subscriptions', () => {
   it('lists like the README, with filters and pages', async () => {
     const all = await scoped.subscription.findAll();
     expect(all).toHaveLength(5);
-    expect((await scoped.subscription.findAll({ uids: ['user1'] })).every((s: { uid: string }) => s.uid === 'user1')).toBe(true);
+    expect((await scoped.subscription.findAll({ uids: ['user1'] })).every((s) => s.uid === 'user1')).toBe(true);
     expect(await scoped.subscription.findAll({ tags: ['sports'] })).toHaveLength(3);
     expect(await scoped.subscription.findAll({ tags: ['sports && travel'] })).toHaveLength(2);
     expect(await scoped.subscription.findAll({ uids: ['user1'], tags: ['sports && travel'] })).toHaveLength(1);
     const page2 = await scoped.subscription.findAll({ page: 2, per_page: 2 });
-    expect(page2.map((s: { id: number }) => s.id)).toEqual(all.slice(2, 4).map((s: { id: number }) => s.id));
+    expect(page2.map((s) => s.id)).toEqual(all.slice(2, 4).map((s) => s.id));
   });
 
   it('updates uid and tags like the README loop', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { startApi } from '@pushcast/api';
 import { loadConfig } from '@pushcast/config';
 import { createLogger } from '@pushcast/runtime';
@@ -50,6 +51,22 @@ export async function startTestServer(label: string, env: Record<string, string>
       await api.close();
       await db.end();
       await database.drop();
+      await deleteRedisPrefix(queuePrefix);
     },
   };
+}
+
+/** Removes what a test left in the shared Redis under its own prefix. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -1,1 +1,1 @@
-export { startWorker, type RunningWorker } from './worker.ts';
+export { startWorker, type RunningWorker, type WorkerOptions } from "./worker.ts";

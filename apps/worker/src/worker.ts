@@ -14,7 +14,15 @@ export interface RunningWorker {
 
 export const SWEEP_EVERY_MS = 60_000;
 
-export async function startWorker({ config, db, logger }: { config: Config; db: Db; logger: Logger }): Promise<RunningWorker> {
+export interface WorkerOptions {
+  /** How often PostgreSQL is swept for work whose jobs Redis lost. */
+  readonly sweepEveryMs?: number;
+}
+
+export async function startWorker(
+  { config, db, logger }: { config: Config; db: Db; logger: Logger },
+  { sweepEveryMs = SWEEP_EVERY_MS }: WorkerOptions = {},
+): Promise<RunningWorker> {
   const producer = createRedis(config.redisUrl, 'worker');
   const queues = createQueues(producer, config.queuePrefix);
   const handlers: Handlers = {
@@ -24,7 +32,7 @@ export async function startWorker({ config, db, logger }: { config: Config; db: 
 
   await queues
     .queue('maintenance')
-    .upsertJobScheduler('sweep-deleted-projects', { every: SWEEP_EVERY_MS }, { name: 'sweep-deleted-projects', data: {} });
+    .upsertJobScheduler('sweep-deleted-projects', { every: sweepEveryMs }, { name: 'sweep-deleted-projects', data: {} });
 
   const connections = queueNames.map(() => createRedis(config.redisUrl, 'worker'));
   const workers = queueNames.map(

@@ -1,5 +1,5 @@
 import type { AccessToken } from '@pushcast/domain';
-import type { Queryable } from './db.ts';
+import { inTransaction, type Db, type Queryable } from './db.ts';
 
 interface AccessTokenRow {
   id: number;
@@ -56,4 +56,26 @@ export async function listAccessTokens(db: Queryable): Promise<AccessToken[]> {
 export async function revokeAccessToken(db: Queryable, id: number): Promise<boolean> {
   const { rowCount } = await db.query(`UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
   return rowCount === 1;
+}
+
+/**
+ * Inserts the token only when no live admin token exists, atomically across processes starting
+ * together (first-start bootstrap). Returns null when an admin token already existed.
+ */
+export async function insertFirstAdminToken(
+  db: Db,
+  t: Omit<NewAccessToken, 'admin' | 'projectIds'>,
+): Promise<AccessToken | null> {
+  return inTransaction(db, async (tx) => {
+    // Taken in its own statement so that the NOT EXISTS below sees what a racing process committed.
+    await tx.query('SELECT pg_advisory_xact_lock(7365002)');
+    const { rows } = await tx.query<AccessTokenRow>(
+      `INSERT INTO access_tokens (name, token_hash, token_prefix, hmac_key_state, admin, project_ids)
+       SELECT $1, $2, $3, $4, true, '{}'
+       WHERE NOT EXISTS (SELECT 1 FROM access_tokens WHERE admin AND revoked_at IS NULL)
+       RETURNING ${COLUMNS}`,
+      [t.name, t.tokenHash, t.tokenPrefix, t.hmacKeyState],
+    );
+    return rows[0] ? toAccessToken(rows[0]) : null;
+  });
 }

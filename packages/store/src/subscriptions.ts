@@ -1,5 +1,4 @@
-import type { Platform, Subscription } from '@pushcast/domain';
-import type { TagExpr } from '@pushcast/domain';
+import type { Platform, Subscription, TagExpr } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 import { SqlParams } from './sql-params.ts';
 import { tagExprToSql } from './tag-sql.ts';

@@ -1,4 +1,4 @@
-import type { TagExpr } from '../../domain/src/tags/ast.ts';
+import type { TagExpr } from '@pushcast/domain';
 import type { SqlParams } from './sql-params.ts';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_.]*$/;

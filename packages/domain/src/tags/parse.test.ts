@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { PushcastError } from '../errors.ts';
 import type { TagExpr } from './ast.ts';
 import { matchesTags } from './evaluate.ts';
-import { MAX_EXPRESSION_LENGTH, MAX_NESTING_DEPTH, parseTagExpression, parseTagFilter, tagFilterError } from './parse.ts';
+import {
+  MAX_EXPRESSION_LENGTH,
+  MAX_NESTING_DEPTH,
+  parseTagExpression,
+  parseTagFilter,
+  tagFilterError,
+} from './parse.ts';
 
 const tag = (t: string): TagExpr => ({ kind: 'tag', tag: t });
 const not = (expr: TagExpr): TagExpr => ({ kind: 'not', expr });
