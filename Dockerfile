@@ -1,0 +1,23 @@
+# One image runs the API, the worker, the all-in-one process or migrations, chosen by command:
+#   docker run pushcast npm run start:api | start:worker | start | migrate
+FROM node:20-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY apps/api/package.json apps/api/
+COPY apps/worker/package.json apps/worker/
+COPY apps/pushcast/package.json apps/pushcast/
+COPY packages/config/package.json packages/config/
+COPY packages/domain/package.json packages/domain/
+COPY packages/queues/package.json packages/queues/
+COPY packages/runtime/package.json packages/runtime/
+COPY packages/store/package.json packages/store/
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY . .
+USER node
+EXPOSE 8080
+CMD ["npm", "start"]
