@@ -58,7 +58,8 @@ describe('npm start', () => {
       PUSHCAST_ADMIN_TOKEN: adminToken,
       PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
       PUSHCAST_QUEUE_PREFIX: prefix('start'),
-      LOG_LEVEL: 'warn',
+      // Everything logged, to show that no secret is.
+      LOG_LEVEL: 'trace',
     });
     const apiUrl = await waitFor('the URL on stdout', () => proc.output().stdout.match(/API at (http:\/\/\S+\/api\/v1)/)?.[1]);
 
@@ -94,6 +95,14 @@ describe('npm start', () => {
 
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
+
+    const { stdout, stderr } = proc.output();
+    expect(stdout).toContain('"msg":"incoming request"');
+    const privateKeyBody = String(sender.body.vapid_private_key).split('\n')[1]!;
+    for (const secret of [adminToken, privateKeyBody]) {
+      expect(stdout).not.toContain(secret);
+      expect(stderr).not.toContain(secret);
+    }
   });
 });
 

@@ -134,6 +134,9 @@ describe('subscriptions', () => {
     expect(await scoped.subscription.count({ tags: ['sports && travel'] })).toBe(2);
     expect(await scoped.subscription.count({ uids: ['user1'], tags: ['sports && travel'] })).toBe(1);
     expect(await scoped.subscription.count({ uids: ['nobody'] })).toBe(0);
+    // The project passed per call instead of on the client (README: `count(project_id=123)`).
+    expect(await client.subscription.count({ tags: ['sports'] }, { projectId })).toBe(3);
+    expect(await client.subscription.findAll({ uids: ['user2'] }, { projectId })).toHaveLength(1);
   });
 
   it('lists like the README, with filters and pages', async () => {
