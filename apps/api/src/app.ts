@@ -1,6 +1,6 @@
 import type { Config } from '@pushcast/config';
 import { PushcastError, type Principal } from '@pushcast/domain';
-import type { Queues } from '@pushcast/queues';
+import type { Ledger, Queues } from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -11,6 +11,7 @@ import { accessTokenRoutes } from './routes/access-tokens.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { senderRoutes } from './routes/senders.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,18 +23,19 @@ export interface BuildAppOptions {
   readonly config: Config;
   readonly db: Db;
   readonly queues: Queues;
+  readonly ledger: Ledger;
   readonly logger: Logger;
 }
 
 /** Builds the HTTP app; it does not listen (main.ts does, tests use real sockets or inject). */
-export async function buildApp({ config, db, queues, logger }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, db, queues, ledger, logger }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    bodyLimit: 256 * 1024,
+    bodyLimit: 1024 * 1024,
     // Keys of the querystring like `uids[]` stay literal; repeated keys become arrays.
     routerOptions: { ignoreTrailingSlash: true },
   });
-  const deps: ApiDeps = { config, db, queues, auth: createAuthenticator(db, config.adminToken) };
+  const deps: ApiDeps = { config, db, queues, ledger, auth: createAuthenticator(db, config.adminToken) };
 
   app.setErrorHandler((error, request, reply) => sendError(reply, request, error));
   app.setNotFoundHandler((request, reply) =>
@@ -49,6 +51,7 @@ export async function buildApp({ config, db, queues, logger }: BuildAppOptions):
       await api.register(senderRoutes, deps);
       await api.register(projectRoutes, deps);
       await api.register(subscriptionRoutes, deps);
+      await api.register(notificationRoutes, deps);
       await api.register(accessTokenRoutes, deps);
     },
     { prefix: '/api/v1' },

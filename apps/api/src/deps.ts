@@ -1,5 +1,5 @@
 import type { Config } from '@pushcast/config';
-import type { Queues } from '@pushcast/queues';
+import type { Ledger, Queues } from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
 import type { Authenticator } from './auth.ts';
 
@@ -8,5 +8,6 @@ export interface ApiDeps {
   readonly config: Config;
   readonly db: Db;
   readonly queues: Queues;
+  readonly ledger: Ledger;
   readonly auth: Authenticator;
 }

@@ -1,4 +1,4 @@
-import type { AccessToken, Project, Sender, Subscription } from '@pushcast/domain';
+import type { AccessToken, Notification, NotificationStats, Project, Sender, Subscription } from '@pushcast/domain';
 
 /** Domain → JSON in Pushpad's field names. */
 
@@ -46,3 +46,42 @@ export const accessTokenJson = (t: AccessToken) => ({
   project_ids: t.projectIds,
   created_at: t.createdAt.toISOString(),
 });
+
+export const notificationJson = (n: Notification, stats: NotificationStats) => {
+  const failed = Object.values(stats.failed).reduce((a, b) => a + b, 0);
+  return {
+    id: n.id,
+    project_id: n.projectId,
+    title: n.title,
+    body: n.body,
+    target_url: n.targetUrl,
+    icon_url: n.iconUrl,
+    badge_url: n.badgeUrl,
+    image_url: n.imageUrl,
+    ttl: n.ttl,
+    require_interaction: n.requireInteraction,
+    silent: n.silent,
+    urgent: n.urgent,
+    custom_data: n.customData,
+    actions: n.actions.map((a) => ({ title: a.title, target_url: a.targetUrl, icon: a.icon, action: a.action })),
+    starred: n.starred,
+    send_at: n.sendAt?.toISOString() ?? null,
+    custom_metrics: n.customMetrics,
+    uids: n.targetUids,
+    tags: n.targetTags,
+    created_at: n.createdAt.toISOString(),
+    // Pushpad's statistics.
+    scheduled_count: n.scheduledCount,
+    successfully_sent_count: stats.delivered,
+    opened_count: 0,
+    scheduled: n.status === 'scheduled',
+    cancelled: n.status === 'cancelled',
+    // Pushcast's: where the broadcast is, and what happened to everyone it did not reach.
+    status: n.status,
+    pruned_count: stats.pruned,
+    expired_count: stats.expired,
+    failed_count: failed,
+    failures: stats.failed,
+    completed_at: n.completedAt?.toISOString() ?? null,
+  };
+};

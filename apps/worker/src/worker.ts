@@ -1,52 +1,103 @@
 import type { Config } from '@pushcast/config';
-import { createQueues, createRedis, jobCatalogue, queueNames, type JobData, type JobName } from '@pushcast/queues';
+import { WebPushClient } from '@pushcast/providers';
+import {
+  createQueues,
+  createRedis,
+  jobCatalogue,
+  Ledger,
+  queueNames,
+  type JobName,
+  type ParsedJobData,
+  type QueueName,
+} from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { makePlanNotificationProcessor, type PlanOptions } from './processors/plan-notification.ts';
 import { makePurgeProjectProcessor } from './processors/purge-project.ts';
+import { makeReconcileNotificationsProcessor } from './processors/reconcile-notifications.ts';
+import { makeSendWebChunkProcessor } from './processors/send-web-chunk.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 
-type Handlers = { [N in JobName]: (data: JobData<N>, jobId: string | undefined) => Promise<void> };
+type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
 
 export interface RunningWorker {
   close(): Promise<void>;
 }
 
 export const SWEEP_EVERY_MS = 60_000;
+export const RECONCILE_EVERY_MS = 30_000;
 
 export interface WorkerOptions {
-  /** How often PostgreSQL is swept for work whose jobs Redis lost. */
+  /** How often PostgreSQL is swept for deleted projects whose purge Redis lost. */
   readonly sweepEveryMs?: number;
+  /** How often PostgreSQL is read for unfinished notifications whose jobs Redis lost. */
+  readonly reconcileEveryMs?: number;
+  readonly plan?: PlanOptions;
+  /** Extra CA for push services (tests; processes use NODE_EXTRA_CA_CERTS). */
+  readonly pushCa?: string;
 }
 
 export async function startWorker(
   { config, db, logger }: { config: Config; db: Db; logger: Logger },
-  { sweepEveryMs = SWEEP_EVERY_MS }: WorkerOptions = {},
+  options: WorkerOptions = {},
 ): Promise<RunningWorker> {
   const producer = createRedis(config.redisUrl, 'worker');
   const queues = createQueues(producer, config.queuePrefix);
+  const ledger = new Ledger(producer, config.queuePrefix);
+  const webPush = new WebPushClient({
+    allowedHosts: config.allowedPushHosts,
+    maxInFlightPerOrigin: config.pushMaxInFlightPerOrigin,
+    ...(options.pushCa ? { ca: options.pushCa } : {}),
+  });
   const handlers: Handlers = {
+    'plan-notification': makePlanNotificationProcessor({ db, queues, logger, ...(options.plan ? { options: options.plan } : {}) }),
+    'send-web-chunk': makeSendWebChunkProcessor({ db, ledger, webPush, logger }),
+    'reconcile-notifications': makeReconcileNotificationsProcessor({ db, queues, logger }),
     'purge-project': makePurgeProjectProcessor({ db, logger }),
     'sweep-deleted-projects': makeSweepDeletedProjectsProcessor({ db, queues }),
   };
 
-  await queues
-    .queue('maintenance')
-    .upsertJobScheduler('sweep-deleted-projects', { every: sweepEveryMs }, { name: 'sweep-deleted-projects', data: {} });
+  const maintenance = queues.queue('maintenance');
+  const schedulers = [
+    { id: 'sweep-deleted-projects', every: options.sweepEveryMs ?? SWEEP_EVERY_MS },
+    { id: 'reconcile-notifications', every: options.reconcileEveryMs ?? RECONCILE_EVERY_MS },
+  ] as const;
+  // The schedulers live in Redis: a Redis restarted empty loses them, and with them the very
+  // reconciliation that recovers lost work. Every worker checks for them and puts back what is missing.
+  const ensureSchedulers = async () => {
+    for (const s of schedulers) {
+      if (!(await maintenance.getJobScheduler(s.id))) {
+        await maintenance.upsertJobScheduler(s.id, { every: s.every }, { name: s.id, data: {} });
+      }
+    }
+  };
+  await ensureSchedulers();
+  const watchdog = setInterval(() => {
+    ensureSchedulers().catch((err: unknown) => logger.warn({ err }, 'job schedulers not checked'));
+  }, Math.min(...schedulers.map((s) => s.every)));
+  watchdog.unref();
 
+  const concurrency: Record<QueueName, number> = { plan: 2, web: config.workerConcurrency, maintenance: 2 };
   const connections = queueNames.map(() => createRedis(config.redisUrl, 'worker'));
   const workers = queueNames.map(
     (queueName, i) =>
       new Worker(
         queueName,
-        async (job) => {
+        async (job, token) => {
           const name = job.name as JobName;
           const entry = jobCatalogue[name];
           if (!entry) throw new Error(`no processor for job ${job.name}`);
-          const data = entry.schema.parse(job.data);
-          await (handlers[name] as (d: typeof data, id: string | undefined) => Promise<void>)(data, job.id);
+          const handler = handlers[name] as (d: unknown, j: Job, t: string | undefined) => Promise<void>;
+          await handler(entry.schema.parse(job.data), job, token);
         },
-        { connection: connections[i]!, prefix: config.queuePrefix, concurrency: 4 },
+        {
+          connection: connections[i]!,
+          prefix: config.queuePrefix,
+          concurrency: concurrency[queueName],
+          lockDuration: config.workerLockMs,
+          stalledInterval: config.workerLockMs,
+        },
       ),
   );
   for (const w of workers) {
@@ -57,8 +108,10 @@ export async function startWorker(
 
   return {
     async close() {
+      clearInterval(watchdog);
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();
+      await webPush.close();
       for (const c of [producer, ...connections]) c.disconnect();
     },
   };

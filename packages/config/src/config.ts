@@ -32,6 +32,9 @@ export const configSchema = z.object({
   PUSHCAST_PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  PUSH_MAX_IN_FLIGHT_PER_ORIGIN: z.coerce.number().int().min(1).max(10_000).default(256),
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -49,6 +52,12 @@ export interface Config {
   readonly publicUrl: string | undefined;
   readonly logLevel: Parsed['LOG_LEVEL'];
   readonly databasePoolSize: number;
+  /** Chunk jobs a worker process runs at once. */
+  readonly workerConcurrency: number;
+  /** Requests a worker process keeps open to one push service origin. */
+  readonly pushMaxInFlightPerOrigin: number;
+  /** A job's lock; a crashed worker's job is taken over after about this long (BullMQ lockDuration and stalledInterval). */
+  readonly workerLockMs: number;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +90,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: c.PUSHCAST_PUBLIC_URL,
     logLevel: c.LOG_LEVEL,
     databasePoolSize: c.DATABASE_POOL_SIZE,
+    workerConcurrency: c.WORKER_CONCURRENCY,
+    pushMaxInFlightPerOrigin: c.PUSH_MAX_IN_FLIGHT_PER_ORIGIN,
+    workerLockMs: c.WORKER_LOCK_MS,
   });
 }
 

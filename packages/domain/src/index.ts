@@ -6,3 +6,5 @@ export * from './web-push-keys.ts';
 export * from './vapid.ts';
 export * from './access-token.ts';
 export * from './tags/index.ts';
+export * from './outcome.ts';
+export * from './notification.ts';

@@ -1,22 +1,50 @@
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
 
+const id = z.number().int().positive();
+
 /**
  * Every job Pushcast runs, declared once: its queue, the schema of its (small) data and its
  * options. Workers keep a handler per entry, typed over this catalogue, so a job without a
- * processor does not compile.
+ * processor does not compile. Job data is ids and key ranges, never recipients or payloads.
  */
 export const jobCatalogue = {
+  /** Walks a notification's audience by keyset and enqueues its chunks. */
+  'plan-notification': {
+    queue: 'plan',
+    schema: z.object({ notificationId: id }),
+    // Removed when done or failed: the reconciler may add the same id again if PostgreSQL says so.
+    options: { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true },
+  },
+  /** Sends one chunk (a key range of subscription ids) of a notification over Web Push. */
+  'send-web-chunk': {
+    queue: 'web',
+    schema: z.object({
+      notificationId: id,
+      chunkIndex: z.number().int().min(0),
+      firstId: id,
+      lastId: id,
+      /** Rounds of per-recipient retries so far (429/5xx/timeouts); drives the backoff. */
+      round: z.number().int().min(0).default(0),
+    }),
+    options: { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true },
+  },
+  /**
+   * Periodic (job scheduler): PostgreSQL is the truth, so unfinished and scheduled notifications
+   * whose jobs Redis lost are enqueued again.
+   */
+  'reconcile-notifications': {
+    queue: 'maintenance',
+    schema: z.object({}),
+    options: { removeOnComplete: 100, removeOnFail: 100 },
+  },
   /** Removes a deleted project's subscriptions in batches, then the project. */
   'purge-project': {
     queue: 'maintenance',
-    schema: z.object({ projectId: z.number().int().positive() }),
+    schema: z.object({ projectId: id }),
     options: { attempts: 10, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
-  /**
-   * Periodic sweep (a job scheduler): PostgreSQL is the truth, so projects marked deleted whose
-   * purge job was lost with Redis are found again here.
-   */
+  /** Periodic sweep for projects marked deleted whose purge job was lost with Redis. */
   'sweep-deleted-projects': {
     queue: 'maintenance',
     schema: z.object({}),
@@ -25,7 +53,8 @@ export const jobCatalogue = {
 } as const satisfies Record<string, { queue: string; schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof jobCatalogue;
-export type JobData<N extends JobName> = z.infer<(typeof jobCatalogue)[N]['schema']>;
+export type JobData<N extends JobName> = z.input<(typeof jobCatalogue)[N]['schema']>;
+export type ParsedJobData<N extends JobName> = z.output<(typeof jobCatalogue)[N]['schema']>;
 export type QueueName = (typeof jobCatalogue)[JobName]['queue'];
 
 export const queueNames: readonly QueueName[] = [...new Set(Object.values(jobCatalogue).map((j) => j.queue))];
@@ -33,4 +62,6 @@ export const queueNames: readonly QueueName[] = [...new Set(Object.values(jobCat
 /** Job ids are fixed so that adding the same job twice is harmless (no `:`, never all digits). */
 export const jobIds = {
   purgeProject: (projectId: number) => `purge-project-${projectId}`,
+  planNotification: (notificationId: number) => `plan-${notificationId}`,
+  webChunk: (notificationId: number, chunkIndex: number) => `web-${notificationId}-${chunkIndex}`,
 } as const;

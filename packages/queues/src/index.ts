@@ -1,3 +1,4 @@
 export * from './catalogue.ts';
 export { createRedis } from './connection.ts';
-export { createQueues, type Queues } from './queues.ts';
+export { createQueues, type Queues, type EnqueueOptions } from './queues.ts';
+export { Ledger, type LedgerOutcome } from './ledger.ts';

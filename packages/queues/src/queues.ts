@@ -2,9 +2,18 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobCatalogue, queueNames, type JobData, type JobName, type QueueName } from './catalogue.ts';
 
+export interface EnqueueOptions {
+  readonly jobId?: string;
+  readonly delay?: number;
+}
+
 export interface Queues {
   /** Validates the data against the catalogue and adds the job with its declared options. */
-  enqueue<N extends JobName>(name: N, data: JobData<N>, opts?: { jobId?: string; delay?: number }): Promise<void>;
+  enqueue<N extends JobName>(name: N, data: JobData<N>, opts?: EnqueueOptions): Promise<void>;
+  /** Many jobs of one kind in one round trip; fixed ids make a partial failure safe to repeat. */
+  enqueueBulk<N extends JobName>(name: N, jobs: readonly { data: JobData<N>; opts?: EnqueueOptions }[]): Promise<void>;
+  /** Removes a waiting or delayed job; false if it is running or gone. */
+  remove(queue: QueueName, jobId: string): Promise<boolean>;
   queue(name: QueueName): Queue;
   close(): Promise<void>;
 }
@@ -16,8 +25,17 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     queue,
     async enqueue(name, data, opts = {}) {
       const entry = jobCatalogue[name];
-      const parsed = entry.schema.parse(data);
-      await queue(entry.queue).add(name, parsed, { ...entry.options, ...opts });
+      await queue(entry.queue).add(name, entry.schema.parse(data), { ...entry.options, ...opts });
+    },
+    async enqueueBulk(name, jobs) {
+      if (jobs.length === 0) return;
+      const entry = jobCatalogue[name];
+      await queue(entry.queue).addBulk(
+        jobs.map((j) => ({ name, data: entry.schema.parse(j.data), opts: { ...entry.options, ...j.opts } })),
+      );
+    },
+    async remove(queueName, jobId) {
+      return (await queue(queueName).remove(jobId)) === 1;
     },
     async close() {
       await Promise.all([...byName.values()].map((q) => q.close()));

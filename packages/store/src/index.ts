@@ -6,3 +6,5 @@ export * from './senders.ts';
 export * from './projects.ts';
 export * from './subscriptions.ts';
 export * from './access-tokens.ts';
+export * from './notifications.ts';
+export * from './chunks.ts';

@@ -126,3 +126,35 @@ export async function deleteSubscription(db: Queryable, projectId: number, id: n
   const { rowCount } = await db.query(`DELETE FROM subscriptions WHERE project_id = $1 AND id = $2`, [projectId, id]);
   return rowCount === 1;
 }
+
+/**
+ * The audience size: exact up to `exactUpTo`, PostgreSQL's planner estimate above it, so that
+ * creating a notification for a huge project stays fast (counting a million rows is not).
+ */
+export async function estimateAudience(db: Queryable, filter: AudienceFilter, exactUpTo: number): Promise<{ count: number; exact: boolean }> {
+  const params = new SqlParams();
+  const where = audienceWhere(filter, params);
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::bigint AS n FROM (SELECT 1 FROM subscriptions WHERE ${where} LIMIT ${params.add(exactUpTo + 1)}) t`,
+    params.values,
+  );
+  const counted = rows[0]!.n;
+  if (counted <= exactUpTo) return { count: counted, exact: true };
+  const explainParams = new SqlParams();
+  const plan = await db.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+    `EXPLAIN (FORMAT JSON) SELECT 1 FROM subscriptions WHERE ${audienceWhere(filter, explainParams)}`,
+    explainParams.values,
+  );
+  const estimate = Math.round(plan.rows[0]!['QUERY PLAN'][0].Plan['Plan Rows']);
+  return { count: Math.max(estimate, counted), exact: false };
+}
+
+/** Which of these uids have at least one subscription in the audience. */
+export async function subscribedUids(db: Queryable, filter: AudienceFilter & { uids: readonly string[] }): Promise<string[]> {
+  const params = new SqlParams();
+  const { rows } = await db.query<{ uid: string }>(
+    `SELECT DISTINCT uid FROM subscriptions WHERE ${audienceWhere(filter, params)} ORDER BY uid`,
+    params.values,
+  );
+  return rows.map((r) => r.uid);
+}

@@ -1,0 +1,144 @@
+import { MAX_TAG_LENGTH, PushcastError, TAG_PATTERN, parseTagFilter, tagFilterError, type Project } from '@pushcast/domain';
+import { MAX_WEB_PUSH_PLAINTEXT, webPushPayload } from '@pushcast/providers';
+import { z } from 'zod';
+import { httpUrl, uid } from '../schemas.ts';
+import { parseInput } from '../validation.ts';
+
+export const MAX_TTL = 2_419_200; // four weeks: push services keep messages no longer
+export const MAX_SCHEDULE_AHEAD_MS = 5 * 24 * 3600 * 1000; // Pushpad: send_at at most 5 days ahead
+export const MAX_UIDS = 10_000;
+export const MAX_ACTIONS = 4;
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+const action = z.strictObject({
+  title: z.string().min(1).max(100),
+  target_url: httpUrl.nullable().optional(),
+  icon: httpUrl.nullable().optional(),
+  action: z.string().max(100).nullable().optional(),
+});
+
+const metric = z
+  .string()
+  .min(1)
+  .max(MAX_TAG_LENGTH)
+  .refine((v) => TAG_PATTERN.test(v), { message: 'may contain only letters, digits and _ - . : @ #', params: { rule: 'tag_characters' } });
+
+const content = {
+  body: z.string().min(1).max(4000),
+  title: z.string().max(500).nullable().optional(),
+  target_url: httpUrl.nullable().optional(),
+  icon_url: httpUrl.nullable().optional(),
+  badge_url: httpUrl.nullable().optional(),
+  image_url: httpUrl.nullable().optional(),
+  ttl: z.number().int().min(0).max(MAX_TTL).nullable().optional(),
+  require_interaction: z.boolean().nullable().optional(),
+  silent: z.boolean().nullable().optional(),
+  urgent: z.boolean().nullable().optional(),
+  custom_data: z.string().max(2000).nullable().optional(),
+  actions: z.array(action).max(MAX_ACTIONS).nullable().optional(),
+  starred: z.boolean().nullable().optional(),
+  send_at: z
+    .string()
+    .refine((v) => ISO_8601.test(v) && !Number.isNaN(Date.parse(v)), {
+      message: 'must be an ISO 8601 date-time, e.g. 2025-11-20T10:09:00Z (no zone = UTC)',
+      params: { rule: 'iso8601' },
+    })
+    .nullable()
+    .optional(),
+  custom_metrics: z.array(metric).max(3).nullable().optional(),
+  uids: z.array(uid).max(MAX_UIDS).nullable().optional(),
+  tags: z
+    .union([z.string(), z.array(z.string().max(4096)).max(100)])
+    .transform((v) => (typeof v === 'string' ? [v] : v))
+    .nullable()
+    .optional(),
+};
+
+const flatBody = z.strictObject(content);
+const wrappedBody = z.strictObject({
+  notification: z.record(z.string(), z.unknown()),
+  uids: content.uids,
+  tags: content.tags,
+});
+
+export type NotificationInput = z.output<typeof flatBody>;
+
+/** Pushpad accepts `{body, …, uids, tags}` and `{"notification": {…}, "uids": […], "tags": […]}`. */
+export function parseNotificationBody(raw: unknown): NotificationInput {
+  if (raw !== null && typeof raw === 'object' && 'notification' in raw) {
+    const wrapped = parseInput(wrappedBody, raw, 'body');
+    const inner = { ...wrapped.notification };
+    if (wrapped.uids !== undefined) inner.uids = wrapped.uids;
+    if (wrapped.tags !== undefined) inner.tags = wrapped.tags;
+    return prefixed('notification', () => parseInput(flatBody, inner, 'body'));
+  }
+  return parseInput(flatBody, raw, 'body');
+}
+
+function prefixed<T>(prefix: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof PushcastError && error.details.field && !['uids', 'tags'].some((f) => error.details.field!.startsWith(f))) {
+      const field = `${prefix}.${error.details.field}`;
+      throw new PushcastError(error.kind, `${prefix}.${error.message}`, { ...error.details, field });
+    }
+    throw error;
+  }
+}
+
+/** `send_at` with no zone is UTC (Pushpad). */
+export function parseSendAt(value: string, now: number): Date {
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value);
+  const at = new Date(hasZone ? value : `${value}Z`);
+  if (at.getTime() > now + MAX_SCHEDULE_AHEAD_MS) {
+    throw new PushcastError('validation', 'send_at: must be at most 5 days ahead', { field: 'send_at', rule: 'max_schedule_ahead' });
+  }
+  return at;
+}
+
+/** The stored notification: the request with the project's defaults filled in. */
+export function resolveContent(input: NotificationInput, project: Project) {
+  return {
+    title: input.title ?? project.name,
+    body: input.body,
+    targetUrl: input.target_url ?? project.website,
+    iconUrl: input.icon_url ?? project.iconUrl,
+    badgeUrl: input.badge_url ?? project.badgeUrl,
+    imageUrl: input.image_url ?? null,
+    ttl: input.ttl ?? project.notificationsTtl,
+    requireInteraction: input.require_interaction ?? project.notificationsRequireInteraction,
+    silent: input.silent ?? project.notificationsSilent,
+    urgent: input.urgent ?? false,
+    customData: input.custom_data ?? null,
+    actions: (input.actions ?? []).map((a) => ({
+      title: a.title,
+      targetUrl: a.target_url ?? null,
+      icon: a.icon ?? null,
+      action: a.action ?? null,
+    })),
+    starred: input.starred ?? false,
+    customMetrics: input.custom_metrics ?? [],
+  };
+}
+
+/** Refuses content whose encrypted Web Push form would not fit one 4,096-byte record. */
+export function checkPayloadSize(resolved: ReturnType<typeof resolveContent>): void {
+  // The largest id the payload could carry, so that the check holds for the id assigned later.
+  const size = Buffer.byteLength(webPushPayload({ ...resolved, id: Number.MAX_SAFE_INTEGER }));
+  if (size > MAX_WEB_PUSH_PLAINTEXT) {
+    throw new PushcastError(
+      'validation',
+      `payload: the Web Push payload would be ${size} bytes; the limit is ${MAX_WEB_PUSH_PLAINTEXT} bytes (one 4096-byte encrypted record)`,
+      { field: 'payload', rule: 'payload_too_large', size, limit: MAX_WEB_PUSH_PLAINTEXT },
+    );
+  }
+}
+
+export function parseTargetTags(tags: readonly string[] | null | undefined) {
+  if (!tags || tags.length === 0) return null;
+  const parsed = parseTagFilter(tags);
+  if (!parsed.ok) throw tagFilterError(parsed.error, 'tags');
+  return parsed.value;
+}

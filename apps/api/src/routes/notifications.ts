@@ -1,0 +1,110 @@
+import { addStats, notFound, PushcastError, type Notification, type NotificationStats, type Principal } from '@pushcast/domain';
+import { jobIds, type Ledger } from '@pushcast/queues';
+import {
+  cancelNotification,
+  completedChunkStats,
+  estimateAudience,
+  findNotification,
+  findProject,
+  insertNotification,
+  listNotifications,
+  subscribedUids,
+  type Db,
+} from '@pushcast/store';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireProject } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
+import { idParam, pageQuery } from '../schemas.ts';
+import { notificationJson } from '../serializers.ts';
+import { parseInput } from '../validation.ts';
+import { checkPayloadSize, parseNotificationBody, parseSendAt, parseTargetTags, resolveContent } from './notification-input.ts';
+
+/** Above this, `scheduled` in the create answer is PostgreSQL's estimate (Pushpad: "estimated reach"). */
+export const EXACT_AUDIENCE_UP_TO = 100_000;
+
+const projectParams = z.object({ projectId: idParam });
+const params = z.object({ id: idParam });
+const listQuery = z.object(pageQuery);
+
+export async function liveStats(db: Db, ledger: Ledger, n: Notification): Promise<NotificationStats> {
+  const { stats, doneIndexes } = await completedChunkStats(db, n.id);
+  if (n.status === 'sent' || n.status === 'cancelled') return stats;
+  return addStats(stats, await ledger.liveStats(n.id, doneIndexes));
+}
+
+export async function notificationRoutes(app: FastifyInstance, { db, queues, ledger }: ApiDeps): Promise<void> {
+  async function loadProject(principal: Principal, raw: unknown) {
+    const { projectId } = parseInput(projectParams, raw, 'params');
+    requireProject(principal, projectId);
+    const project = await findProject(db, projectId);
+    if (!project) throw notFound(`project ${projectId}`);
+    return project;
+  }
+
+  async function loadNotification(principal: Principal, raw: unknown): Promise<Notification> {
+    const { id } = parseInput(params, raw, 'params');
+    const n = await findNotification(db, id);
+    if (!n) throw notFound(`notification ${id}`);
+    requireProject(principal, n.projectId);
+    return n;
+  }
+
+  app.post('/projects/:projectId/notifications', async (request, reply) => {
+    const project = await loadProject(request.principal, request.params);
+    const input = parseNotificationBody(request.body);
+    const content = resolveContent(input, project);
+    checkPayloadSize(content);
+    const tags = parseTargetTags(input.tags);
+    const sendAt = input.send_at ? parseSendAt(input.send_at, Date.now()) : null;
+    const filter = { projectId: project.id, uids: input.uids ?? undefined, tags };
+
+    const [audience, uids] = sendAt
+      ? [{ count: 0, exact: false }, null]
+      : await Promise.all([
+          estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
+          input.uids ? subscribedUids(db, { ...filter, uids: input.uids }) : Promise.resolve(null),
+        ]);
+    const n = await insertNotification(db, {
+      ...content,
+      projectId: project.id,
+      targetUids: input.uids ?? null,
+      targetTags: input.tags && input.tags.length > 0 ? input.tags : null,
+      sendAt,
+      scheduledCount: audience.count,
+    });
+    // PostgreSQL has it now; if Redis is away the reconciler enqueues it, so the answer is still 201.
+    await queues
+      .enqueue('plan-notification', { notificationId: n.id }, {
+        jobId: jobIds.planNotification(n.id),
+        delay: sendAt ? Math.max(0, sendAt.getTime() - Date.now()) : 0,
+      })
+      .catch((err: unknown) => request.log.warn({ err, notificationId: n.id }, 'plan job not enqueued; the reconciler will'));
+    request.log.info({ notificationId: n.id, projectId: project.id, scheduled: audience.count, sendAt }, 'notification created');
+    if (sendAt) return reply.code(201).send({ id: n.id, send_at: sendAt.toISOString() });
+    return reply.code(201).send({ id: n.id, scheduled: audience.count, ...(uids ? { uids } : {}) });
+  });
+
+  app.get('/projects/:projectId/notifications', async (request) => {
+    const project = await loadProject(request.principal, request.params);
+    const q = parseInput(listQuery, request.query, 'query');
+    const items = await listNotifications(db, project.id, { page: q.page, perPage: q.per_page });
+    return Promise.all(items.map(async (n) => notificationJson(n, await liveStats(db, ledger, n))));
+  });
+
+  app.get('/notifications/:id', async (request) => {
+    const n = await loadNotification(request.principal, request.params);
+    return notificationJson(n, await liveStats(db, ledger, n));
+  });
+
+  app.delete('/notifications/:id/cancel', async (request, reply) => {
+    const n = await loadNotification(request.principal, request.params);
+    if (n.status === 'sent') {
+      throw new PushcastError('conflict', `notification ${n.id} is already sent`, { rule: 'already_sent' });
+    }
+    await cancelNotification(db, n.id);
+    await queues.remove('plan', jobIds.planNotification(n.id)).catch(() => false);
+    request.log.info({ notificationId: n.id }, 'notification cancelled');
+    return reply.code(204).send();
+  });
+}

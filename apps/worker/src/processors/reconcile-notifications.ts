@@ -1,0 +1,36 @@
+import { jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
+import { listUnfinishedNotifications, pendingChunks, type Db } from '@pushcast/store';
+import type { Logger } from 'pino';
+
+const PAGE = 500;
+
+/**
+ * PostgreSQL is the truth. Every unfinished notification gets its jobs added again with their
+ * fixed ids: a job that still exists is left alone, one that Redis lost (flushed, restarted empty)
+ * comes back. Scheduled ones come back delayed until their `send_at`.
+ */
+export function makeReconcileNotificationsProcessor(deps: { db: Db; queues: Queues; logger: Logger }) {
+  return async (_data: ParsedJobData<'reconcile-notifications'>): Promise<void> => {
+    let after = 0;
+    for (;;) {
+      const batch = await listUnfinishedNotifications(deps.db, after, PAGE);
+      for (const n of batch) {
+        if (n.status === 'sending') {
+          const chunks = await pendingChunks(deps.db, n.id);
+          await deps.queues.enqueueBulk(
+            'send-web-chunk',
+            chunks.map((c) => ({
+              data: { notificationId: n.id, chunkIndex: c.index, firstId: c.firstId, lastId: c.lastId },
+              opts: { jobId: jobIds.webChunk(n.id, c.index) },
+            })),
+          );
+        } else {
+          const delay = n.sendAt ? Math.max(0, n.sendAt.getTime() - Date.now()) : 0;
+          await deps.queues.enqueue('plan-notification', { notificationId: n.id }, { jobId: jobIds.planNotification(n.id), delay });
+        }
+      }
+      if (batch.length < PAGE) return;
+      after = batch[batch.length - 1]!.id;
+    }
+  };
+}

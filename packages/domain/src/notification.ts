@@ -1,0 +1,62 @@
+/** A notification as stored: its content, its audience and where the pipeline is with it. */
+export type NotificationStatus = 'scheduled' | 'queued' | 'planning' | 'sending' | 'sent' | 'cancelled';
+
+export interface NotificationAction {
+  readonly title: string;
+  readonly targetUrl: string | null;
+  readonly icon: string | null;
+  readonly action: string | null;
+}
+
+export interface NotificationContent {
+  readonly title: string | null;
+  readonly body: string;
+  readonly targetUrl: string | null;
+  readonly iconUrl: string | null;
+  readonly badgeUrl: string | null;
+  readonly imageUrl: string | null;
+  readonly ttl: number;
+  readonly requireInteraction: boolean;
+  readonly silent: boolean;
+  readonly urgent: boolean;
+  readonly customData: string | null;
+  readonly actions: readonly NotificationAction[];
+  readonly starred: boolean;
+  readonly customMetrics: readonly string[];
+}
+
+export interface Notification extends NotificationContent {
+  readonly id: number;
+  readonly projectId: number;
+  readonly targetUids: readonly string[] | null;
+  readonly targetTags: readonly string[] | null;
+  readonly sendAt: Date | null;
+  readonly status: NotificationStatus;
+  readonly scheduledCount: number;
+  readonly plannedThroughId: number | null;
+  readonly createdAt: Date;
+  readonly plannedAt: Date | null;
+  readonly completedAt: Date | null;
+  readonly cancelledAt: Date | null;
+}
+
+/** Counts per outcome, summed over a notification's recipients. */
+export interface NotificationStats {
+  readonly delivered: number;
+  readonly pruned: number;
+  readonly expired: number;
+  readonly failed: Readonly<Record<string, number>>;
+}
+
+export const emptyStats = (): NotificationStats => ({ delivered: 0, pruned: 0, expired: 0, failed: {} });
+
+export function addStats(a: NotificationStats, b: NotificationStats): NotificationStats {
+  const failed: Record<string, number> = { ...a.failed };
+  for (const [reason, n] of Object.entries(b.failed)) failed[reason] = (failed[reason] ?? 0) + n;
+  return { delivered: a.delivered + b.delivered, pruned: a.pruned + b.pruned, expired: a.expired + b.expired, failed };
+}
+
+/** The moment a notification's messages stop being worth delivering. */
+export function expiresAt(n: Pick<Notification, 'sendAt' | 'createdAt' | 'ttl'>): number {
+  return (n.sendAt ?? n.createdAt).getTime() + n.ttl * 1000;
+}

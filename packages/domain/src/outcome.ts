@@ -1,0 +1,12 @@
+/**
+ * What happened to one recipient of one send. Providers return one per recipient, as data; the
+ * pipeline decides what is retried and when.
+ */
+export type SendOutcome =
+  | { readonly kind: 'delivered' }
+  /** The subscription no longer exists at the push service (404/410): prune it. */
+  | { readonly kind: 'gone'; readonly status: number }
+  /** Try again no earlier than `notBefore` (epoch ms; from Retry-After when the service sent one). */
+  | { readonly kind: 'retry'; readonly notBefore: number; readonly reason: string }
+  /** Final failure with a stable reason code, e.g. `http_400`, `http_413`, `vapid_rejected`, `endpoint_not_allowed`. */
+  | { readonly kind: 'failed'; readonly reason: string };

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { emptyStats, type NotificationStats } from '@pushcast/domain';
+import type { Redis } from 'ioredis';
+
+/** A final outcome as the ledger stores it. */
+export type LedgerOutcome = { kind: 'delivered' } | { kind: 'pruned' } | { kind: 'expired' } | { kind: 'failed'; reason: string };
+
+const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-2.lua', import.meta.url), 'utf8');
+
+const encode = (o: LedgerOutcome): string =>
+  o.kind === 'delivered' ? 'd' : o.kind === 'pruned' ? 'p' : o.kind === 'expired' ? 'e' : `f:${o.reason}`;
+
+function tally(codes: Iterable<[string, number]>): NotificationStats {
+  const s = { ...emptyStats(), failed: {} as Record<string, number> };
+  for (const [code, n] of codes) {
+    if (code === 'd') s.delivered += n;
+    else if (code === 'p') s.pruned += n;
+    else if (code === 'e') s.expired += n;
+    else if (code.startsWith('f:')) s.failed[code.slice(2)] = (s.failed[code.slice(2)] ?? 0) + n;
+  }
+  return s;
+}
+
+/**
+ * Per-recipient ledger of final outcomes, in Redis. A chunk that runs again skips everyone with a
+ * final outcome. Keys of one notification share a hash tag, so they live in one Redis Cluster slot.
+ */
+export class Ledger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('pushcastRecordOutcomes', { numberOfKeys: 2, lua: RECORD_OUTCOMES });
+  }
+
+  private chunkKey(notificationId: number, chunk: number): string {
+    return `${this.prefix}:ledger:{n${notificationId}}:${chunk}`;
+  }
+
+  private liveKey(notificationId: number): string {
+    return `${this.prefix}:live:{n${notificationId}}`;
+  }
+
+  async record(
+    notificationId: number,
+    chunk: number,
+    entries: readonly (readonly [subscriptionId: number, outcome: LedgerOutcome])[],
+    expireSeconds: number,
+  ): Promise<number> {
+    if (entries.length === 0) return 0;
+    const args = entries.flatMap(([id, o]) => [String(id), encode(o)]);
+    const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).pushcastRecordOutcomes!;
+    return run.call(this.redis, this.chunkKey(notificationId, chunk), this.liveKey(notificationId), chunk, Math.max(60, Math.ceil(expireSeconds)), ...args);
+  }
+
+  /** Subscription ids of the chunk that already have a final outcome. */
+  async finalIds(notificationId: number, chunk: number): Promise<Set<number>> {
+    return new Set((await this.redis.hkeys(this.chunkKey(notificationId, chunk))).map(Number));
+  }
+
+  async chunkStats(notificationId: number, chunk: number): Promise<NotificationStats> {
+    const codes = await this.redis.hvals(this.chunkKey(notificationId, chunk));
+    const counts = new Map<string, number>();
+    for (const c of codes) counts.set(c, (counts.get(c) ?? 0) + 1);
+    return tally(counts);
+  }
+
+  /** Counts recorded so far for chunks not in `exclude` (those already counted in PostgreSQL). */
+  async liveStats(notificationId: number, exclude: ReadonlySet<number>): Promise<NotificationStats> {
+    const fields = await this.redis.hgetall(this.liveKey(notificationId));
+    const counts: [string, number][] = [];
+    for (const [field, n] of Object.entries(fields)) {
+      const bar = field.indexOf('|');
+      if (!exclude.has(Number(field.slice(0, bar)))) counts.push([field.slice(bar + 1), Number(n)]);
+    }
+    return tally(counts);
+  }
+
+  /** Once a chunk is durably complete in PostgreSQL, its ledger is no longer needed. */
+  async forgetChunk(notificationId: number, chunk: number): Promise<void> {
+    await this.redis.unlink(this.chunkKey(notificationId, chunk));
+  }
+
+  async forgetNotification(notificationId: number): Promise<void> {
+    await this.redis.unlink(this.liveKey(notificationId));
+  }
+}

@@ -1,0 +1,20 @@
+--[[
+  Records final outcomes of a chunk's recipients, once per recipient.
+  KEYS[1]  the chunk's ledger hash      (subscription id -> outcome code)
+  KEYS[2]  the notification's live hash ("<chunk index>|<outcome code>" -> count)
+  ARGV[1]  chunk index
+  ARGV[2]  expiry of both keys, seconds (abandoned ledgers must not live forever)
+  ARGV[3..] pairs: subscription id, outcome code ("d" delivered, "p" pruned, "e" expired, "f:<reason>" failed)
+  Returns the number of recipients newly recorded. A recipient already in the ledger is skipped,
+  so a re-run chunk (crash, lost lock) can never count anyone twice.
+]]
+local recorded = 0
+for i = 3, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('HINCRBY', KEYS[2], ARGV[1] .. '|' .. ARGV[i + 1], 1)
+    recorded = recorded + 1
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return recorded

@@ -1,0 +1,188 @@
+import { emptyStats, type NotificationStats, type Platform } from '@pushcast/domain';
+import { inTransaction, type Db, type Queryable } from './db.ts';
+import { SqlParams } from './sql-params.ts';
+import { audienceWhere, type AudienceFilter } from './subscriptions.ts';
+
+export interface Chunk {
+  readonly notificationId: number;
+  readonly index: number;
+  readonly platform: Platform;
+  readonly firstId: number;
+  readonly lastId: number;
+  readonly size: number;
+}
+
+interface ChunkRow {
+  notification_id: number;
+  chunk_index: number;
+  platform: Platform;
+  first_id: number;
+  last_id: number;
+  size: number;
+}
+
+const toChunk = (r: ChunkRow): Chunk => ({
+  notificationId: r.notification_id,
+  index: r.chunk_index,
+  platform: r.platform,
+  firstId: r.first_id,
+  lastId: r.last_id,
+  size: r.size,
+});
+
+/**
+ * The ids of the next `limit` recipients after `afterId`, walking the audience by keyset on
+ * (project_id, id): cost per page stays flat however far into a large audience the planner is.
+ */
+export async function nextAudienceIds(db: Queryable, filter: AudienceFilter, afterId: number, limit: number): Promise<number[]> {
+  const params = new SqlParams();
+  const where = audienceWhere(filter, params);
+  const { rows } = await db.query<{ id: number }>(
+    `SELECT id FROM subscriptions WHERE ${where} AND id > ${params.add(afterId)} ORDER BY id LIMIT ${params.add(limit)}`,
+    params.values,
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Records planned chunks and moves the planner's cursor, in one transaction. Re-running a planner
+ * that crashed inserts nothing twice (the primary key) and resumes after `planned_through_id`.
+ */
+export async function recordChunks(db: Db, notificationId: number, chunks: readonly Chunk[]): Promise<void> {
+  if (chunks.length === 0) return;
+  await inTransaction(db, async (tx) => {
+    await tx.query(
+      `INSERT INTO notification_chunks (notification_id, chunk_index, platform, first_id, last_id, size)
+       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::int[])
+       ON CONFLICT DO NOTHING`,
+      [
+        notificationId,
+        chunks.map((c) => c.index),
+        chunks.map((c) => c.platform),
+        chunks.map((c) => c.firstId),
+        chunks.map((c) => c.lastId),
+        chunks.map((c) => c.size),
+      ],
+    );
+    await tx.query(
+      `UPDATE notifications SET planned_through_id = GREATEST(COALESCE(planned_through_id, 0), $2), updated_at = now()
+       WHERE id = $1`,
+      [notificationId, chunks[chunks.length - 1]!.lastId],
+    );
+  });
+}
+
+export async function lastChunkIndex(db: Queryable, notificationId: number): Promise<number> {
+  const { rows } = await db.query<{ i: number | null }>(
+    `SELECT max(chunk_index) AS i FROM notification_chunks WHERE notification_id = $1`,
+    [notificationId],
+  );
+  return rows[0]?.i ?? -1;
+}
+
+/** Planning is over: the exact audience size becomes `scheduled_count`. Returns false if cancelled meanwhile. */
+export async function finishPlanning(db: Queryable, notificationId: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE notifications SET status = 'sending', planned_at = now(), updated_at = now(),
+       scheduled_count = (SELECT COALESCE(sum(size), 0) FROM notification_chunks WHERE notification_id = $1)
+     WHERE id = $1 AND status IN ('queued', 'scheduled', 'planning')`,
+    [notificationId],
+  );
+  await completeNotificationIfDone(db, notificationId);
+  return rowCount === 1;
+}
+
+export async function findChunk(db: Queryable, notificationId: number, index: number): Promise<(Chunk & { status: string }) | null> {
+  const { rows } = await db.query<ChunkRow & { status: string }>(
+    `SELECT notification_id, chunk_index, platform, first_id, last_id, size, status
+     FROM notification_chunks WHERE notification_id = $1 AND chunk_index = $2`,
+    [notificationId, index],
+  );
+  return rows[0] ? { ...toChunk(rows[0]), status: rows[0].status } : null;
+}
+
+export async function pendingChunks(db: Queryable, notificationId: number): Promise<Chunk[]> {
+  const { rows } = await db.query<ChunkRow>(
+    `SELECT notification_id, chunk_index, platform, first_id, last_id, size
+     FROM notification_chunks WHERE notification_id = $1 AND status = 'pending' ORDER BY chunk_index`,
+    [notificationId],
+  );
+  return rows.map(toChunk);
+}
+
+/**
+ * Marks a chunk done with its outcome counts (once: a re-run changes nothing), then the
+ * notification sent when it was the last one. Returns whether this call completed the chunk.
+ */
+export async function completeChunk(db: Db, notificationId: number, index: number, stats: NotificationStats): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE notification_chunks SET status = 'done', completed_at = now(),
+       delivered = $3, pruned = $4, expired = $5, failed = $6
+     WHERE notification_id = $1 AND chunk_index = $2 AND status = 'pending'`,
+    [notificationId, index, stats.delivered, stats.pruned, stats.expired, JSON.stringify(stats.failed)],
+  );
+  await completeNotificationIfDone(db, notificationId);
+  return rowCount === 1;
+}
+
+async function completeNotificationIfDone(db: Queryable, notificationId: number): Promise<void> {
+  await db.query(
+    `UPDATE notifications SET status = 'sent', completed_at = now(), updated_at = now()
+     WHERE id = $1 AND status = 'sending' AND planned_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM notification_chunks WHERE notification_id = $1 AND status = 'pending')`,
+    [notificationId],
+  );
+}
+
+/** Outcome counts of the chunks that are over (done or cancelled), and which chunk indexes those are. */
+export async function completedChunkStats(
+  db: Queryable,
+  notificationId: number,
+): Promise<{ stats: NotificationStats; doneIndexes: Set<number> }> {
+  const { rows } = await db.query<{ chunk_index: number; delivered: number; pruned: number; expired: number; failed: Record<string, number> }>(
+    `SELECT chunk_index, delivered, pruned, expired, failed FROM notification_chunks
+     WHERE notification_id = $1 AND status IN ('done', 'cancelled')`,
+    [notificationId],
+  );
+  const failed: Record<string, number> = {};
+  let stats = emptyStats();
+  for (const r of rows) {
+    for (const [reason, n] of Object.entries(r.failed)) failed[reason] = (failed[reason] ?? 0) + n;
+    stats = { ...stats, delivered: stats.delivered + r.delivered, pruned: stats.pruned + r.pruned, expired: stats.expired + r.expired };
+  }
+  return { stats: { ...stats, failed }, doneIndexes: new Set(rows.map((r) => r.chunk_index)) };
+}
+
+/** A chunk's recipients that are still subscribed and still in the audience. */
+export interface WebRecipient {
+  readonly id: number;
+  readonly endpoint: string;
+  readonly p256dh: string;
+  readonly auth: string;
+}
+
+export async function loadWebRecipients(db: Queryable, filter: AudienceFilter, chunk: Chunk): Promise<WebRecipient[]> {
+  const params = new SqlParams();
+  const where = audienceWhere(filter, params);
+  const { rows } = await db.query<WebRecipient>(
+    `SELECT id, endpoint, p256dh, auth FROM subscriptions
+     WHERE ${where} AND platform = 'web' AND id BETWEEN ${params.add(chunk.firstId)} AND ${params.add(chunk.lastId)}
+     ORDER BY id`,
+    params.values,
+  );
+  return rows;
+}
+
+export async function deleteSubscriptionsByIds(db: Queryable, projectId: number, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(`DELETE FROM subscriptions WHERE project_id = $1 AND id = ANY($2::bigint[])`, [projectId, ids]);
+}
+
+/** A chunk cancelled while it ran keeps the counts of what it had sent. */
+export async function saveCancelledChunkStats(db: Queryable, notificationId: number, index: number, stats: NotificationStats): Promise<void> {
+  await db.query(
+    `UPDATE notification_chunks SET delivered = $3, pruned = $4, expired = $5, failed = $6, completed_at = now()
+     WHERE notification_id = $1 AND chunk_index = $2 AND status = 'cancelled'`,
+    [notificationId, index, stats.delivered, stats.pruned, stats.expired, JSON.stringify(stats.failed)],
+  );
+}

@@ -1,0 +1,155 @@
+import type { Notification, NotificationAction, NotificationContent, NotificationStatus } from '@pushcast/domain';
+import type { Queryable } from './db.ts';
+
+interface NotificationRow {
+  id: number;
+  project_id: number;
+  title: string | null;
+  body: string;
+  target_url: string | null;
+  icon_url: string | null;
+  badge_url: string | null;
+  image_url: string | null;
+  ttl: number;
+  require_interaction: boolean;
+  silent: boolean;
+  urgent: boolean;
+  custom_data: string | null;
+  actions: { title: string; target_url: string | null; icon: string | null; action: string | null }[];
+  starred: boolean;
+  custom_metrics: string[];
+  target_uids: string[] | null;
+  target_tags: string[] | null;
+  send_at: Date | null;
+  status: NotificationStatus;
+  scheduled_count: number;
+  planned_through_id: number | null;
+  created_at: Date;
+  planned_at: Date | null;
+  completed_at: Date | null;
+  cancelled_at: Date | null;
+}
+
+const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
+  silent, urgent, custom_data, actions, starred, custom_metrics, target_uids, target_tags, send_at, status,
+  scheduled_count, planned_through_id, created_at, planned_at, completed_at, cancelled_at`;
+
+const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
+  title: a.title,
+  targetUrl: a.target_url ?? null,
+  icon: a.icon ?? null,
+  action: a.action ?? null,
+});
+
+const toNotification = (r: NotificationRow): Notification => ({
+  id: r.id,
+  projectId: r.project_id,
+  title: r.title,
+  body: r.body,
+  targetUrl: r.target_url,
+  iconUrl: r.icon_url,
+  badgeUrl: r.badge_url,
+  imageUrl: r.image_url,
+  ttl: r.ttl,
+  requireInteraction: r.require_interaction,
+  silent: r.silent,
+  urgent: r.urgent,
+  customData: r.custom_data,
+  actions: r.actions.map(toAction),
+  starred: r.starred,
+  customMetrics: r.custom_metrics,
+  targetUids: r.target_uids,
+  targetTags: r.target_tags,
+  sendAt: r.send_at,
+  status: r.status,
+  scheduledCount: r.scheduled_count,
+  plannedThroughId: r.planned_through_id,
+  createdAt: r.created_at,
+  plannedAt: r.planned_at,
+  completedAt: r.completed_at,
+  cancelledAt: r.cancelled_at,
+});
+
+export interface NewNotification extends NotificationContent {
+  readonly projectId: number;
+  readonly targetUids: readonly string[] | null;
+  readonly targetTags: readonly string[] | null;
+  readonly sendAt: Date | null;
+  readonly scheduledCount: number;
+}
+
+export async function insertNotification(db: Queryable, n: NewNotification): Promise<Notification> {
+  const actions = n.actions.map((a) => ({ title: a.title, target_url: a.targetUrl, icon: a.icon, action: a.action }));
+  const { rows } = await db.query<NotificationRow>(
+    `INSERT INTO notifications (project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
+       require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, target_uids, target_tags,
+       send_at, status, scheduled_count)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+     RETURNING ${COLUMNS}`,
+    [
+      n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
+      n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics,
+      n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
+    ],
+  );
+  return toNotification(rows[0]!);
+}
+
+export async function findNotification(db: Queryable, id: number): Promise<Notification | null> {
+  const { rows } = await db.query<NotificationRow>(
+    `SELECT ${COLUMNS} FROM notifications n
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM projects p WHERE p.id = n.project_id AND p.deleted_at IS NULL)`,
+    [id],
+  );
+  return rows[0] ? toNotification(rows[0]) : null;
+}
+
+/** Newest first. */
+export async function listNotifications(
+  db: Queryable,
+  projectId: number,
+  page: { readonly page: number; readonly perPage: number },
+): Promise<Notification[]> {
+  const { rows } = await db.query<NotificationRow>(
+    `SELECT ${COLUMNS} FROM notifications WHERE project_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`,
+    [projectId, page.perPage, (page.page - 1) * page.perPage],
+  );
+  return rows.map(toNotification);
+}
+
+/** Cancels unless already sent or cancelled; returns the notification as it now is. */
+export async function cancelNotification(db: Queryable, id: number): Promise<Notification | null> {
+  await db.query(
+    `WITH n AS (
+       UPDATE notifications SET status = 'cancelled', cancelled_at = now(), updated_at = now()
+       WHERE id = $1 AND status NOT IN ('sent', 'cancelled') RETURNING id)
+     UPDATE notification_chunks SET status = 'cancelled' WHERE notification_id IN (SELECT id FROM n) AND status = 'pending'`,
+    [id],
+  );
+  return findNotification(db, id);
+}
+
+/** Moves a notification forward (never back): scheduled/queued → planning → sending. */
+export async function advanceNotification(db: Queryable, id: number, to: 'planning' | 'sending'): Promise<boolean> {
+  const from = to === 'planning' ? ['scheduled', 'queued'] : ['scheduled', 'queued', 'planning'];
+  const { rowCount } = await db.query(
+    `UPDATE notifications SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[])`,
+    [id, to, from],
+  );
+  return rowCount === 1;
+}
+
+/** Unfinished notifications after `afterId`, for reconciliation. */
+export async function listUnfinishedNotifications(db: Queryable, afterId: number, limit: number): Promise<Notification[]> {
+  const { rows } = await db.query<NotificationRow>(
+    `SELECT ${COLUMNS} FROM notifications
+     WHERE status NOT IN ('sent', 'cancelled') AND id > $1 ORDER BY id LIMIT $2`,
+    [afterId, limit],
+  );
+  return rows.map(toNotification);
+}
+
+export async function notificationStatus(db: Queryable, id: number): Promise<NotificationStatus | null> {
+  const { rows } = await db.query<{ status: NotificationStatus }>(`SELECT status FROM notifications WHERE id = $1`, [id]);
+  return rows[0]?.status ?? null;
+}

@@ -1,0 +1,98 @@
+import { loadConfig } from '@pushcast/config';
+import { startLocalPushService, type LocalPushService } from '@pushcast/local-push-service';
+import { createLogger } from '@pushcast/runtime';
+import type { Db } from '@pushcast/store';
+import { startWorker, type RunningWorker, type WorkerOptions } from '@pushcast/worker';
+import { call } from './http.ts';
+import { startTestServer, TEST_REDIS_URL, type TestServer } from './server.ts';
+
+export interface Pipeline {
+  readonly server: TestServer;
+  readonly push: LocalPushService;
+  startWorker(opts?: WorkerOptions, env?: Record<string, string>): Promise<RunningWorker>;
+  close(): Promise<void>;
+}
+
+/** API, a local push service and in-process workers, over a fresh database and Redis prefix. */
+export async function startPipeline(label: string, env: Record<string, string> = {}): Promise<Pipeline> {
+  const push = await startLocalPushService();
+  const server = await startTestServer(label, env);
+  const workers: RunningWorker[] = [];
+  return {
+    server,
+    push,
+    async startWorker(opts = {}, workerEnv = {}) {
+      const config = loadConfig({
+        DATABASE_URL: server.databaseUrl,
+        REDIS_URL: env.REDIS_URL ?? TEST_REDIS_URL,
+        PUSHCAST_QUEUE_PREFIX: server.queuePrefix,
+        PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+        ...workerEnv,
+      });
+      const worker = await startWorker(
+        { config, db: server.db, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'worker') },
+        { pushCa: push.caPem, reconcileEveryMs: 3_600_000, ...opts },
+      );
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      for (const w of workers) await w.close().catch(() => {});
+      await server.close();
+      await push.close();
+    },
+  };
+}
+
+/**
+ * Subscribers whose keys the local push service derives, written straight to PostgreSQL (set-up
+ * only: what is asserted goes through the API and the push service). Returns their push ids.
+ */
+export async function seedSubscribers(
+  db: Db,
+  push: LocalPushService,
+  projectId: number,
+  count: number,
+  opts: { idPrefix?: string; uid?: (i: number) => string | null; tags?: (i: number) => string[] } = {},
+): Promise<string[]> {
+  const ids: string[] = [];
+  const BATCH = 5_000;
+  for (let start = 0; start < count; start += BATCH) {
+    const rows = [];
+    for (let i = start; i < Math.min(count, start + BATCH); i += 1) {
+      const id = `${opts.idPrefix ?? 's'}${i}`;
+      ids.push(id);
+      rows.push({ ...push.subscription(id), uid: opts.uid?.(i) ?? null, tags: opts.tags?.(i) ?? [] });
+    }
+    await db.query(
+      `INSERT INTO subscriptions (project_id, endpoint, p256dh, auth, uid, tags)
+       SELECT $1, e, p, a, u, ARRAY(SELECT json_array_elements_text(t::json))
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(e, p, a, u, t)`,
+      [
+        projectId,
+        rows.map((r) => r.endpoint),
+        rows.map((r) => r.p256dh),
+        rows.map((r) => r.auth),
+        rows.map((r) => r.uid),
+        rows.map((r) => JSON.stringify(r.tags)),
+      ],
+    );
+  }
+  return ids;
+}
+
+/** Polls the notification over the API until `done` holds. */
+export async function waitForNotification(
+  server: TestServer,
+  id: number,
+  done: (n: any) => boolean = (n) => n.status === 'sent',
+  timeoutMs = 120_000,
+): Promise<any> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await call(server.apiUrl, 'GET', `/notifications/${id}`, { token: server.adminToken });
+    if (done(res.body)) return res.body;
+    if (Date.now() > until) throw new Error(`notification ${id} not done: ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
