@@ -48,6 +48,7 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
   const { Redis } = await import('ioredis');
   await waitFor('private redis', async () => {
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
     try {
       await probe.connect();
       return (await probe.ping()) === 'PONG' ? true : undefined;

@@ -77,7 +77,13 @@ export function makeSendWebChunkProcessor(deps: SendWebChunkDeps) {
     const done = await deps.ledger.finalIds(notificationId, chunkIndex);
     const todo = (await loadWebRecipients(deps.db, notificationAudience(n), chunk)).filter((r) => !done.has(r.id));
 
-    const record = (entries: (readonly [number, LedgerOutcome])[]) => deps.ledger.record(notificationId, chunkIndex, entries, ledgerTtl);
+    // Everything this run recorded, so that it can be written again before counting: if Redis lost
+    // the ledger while the chunk ran (restarted empty), the counts still cover every recipient.
+    const recorded: (readonly [number, LedgerOutcome])[] = [];
+    const record = (entries: (readonly [number, LedgerOutcome])[]) => {
+      recorded.push(...entries);
+      return deps.ledger.record(notificationId, chunkIndex, entries, ledgerTtl);
+    };
 
     if (todo.length > 0 && now() >= expiry) {
       await record(todo.map((r) => [r.id, { kind: 'expired' }] as const));
@@ -132,6 +138,7 @@ export function makeSendWebChunkProcessor(deps: SendWebChunkDeps) {
       }
     }
 
+    await deps.ledger.record(notificationId, chunkIndex, recorded, ledgerTtl);
     const stats = await deps.ledger.chunkStats(notificationId, chunkIndex);
     if (await completeChunk(deps.db, notificationId, chunkIndex, stats)) {
       await deps.ledger.forgetChunk(notificationId, chunkIndex);
