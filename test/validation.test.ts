@@ -227,3 +227,11 @@ describe('senders and projects', () => {
     expectRefusal(await create({ project_ids: [987654] }), 422, 'project_ids', 'exists');
   });
 });
+
+describe('content types', () => {
+  it('a DELETE with Content-Type: application/json and no body is fine', async () => {
+    const s = await call(server.apiUrl, 'POST', '/senders', { ...admin(), body: { name: 'to delete' } });
+    const res = await call(server.apiUrl, 'DELETE', `/senders/${s.body.id}`, { ...admin(), rawBody: '' });
+    expect(res.status).toBe(204);
+  });
+});

@@ -37,6 +37,18 @@ export async function buildApp({ config, db, queues, ledger, logger }: BuildAppO
   });
   const deps: ApiDeps = { config, db, queues, ledger, auth: createAuthenticator(db, config.adminToken) };
 
+  // Some clients send `Content-Type: application/json` on a DELETE without a body; that is no
+  // body, not a malformed one.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new PushcastError('bad_request', 'body: is not valid JSON', { field: 'body', rule: 'json' }), undefined);
+    }
+  });
   app.setErrorHandler((error, request, reply) => sendError(reply, request, error));
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, request, new PushcastError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),

@@ -1,0 +1,222 @@
+/**
+ * End-to-end Web Push broadcast benchmark: API → plan job → chunk jobs → worker → local push
+ * service, each in a process of its own, and in the same run the baseline a user would write
+ * (web-push `sendNotification` over the same subscribers, bounded concurrency).
+ *
+ *   npm run bench                        # 1,000,000 subscribers, baseline over the first 100,000
+ *   npm run bench -- 200000 50000        # subscribers, baseline subscribers
+ *
+ * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
+ */
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, freemem, totalmem, tmpdir, release } from 'node:os';
+import { join } from 'node:path';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { deriveSubscription } from '@pushcast/local-push-service';
+import { createDb, ensureDatabase, migrate, quoteIdentifier } from '@pushcast/store';
+import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
+
+const SUBSCRIBERS = Number(process.argv[2] ?? 1_000_000);
+const BASELINE = Math.min(SUBSCRIBERS, Number(process.argv[3] ?? 100_000));
+const CREATE_SAMPLES = 200;
+const PG_SERVER = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE = 'pushcast_bench';
+const DATABASE_URL = `${PG_SERVER}/${DATABASE}`;
+const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function resetDatabase(): Promise<void> {
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(DATABASE)} WITH (FORCE)`);
+  await admin.end();
+  await ensureDatabase(DATABASE_URL);
+}
+
+async function seed(db: pg.Pool, origin: string, projectId: number): Promise<void> {
+  const started = Date.now();
+  const BATCH = 10_000;
+  for (let start = 0; start < SUBSCRIBERS; start += BATCH) {
+    const subs = [];
+    for (let i = start; i < Math.min(SUBSCRIBERS, start + BATCH); i += 1) subs.push(deriveSubscription(origin, `b${i}`));
+    await db.query(
+      `INSERT INTO subscriptions (project_id, endpoint, p256dh, auth) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])`,
+      [projectId, subs.map((s) => s.endpoint), subs.map((s) => s.p256dh), subs.map((s) => s.auth)],
+    );
+    if ((start / BATCH) % 10 === 0) process.stderr.write(`\rseeding ${start + subs.length}/${SUBSCRIBERS}`);
+  }
+  await db.query('VACUUM ANALYZE subscriptions');
+  process.stderr.write(`\rseeded ${SUBSCRIBERS} subscribers in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+/** Samples a process's CPU and memory while `until` is false. */
+async function watch(proc: Proc, progress: () => Promise<number>, target: number) {
+  const cpu0 = cpuSeconds(proc.pid);
+  const started = Date.now();
+  let rssAtTenth = 0;
+  let maxRss = 0;
+  let lastPrint = 0;
+  for (;;) {
+    const done = await progress();
+    const { rss } = memoryMiB(proc.pid);
+    maxRss = Math.max(maxRss, rss);
+    if (!rssAtTenth && done >= target / 10) rssAtTenth = rss;
+    if (process.stderr.isTTY || Date.now() - lastPrint > 5000) {
+      lastPrint = Date.now();
+      process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}  ${done}/${target}  ${(done / ((Date.now() - started) / 1000)).toFixed(0)} msg/s  rss ${rss.toFixed(0)} MiB${process.stderr.isTTY ? '   ' : '\n'}`);
+    }
+    if (done >= target) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  process.stderr.write('\n');
+  const seconds = (Date.now() - started) / 1000;
+  const cpu = cpuSeconds(proc.pid) - cpu0;
+  return { seconds, cpu, rssAtTenth, maxRss, peak: memoryMiB(proc.pid).peak };
+}
+
+const c = cpus();
+log(`# Pushcast broadcast benchmark`);
+log(`machine: ${c.length} × ${c[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), Linux ${release()}, Node ${process.version}`);
+log(`command: npm run bench -- ${SUBSCRIBERS} ${BASELINE}`);
+log(`subscribers: ${SUBSCRIBERS.toLocaleString('en')} (distinct keys), baseline over the first ${BASELINE.toLocaleString('en')}, payload ~1 KB`);
+
+const procs: Proc[] = [];
+try {
+  const push = run('packages/local-push-service/src/main.ts', { PORT: '0', DECRYPT: '0', RECORD: '0' });
+  procs.push(push);
+  const { origin, caFile } = JSON.parse(await push.firstLine()) as { origin: string; caFile: string };
+
+  await resetDatabase();
+  const db = createDb(DATABASE_URL, 4);
+  await migrate(db);
+  const adminToken = randomBytes(24).toString('hex');
+  const port = await freePort();
+  const common = {
+    DATABASE_URL,
+    REDIS_URL,
+    PUSHCAST_QUEUE_PREFIX: PREFIX,
+    PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+    PUSHCAST_ADMIN_TOKEN: adminToken,
+    LOG_LEVEL: 'warn',
+    NODE_EXTRA_CA_CERTS: caFile,
+  };
+  const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' });
+  procs.push(api);
+  const apiUrl = `http://127.0.0.1:${port}/api/v1`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  for (let i = 0; ; i += 1) {
+    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+    if (i > 200) throw new Error('API did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sender = (await call('POST', '/senders', { name: 'bench' })).body;
+  const project = (await call('POST', '/projects', { sender_id: sender.id, name: 'Bench', website: 'https://bench.example' })).body;
+  await seed(db, origin, project.id);
+
+  const notification = {
+    title: 'Benchmark',
+    body: 'x'.repeat(900),
+    target_url: 'https://bench.example/article/42',
+    icon_url: 'https://bench.example/icon.png',
+    ttl: 3600,
+  };
+
+  // 1. Create latency on the full project, with no worker running (each is cancelled at once).
+  const latencies: number[] = [];
+  for (let i = 0; i < CREATE_SAMPLES; i += 1) {
+    const t0 = performance.now();
+    const res = await call('POST', `/projects/${project.id}/notifications`, notification);
+    latencies.push(performance.now() - t0);
+    if (res.status !== 201) throw new Error(`create failed: ${JSON.stringify(res.body)}`);
+    const cancelled = await call('DELETE', `/notifications/${res.body.id}/cancel`);
+    if (cancelled.status !== 204) throw new Error(`cancel failed: ${JSON.stringify(cancelled.body)}`);
+  }
+  latencies.sort((a, b) => a - b);
+
+  // 2. The broadcast through Pushcast.
+  const worker = run('apps/worker/src/main.ts', common);
+  procs.push(worker);
+  await new Promise((r) => setTimeout(r, 2000));
+  const created = await call('POST', `/projects/${project.id}/notifications`, notification);
+  const progress = async () => {
+    const n = (await call('GET', `/notifications/${created.body.id}`)).body;
+    return n.successfully_sent_count + n.failed_count + n.pruned_count + n.expired_count;
+  };
+  log(`\nPushcast broadcast (scheduled ${created.body.scheduled}):`);
+  const ours = await watch(worker, progress, SUBSCRIBERS);
+  const final = (await call('GET', `/notifications/${created.body.id}`)).body;
+  await worker.stop();
+
+  // 3. The baseline over the first BASELINE subscribers.
+  const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
+  writeFileSync(join(dir, 'payload.json'), JSON.stringify({ ...notification, id: 1 }));
+  const { rows } = await db.query(`SELECT vapid_private_key, vapid_public_key FROM senders WHERE id = $1`, [sender.id]);
+  const jwk = createPublicKey(rows[0].vapid_public_key).export({ format: 'jwk' });
+  const { createPrivateKey } = await import('node:crypto');
+  const priv = createPrivateKey(rows[0].vapid_private_key).export({ format: 'jwk' });
+  const vapidPublic = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]).toString('base64url');
+  const baseline = run('bench/baseline-web-push.ts', {
+    DATABASE_URL,
+    PROJECT_ID: String(project.id),
+    LIMIT: String(BASELINE),
+    PAYLOAD_FILE: join(dir, 'payload.json'),
+    VAPID_PUBLIC: vapidPublic,
+    VAPID_PRIVATE: priv.d!,
+    CONCURRENCY: '200',
+    NODE_EXTRA_CA_CERTS: caFile,
+  });
+  procs.push(baseline);
+  log(`\nbaseline: web-push sendNotification, 200 concurrent:`);
+  const cpu0 = cpuSeconds(baseline.pid);
+  let baseCpu = 0;
+  let basePeak = 0;
+  let baseRss10 = 0;
+  const t0 = Date.now();
+  const resultLine = baseline.firstLine();
+  let done = false;
+  void resultLine.then(() => (done = true), () => (done = true));
+  while (!done) {
+    try {
+      baseCpu = cpuSeconds(baseline.pid) - cpu0;
+      const m = memoryMiB(baseline.pid);
+      basePeak = m.peak;
+      if (!baseRss10 && Date.now() - t0 > 5000) baseRss10 = m.rss;
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const baseResult = JSON.parse(await resultLine) as { delivered: number; failed: number; seconds: number };
+
+  const row = (name: string, delivered: number, seconds: number, cpu: number, rss10: number, peak: number) =>
+    `| ${name} | ${delivered.toLocaleString('en')} | ${(delivered / seconds).toFixed(0)} | ${((cpu / delivered) * 1e6).toFixed(0)} | ${rss10.toFixed(0)} | ${peak.toFixed(0)} |`;
+  log('\n| sender | delivered | msgs/s | worker CPU µs/msg | RSS at 10% (MiB) | peak RSS (MiB) |');
+  log('|---|---|---|---|---|---|');
+  log(row('Pushcast (API + queues + worker)', final.successfully_sent_count, ours.seconds, ours.cpu, ours.rssAtTenth, ours.peak));
+  log(row('baseline: web-push sendNotification', baseResult.delivered, baseResult.seconds, baseCpu, baseRss10, basePeak));
+  log(`\nPushcast statistics: ${JSON.stringify({ scheduled: final.scheduled_count, delivered: final.successfully_sent_count, failed: final.failed_count, failures: final.failures })}`);
+  log(`create latency on a ${SUBSCRIBERS.toLocaleString('en')}-subscription project (${CREATE_SAMPLES} creates, no worker): p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
+  await db.end();
+} finally {
+  for (const p of procs.reverse()) await p.stop();
+}
