@@ -154,7 +154,9 @@ try {
   latencies.sort((a, b) => a - b);
 
   // 2. The broadcast through Pushcast.
-  const worker = run('apps/worker/src/main.ts', common);
+  // BENCH_PROFILE_DIR=dir: the worker writes a V8 CPU profile there (see bench/profile-summary.ts).
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const worker = run('apps/worker/src/main.ts', common, [], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   procs.push(worker);
   await new Promise((r) => setTimeout(r, 2000));
   const created = await call('POST', `/projects/${project.id}/notifications`, notification);

@@ -26,8 +26,8 @@ export interface Proc {
 }
 
 /** A TypeScript entry point in a process of its own, so that its CPU and memory are its own. */
-export function run(entry: string, env: Record<string, string>, args: string[] = []): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...process.env, ...env } });
+export function run(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -110,6 +110,18 @@ describe('outcomes that are final failures', () => {
   });
 });
 
+describe('retries until the TTL runs out', () => {
+  it('a recipient still throttled when the TTL ends is counted as expired, not sent late', async () => {
+    const { projectId } = await createProject(p.server, 'expiry');
+    const ids = await seedSubscribers(p.server.db, p.push, projectId, 3, { idPrefix: 'exp' });
+    p.push.script(ids[0]!, [{ status: 429, retryAfterSeconds: 30 }]);
+    const res = await create(projectId, { body: 'short-lived', ttl: 2 });
+    const n = await waitForNotification(p.server, res.body.id);
+    expect(n).toMatchObject({ successfully_sent_count: 2, expired_count: 1, failed_count: 0 });
+    expect(p.push.receivedFor(ids[0]!).map((m) => m.status)).toEqual([429]);
+  });
+});
+
 describe('targeting', () => {
   it('uids, tag expressions, uids and tags, and everyone reach exactly their audience', async () => {
     const { projectId } = await createProject(p.server, 'targeting');
@@ -137,6 +149,24 @@ describe('targeting', () => {
       expect(n.successfully_sent_count).toBe(want.length);
       expect(p.push.received().map((m) => m.id).sort()).toEqual([...want].sort());
     }
+  });
+});
+
+describe('statistics per custom metric', () => {
+  it('sums the outcomes of the notifications carrying each metric', async () => {
+    const { projectId } = await createProject(p.server, 'metrics');
+    const ids = await seedSubscribers(p.server.db, p.push, projectId, 3, { idPrefix: 'met' });
+    p.push.script(ids[0]!, [{ status: 410 }], { sticky: true });
+    const first = await create(projectId, { body: 'one', custom_metrics: ['welcome'] });
+    await waitForNotification(p.server, first.body.id);
+    const second = await create(projectId, { body: 'two', custom_metrics: ['welcome', 'promo'] });
+    await waitForNotification(p.server, second.body.id);
+    await create(projectId, { body: 'untagged' });
+    const res = await call(p.server.apiUrl, 'GET', `/projects/${projectId}/custom_metrics`, { token: p.server.adminToken });
+    expect(res.body).toEqual([
+      { name: 'promo', notifications_count: 1, scheduled_count: 2, successfully_sent_count: 2, opened_count: 0, pruned_count: 0, expired_count: 0, failed_count: 0 },
+      { name: 'welcome', notifications_count: 2, scheduled_count: 5, successfully_sent_count: 4, opened_count: 0, pruned_count: 1, expired_count: 0, failed_count: 0 },
+    ]);
   });
 });
 

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl, type TestDatabase } from './support/database.ts';
 import { browserKeys, call, localEndpoint } from './support/http.ts';
+import { startProcess, waitFor, type Child } from './support/processes.ts';
 import { deleteRedisPrefix, TEST_REDIS_URL } from './support/server.ts';
 
 // Pushcast as a user runs it: `npm start` (API and worker in one process) on a database that does
@@ -16,33 +16,17 @@ const prefix = (label: string) => {
   prefixes.push(p);
   return p;
 };
-const children: ChildProcessWithoutNullStreams[] = [];
+const children: Child[] = [];
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) c.child.kill('SIGKILL');
   for (const d of databases) await d.drop();
   for (const p of prefixes) await deleteRedisPrefix(p);
 });
 
-function start(entry: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env } });
+function start(entry: string, env: Record<string, string>): Child {
+  const child = startProcess(entry, env);
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const output = () => ({ stdout, stderr });
-  return { child, exited, output };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return child;
 }
 
 describe('npm start', () => {

@@ -142,8 +142,10 @@ export async function advanceNotification(db: Queryable, id: number, to: 'planni
 /** Unfinished notifications after `afterId`, for reconciliation. */
 export async function listUnfinishedNotifications(db: Queryable, afterId: number, limit: number): Promise<Notification[]> {
   const { rows } = await db.query<NotificationRow>(
-    `SELECT ${COLUMNS} FROM notifications
-     WHERE status NOT IN ('sent', 'cancelled') AND id > $1 ORDER BY id LIMIT $2`,
+    `SELECT ${COLUMNS} FROM notifications n
+     WHERE status NOT IN ('sent', 'cancelled') AND id > $1
+       AND EXISTS (SELECT 1 FROM projects p WHERE p.id = n.project_id AND p.deleted_at IS NULL)
+     ORDER BY id LIMIT $2`,
     [afterId, limit],
   );
   return rows.map(toNotification);
@@ -152,4 +154,37 @@ export async function listUnfinishedNotifications(db: Queryable, afterId: number
 export async function notificationStatus(db: Queryable, id: number): Promise<NotificationStatus | null> {
   const { rows } = await db.query<{ status: NotificationStatus }>(`SELECT status FROM notifications WHERE id = $1`, [id]);
   return rows[0]?.status ?? null;
+}
+
+export interface CustomMetricStats {
+  readonly name: string;
+  readonly notifications: number;
+  readonly scheduled: number;
+  readonly delivered: number;
+  readonly pruned: number;
+  readonly expired: number;
+  readonly failed: number;
+}
+
+/** Statistics summed per custom metric over a project's notifications (chunks that are over). */
+export async function customMetricStats(db: Queryable, projectId: number): Promise<CustomMetricStats[]> {
+  const { rows } = await db.query<CustomMetricStats>(
+    `WITH per_notification AS (
+       SELECT n.id, n.scheduled_count, n.custom_metrics,
+              COALESCE(sum(c.delivered), 0) AS delivered,
+              COALESCE(sum(c.pruned), 0) AS pruned,
+              COALESCE(sum(c.expired), 0) AS expired,
+              COALESCE(sum((SELECT COALESCE(sum(v::bigint), 0) FROM jsonb_each_text(c.failed) AS f(k, v))), 0) AS failed
+       FROM notifications n
+       LEFT JOIN notification_chunks c ON c.notification_id = n.id AND c.status IN ('done', 'cancelled')
+       WHERE n.project_id = $1 AND cardinality(n.custom_metrics) > 0
+       GROUP BY n.id)
+     SELECT m AS name, count(*)::int AS notifications, sum(scheduled_count)::bigint AS scheduled,
+            sum(delivered)::bigint AS delivered, sum(pruned)::bigint AS pruned,
+            sum(expired)::bigint AS expired, sum(failed)::bigint AS failed
+     FROM per_notification, unnest(custom_metrics) AS m
+     GROUP BY m ORDER BY m`,
+    [projectId],
+  );
+  return rows;
 }

@@ -3,6 +3,7 @@ import { jobIds, type Ledger } from '@pushcast/queues';
 import {
   cancelNotification,
   completedChunkStats,
+  customMetricStats,
   estimateAudience,
   findNotification,
   findProject,
@@ -90,6 +91,21 @@ export async function notificationRoutes(app: FastifyInstance, { db, queues, led
     const q = parseInput(listQuery, request.query, 'query');
     const items = await listNotifications(db, project.id, { page: q.page, perPage: q.per_page });
     return Promise.all(items.map(async (n) => notificationJson(n, await liveStats(db, ledger, n))));
+  });
+
+  // Pushpad aggregates statistics per custom metric in its dashboard; Pushcast serves them here.
+  app.get('/projects/:projectId/custom_metrics', async (request) => {
+    const project = await loadProject(request.principal, request.params);
+    return (await customMetricStats(db, project.id)).map((m) => ({
+      name: m.name,
+      notifications_count: m.notifications,
+      scheduled_count: m.scheduled,
+      successfully_sent_count: m.delivered,
+      opened_count: 0,
+      pruned_count: m.pruned,
+      expired_count: m.expired,
+      failed_count: m.failed,
+    }));
   });
 
   app.get('/notifications/:id', async (request) => {
