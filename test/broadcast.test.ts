@@ -24,7 +24,7 @@ function deliveredById(ids: readonly string[]): Map<string, number> {
 }
 
 describe('a 50,000-subscriber broadcast with failures', () => {
-  it('reaches every live subscriber exactly once, prunes the gone, and counts exactly', async () => {
+  it('reaches every live subscriber exactly once, prunes the gone, and counts exactly', { timeout: 240_000 }, async () => {
     const { projectId } = await createProject(p.server, 'big');
     const ids = await seedSubscribers(p.server.db, p.push, projectId, 50_000, { idPrefix: 'big' });
     const gone = ids.filter((_, i) => i % 100 === 1);

@@ -1,4 +1,4 @@
-import { expiresAt, type Notification } from '@pushcast/domain';
+import { expiresAt, type Notification, type NotificationStats } from '@pushcast/domain';
 import type { WebPushClient, WebPushNotification } from '@pushcast/providers';
 import type { Ledger, LedgerOutcome, ParsedJobData } from '@pushcast/queues';
 import {
@@ -31,6 +31,9 @@ export interface SendWebChunkDeps {
   readonly logger: Logger;
   readonly now?: () => number;
 }
+
+const outcomeCount = (s: NotificationStats): number =>
+  s.delivered + s.pruned + s.expired + Object.values(s.failed).reduce((a, b) => a + b, 0);
 
 /** RFC 8292 wants a contact: the project's site if it is https, else a mailto at its host. */
 export function vapidSubject(website: string): string {
@@ -75,7 +78,8 @@ export function makeSendWebChunkProcessor(deps: SendWebChunkDeps) {
     const expiry = expiresAt(n);
     const ledgerTtl = (expiry - now()) / 1000 + LEDGER_GRACE_S;
     const done = await deps.ledger.finalIds(notificationId, chunkIndex);
-    const todo = (await loadWebRecipients(deps.db, notificationAudience(n), chunk)).filter((r) => !done.has(r.id));
+    const recipients = await loadWebRecipients(deps.db, notificationAudience(n), chunk);
+    const todo = recipients.filter((r) => !done.has(r.id));
 
     // Everything this run recorded, so that it can be written again before counting: if Redis lost
     // the ledger while the chunk ran (restarted empty), the counts still cover every recipient.
@@ -140,6 +144,12 @@ export function makeSendWebChunkProcessor(deps: SendWebChunkDeps) {
 
     await deps.ledger.record(notificationId, chunkIndex, recorded, ledgerTtl);
     const stats = await deps.ledger.chunkStats(notificationId, chunkIndex);
+    if (outcomeCount(stats) < recipients.length) {
+      // Redis lost outcomes this run did not record itself (emptied while another run of the chunk
+      // had recorded them): run the chunk again rather than count too few. Those recipients may
+      // receive the message twice; a count that is wrong forever is worse.
+      throw new Error(`chunk ${notificationId}/${chunkIndex}: the ledger lost outcomes; the chunk runs again`);
+    }
     if (await completeChunk(deps.db, notificationId, chunkIndex, stats)) {
       await deps.ledger.forgetChunk(notificationId, chunkIndex);
       log.debug({ stats }, 'chunk done');
