@@ -43,6 +43,7 @@ describe('a 50,000-subscriber broadcast with failures', () => {
       urgent: true,
       custom_data: 'abc',
       actions: [{ title: 'Read', target_url: 'https://example.com/read', action: 'read' }],
+      topic: 'big-news',
     });
     expect(res.status).toBe(201);
     expect(res.body.scheduled).toBe(50_000);
@@ -72,6 +73,7 @@ describe('a 50,000-subscriber broadcast with failures', () => {
       expect(JSON.parse(m.plaintext!)).toEqual(expected);
       expect(m.ttl).toBeGreaterThan(0);
       expect(m.urgency).toBe('high');
+      expect(m.topic).toBe('big-news');
     }
     expect(new Set(messages.map((m) => m.httpVersion))).toEqual(new Set(['2.0']));
 

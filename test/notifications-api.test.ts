@@ -175,6 +175,7 @@ describe('refusals', () => {
     [{ body: 'x', actions: [{ target_url: 'https://e.com' }] }, 400, 'actions.0.title', 'required'],
     [{ body: 'x', tags: ['a &&'] }, 400, 'tags.0', 'tag_expression_syntax'],
     [{ body: 'x', surprise: 1 }, 422, 'surprise', 'unknown_field'],
+    [{ body: 'x', topic: 'not a topic!' }, 422, 'topic', 'topic'],
     [{ notification: { title: 'no body' } }, 400, 'notification.body', 'required'],
   ])('%j → %i naming %s', async (body, status, field, rule) => {
     const res = await create(body);

@@ -67,6 +67,7 @@ export const notificationJson = (n: Notification, stats: NotificationStats) => {
     starred: n.starred,
     send_at: n.sendAt?.toISOString() ?? null,
     custom_metrics: n.customMetrics,
+    topic: n.topic,
     uids: n.targetUids,
     tags: n.targetTags,
     created_at: n.createdAt.toISOString(),

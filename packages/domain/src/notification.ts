@@ -23,6 +23,8 @@ export interface NotificationContent {
   readonly actions: readonly NotificationAction[];
   readonly starred: boolean;
   readonly customMetrics: readonly string[];
+  /** Web Push Topic: replaces a pending message with the same topic at the push service. */
+  readonly topic: string | null;
 }
 
 export interface Notification extends NotificationContent {

@@ -18,6 +18,7 @@ interface NotificationRow {
   actions: { title: string; target_url: string | null; icon: string | null; action: string | null }[];
   starred: boolean;
   custom_metrics: string[];
+  topic: string | null;
   target_uids: string[] | null;
   target_tags: string[] | null;
   send_at: Date | null;
@@ -31,7 +32,7 @@ interface NotificationRow {
 }
 
 const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
-  silent, urgent, custom_data, actions, starred, custom_metrics, target_uids, target_tags, send_at, status,
+  silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags, send_at, status,
   scheduled_count, planned_through_id, created_at, planned_at, completed_at, cancelled_at`;
 
 const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
@@ -58,6 +59,7 @@ const toNotification = (r: NotificationRow): Notification => ({
   actions: r.actions.map(toAction),
   starred: r.starred,
   customMetrics: r.custom_metrics,
+  topic: r.topic,
   targetUids: r.target_uids,
   targetTags: r.target_tags,
   sendAt: r.send_at,
@@ -82,13 +84,13 @@ export async function insertNotification(db: Queryable, n: NewNotification): Pro
   const actions = n.actions.map((a) => ({ title: a.title, target_url: a.targetUrl, icon: a.icon, action: a.action }));
   const { rows } = await db.query<NotificationRow>(
     `INSERT INTO notifications (project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
-       require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, target_uids, target_tags,
+       require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags,
        send_at, status, scheduled_count)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
      RETURNING ${COLUMNS}`,
     [
       n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
-      n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics,
+      n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics, n.topic,
       n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
     ],
   );

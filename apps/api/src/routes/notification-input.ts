@@ -47,6 +47,11 @@ const content = {
     .nullable()
     .optional(),
   custom_metrics: z.array(metric).max(3).nullable().optional(),
+  topic: z
+    .string()
+    .refine((v) => /^[A-Za-z0-9_-]{1,32}$/.test(v), { message: 'must be 1-32 URL-safe base64 characters', params: { rule: 'topic' } })
+    .nullable()
+    .optional(),
   uids: z.array(uid).max(MAX_UIDS).nullable().optional(),
   tags: z
     .union([z.string(), z.array(z.string().max(4096)).max(100)])
@@ -120,6 +125,7 @@ export function resolveContent(input: NotificationInput, project: Project) {
     })),
     starred: input.starred ?? false,
     customMetrics: input.custom_metrics ?? [],
+    topic: input.topic ?? null,
   };
 }
 

@@ -56,6 +56,7 @@ export const toWebPushNotification = (n: Notification, now: number): WebPushNoti
   actions: n.actions,
   ttl: Math.max(0, Math.floor((expiresAt(n) - now) / 1000)),
   urgent: n.urgent,
+  topic: n.topic,
 });
 
 /**
