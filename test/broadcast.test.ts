@@ -208,6 +208,10 @@ describe('scheduling and cancel', () => {
     while (ids.filter((id) => p.push.receivedFor(id).length > 0).length < 500 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    // Statistics are live: they move while the broadcast is still sending.
+    const live = await waitForNotification(p.server, res.body.id, (n) => n.successfully_sent_count > 0, 30_000);
+    expect(live.status).toBe('sending');
+    expect(live.successfully_sent_count).toBeLessThan(ids.length);
     expect((await call(p.server.apiUrl, 'DELETE', `/notifications/${res.body.id}/cancel`, { token: p.server.adminToken })).status).toBe(204);
     await new Promise((r) => setTimeout(r, 3000));
     const reached = ids.filter((id) => p.push.receivedFor(id).length > 0).length;
