@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
-import { createDb, ensureDatabase, migrate, quoteIdentifier } from '@pushcast/store';
+import { createDb, ensureDatabase, insertWebSubscriptionsBulk, migrate, quoteIdentifier } from '@pushcast/store';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 1_000_000);
@@ -51,10 +51,7 @@ async function seed(db: pg.Pool, origin: string, projectId: number): Promise<voi
   for (let start = 0; start < SUBSCRIBERS; start += BATCH) {
     const subs = [];
     for (let i = start; i < Math.min(SUBSCRIBERS, start + BATCH); i += 1) subs.push(deriveSubscription(origin, `b${i}`));
-    await db.query(
-      `INSERT INTO subscriptions (project_id, endpoint, p256dh, auth) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])`,
-      [projectId, subs.map((s) => s.endpoint), subs.map((s) => s.p256dh), subs.map((s) => s.auth)],
-    );
+    await insertWebSubscriptionsBulk(db, projectId, subs);
     if ((start / BATCH) % 10 === 0) process.stderr.write(`\rseeding ${start + subs.length}/${SUBSCRIBERS}`);
   }
   await db.query('VACUUM ANALYZE subscriptions');

@@ -1,7 +1,7 @@
 import { loadConfig } from '@pushcast/config';
 import { startLocalPushService, type LocalPushService } from '@pushcast/local-push-service';
 import { createLogger } from '@pushcast/runtime';
-import type { Db } from '@pushcast/store';
+import { insertWebSubscriptionsBulk, type Db } from '@pushcast/store';
 import { startWorker, type RunningWorker, type WorkerOptions } from '@pushcast/worker';
 import { call } from './http.ts';
 import { startTestServer, TEST_REDIS_URL, type TestServer } from './server.ts';
@@ -64,19 +64,7 @@ export async function seedSubscribers(
       ids.push(id);
       rows.push({ ...push.subscription(id), uid: opts.uid?.(i) ?? null, tags: opts.tags?.(i) ?? [] });
     }
-    await db.query(
-      `INSERT INTO subscriptions (project_id, endpoint, p256dh, auth, uid, tags)
-       SELECT $1, e, p, a, u, ARRAY(SELECT json_array_elements_text(t::json))
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(e, p, a, u, t)`,
-      [
-        projectId,
-        rows.map((r) => r.endpoint),
-        rows.map((r) => r.p256dh),
-        rows.map((r) => r.auth),
-        rows.map((r) => r.uid),
-        rows.map((r) => JSON.stringify(r.tags)),
-      ],
-    );
+    await insertWebSubscriptionsBulk(db, projectId, rows);
   }
   return ids;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startApi } from '@pushcast/api';
+import { deleteKeysWithPrefix } from '@pushcast/queues';
 import { loadConfig } from '@pushcast/config';
 import { createLogger } from '@pushcast/runtime';
 import { createDb, ensureDatabase, migrate, type Db } from '@pushcast/store';
@@ -60,12 +61,7 @@ export async function startTestServer(label: string, env: Record<string, string>
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -2,3 +2,4 @@ export * from './catalogue.ts';
 export { createRedis } from './connection.ts';
 export { createQueues, type Queues, type EnqueueOptions } from './queues.ts';
 export { Ledger, type LedgerOutcome } from './ledger.ts';
+export { deleteKeysWithPrefix } from './keys.ts';

@@ -158,3 +158,28 @@ export async function subscribedUids(db: Queryable, filter: AudienceFilter & { u
   );
   return rows.map((r) => r.uid);
 }
+
+/**
+ * Many web subscriptions in one statement (set-up of tests, the demo and the benchmark, and bulk
+ * imports): one round trip per batch instead of one per subscription.
+ */
+export async function insertWebSubscriptionsBulk(
+  db: Queryable,
+  projectId: number,
+  rows: readonly { endpoint: string; p256dh: string; auth: string; uid?: string | null; tags?: readonly string[] }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO subscriptions (project_id, endpoint, p256dh, auth, uid, tags)
+     SELECT $1, e, p, a, u, ARRAY(SELECT json_array_elements_text(t::json))
+     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(e, p, a, u, t)`,
+    [
+      projectId,
+      rows.map((r) => r.endpoint),
+      rows.map((r) => r.p256dh),
+      rows.map((r) => r.auth),
+      rows.map((r) => r.uid ?? null),
+      rows.map((r) => JSON.stringify(r.tags ?? [])),
+    ],
+  );
+}

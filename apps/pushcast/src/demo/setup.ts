@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { LocalPushService } from '@pushcast/local-push-service';
-import { createRedis } from '@pushcast/queues';
-import { createDb, ensureDatabase, migrate, quoteIdentifier, type Db } from '@pushcast/store';
+import { createRedis, deleteKeysWithPrefix } from '@pushcast/queues';
+import { createDb, ensureDatabase, insertWebSubscriptionsBulk, migrate, quoteIdentifier, type Db } from '@pushcast/store';
 
 export const DEMO_DATABASE = 'pushcast_demo';
 export const DEMO_QUEUE_PREFIX = 'pushcast-demo';
@@ -47,12 +47,7 @@ export async function clearQueuePrefix(redisUrl: string, prefix: string): Promis
     } catch (error) {
       throw new Error(`Redis at ${redactUrl(redisUrl)}: ${describe(error)}`, { cause: error });
     }
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
@@ -80,15 +75,10 @@ export async function seedSubscribers(
   const faults: Faults = { gone: 0, throttled: 0 };
   for (let start = 0; start < count; start += BATCH) {
     signal.throwIfAborted();
-    const endpoints: string[] = [];
-    const p256dhs: string[] = [];
-    const auths: string[] = [];
+    const rows = [];
     for (let i = start; i < Math.min(count, start + BATCH); i += 1) {
       const id = `demo${i}`;
-      const s = push.subscription(id);
-      endpoints.push(s.endpoint);
-      p256dhs.push(s.p256dh);
-      auths.push(s.auth);
+      rows.push(push.subscription(id));
       if (i % 100 === 0) {
         push.script(id, [{ status: 410 }], { sticky: true });
         faults.gone += 1;
@@ -97,11 +87,7 @@ export async function seedSubscribers(
         faults.throttled += 1;
       }
     }
-    await db.query(
-      `INSERT INTO subscriptions (project_id, endpoint, p256dh, auth)
-       SELECT $1, e, p, a FROM unnest($2::text[], $3::text[], $4::text[]) AS x(e, p, a)`,
-      [projectId, endpoints, p256dhs, auths],
-    );
+    await insertWebSubscriptionsBulk(db, projectId, rows);
   }
   return faults;
 }
