@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createSecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { generate } from 'selfsigned';
+import { createLocalCertificate } from '@pushcast/local-tls';
 import { publicKeyFrom } from './keys.ts';
 import { createProviderTokenVerifier, type TrustedKey } from './provider-token.ts';
 
@@ -161,33 +158,14 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
     throw new Error(`maxConcurrentStreams must be a positive integer, got ${maxConcurrentStreams}`);
   }
 
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    // Backdated so a client whose clock is a little behind does not see a not-yet-valid certificate.
-    notBeforeDate: new Date(Date.now() - 24 * 60 * 60 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        // Apple's names too: a client can keep address 'api.sandbox.push.apple.com' (so SNI and
-        // :authority are the real ones) and only redirect the TCP connection with `host`.
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 2, value: 'api.push.apple.com' },
-          { type: 2, value: 'api.sandbox.push.apple.com' },
-        ],
-      },
-    ],
-  });
-  const caPem = pems.cert;
-  const dir = await mkdtemp(join(tmpdir(), 'pushcast-local-apns-'));
-  const caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, caPem);
+  const certificate = await createLocalCertificate('apns', [
+    // Apple's names too: a client can keep address 'api.sandbox.push.apple.com' (so SNI and
+    // :authority are the real ones) and only redirect the TCP connection with `host`.
+    'api.push.apple.com',
+    'api.sandbox.push.apple.com',
+  ]);
+  const caPem = certificate.certPem;
+  const caFile = certificate.caFile;
 
   const keys = new Map<string, TrustedKey>();
   const verifier = createProviderTokenVerifier((keyId) => keys.get(keyId));
@@ -202,8 +180,8 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
 
   // Without allowHTTP1: api.push.apple.com speaks HTTP/2 only, and a client that cannot should fail here.
   const server = createSecureServer({
-    key: pems.private,
-    cert: pems.cert,
+    key: certificate.keyPem,
+    cert: certificate.certPem,
     settings: { maxConcurrentStreams },
   });
 
@@ -478,7 +456,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
         // server.close() waits for every HTTP/2 session to end, and clients keep theirs open for good.
         for (const socket of sockets) socket.destroy();
         await closed;
-        await rm(dir, { recursive: true, force: true });
+        await certificate.remove();
       })();
       return closing;
     },

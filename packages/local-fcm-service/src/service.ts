@@ -1,4 +1,3 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   createServer as createHttp2Server,
@@ -7,11 +6,9 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Duplex, type Readable } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { generate } from 'selfsigned';
+import { createLocalCertificate } from '@pushcast/local-tls';
 import { createSchemeFixer } from './scheme-fix.ts';
 import { validateSendBody, type Violation } from './validate.ts';
 
@@ -188,29 +185,9 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
   const record = opts.record ?? true;
   const acceptSchemeWithColon = opts.acceptSchemeWithColon ?? true;
 
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    // Backdated so a client whose clock is a little behind does not see a not-yet-valid certificate.
-    notBeforeDate: new Date(Date.now() - 24 * 60 * 60 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
-      },
-    ],
-  });
-  const caPem = pems.cert;
-  const dir = await mkdtemp(join(tmpdir(), 'pushcast-local-fcm-'));
-  const caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, caPem);
+  const certificate = await createLocalCertificate('fcm');
+  const caPem = certificate.certPem;
+  const caFile = certificate.caFile;
 
   const scripts = new Map<string, Script>();
   const trusted = new Map<string, Set<string>>();
@@ -426,7 +403,7 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
 
   // TLS is terminated here rather than by http2.createSecureServer so that the HTTP/2 bytes can pass
   // through the `:scheme` filter on their way to nghttp2; ALPN picks the protocol per connection.
-  const tlsServer = createTlsServer({ key: pems.private, cert: pems.cert, ALPNProtocols: ['h2', 'http/1.1'] });
+  const tlsServer = createTlsServer({ key: certificate.keyPem, cert: certificate.certPem, ALPNProtocols: ['h2', 'http/1.1'] });
   tlsServer.on('secureConnection', (socket: TLSSocket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -488,7 +465,7 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
         for (const session of sessions) session.destroy();
         for (const socket of sockets) socket.destroy();
         await closed;
-        await rm(dir, { recursive: true, force: true });
+        await certificate.remove();
       })();
       return closing;
     },

@@ -1,11 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { generate } from 'selfsigned';
+import { createLocalCertificate } from '@pushcast/local-tls';
 import { decryptPushBody } from './decrypt.ts';
 import { DEFAULT_SEED, deriveSubscription, isValidSubscriptionId, type DerivedSubscription } from './keys.ts';
 import { createVapidVerifier, type VapidResult } from './vapid.ts';
@@ -117,29 +114,9 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
   const decrypt = opts.decrypt ?? true;
   const record = opts.record ?? true;
 
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    // Backdated so a client whose clock is a little behind does not see a not-yet-valid certificate.
-    notBeforeDate: new Date(Date.now() - 24 * 60 * 60 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
-      },
-    ],
-  });
-  const caPem = pems.cert;
-  const dir = await mkdtemp(join(tmpdir(), 'pushcast-local-push-'));
-  const caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, caPem);
+  const certificate = await createLocalCertificate('push');
+  const caPem = certificate.certPem;
+  const caFile = certificate.caFile;
 
   const verifier = createVapidVerifier();
   const scripts = new Map<string, Script>();
@@ -153,8 +130,8 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
 
   const server = createSecureServer({
     allowHTTP1: true,
-    key: pems.private,
-    cert: pems.cert,
+    key: certificate.keyPem,
+    cert: certificate.certPem,
     // What FCM advertises; a sender that ignores the peer's limit should fail here, not in production.
     settings: { maxConcurrentStreams: 100 },
   });
@@ -407,7 +384,7 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
         // server.close() waits for idle keep-alive connections and HTTP/2 sessions; nobody wants to.
         for (const socket of sockets) socket.destroy();
         await closed;
-        await rm(dir, { recursive: true, force: true });
+        await certificate.remove();
       })();
       return closing;
     },
