@@ -2,8 +2,10 @@ import {
   AUTH_SECRET_BYTES,
   checkPushEndpoint,
   decodeBase64Any,
+  isFcmToken,
   isP256PublicKey,
   MAX_TAG_LENGTH,
+  normalizeApnsToken,
   TAG_PATTERN,
 } from '@pushcast/domain';
 import { z } from 'zod';
@@ -45,6 +47,22 @@ export const authSecret = z.string().refine((v) => decodeBase64Any(v)?.length ==
   params: { rule: 'auth_secret_16_bytes' },
 });
 
+/** An APNs device token: even-length hex of 64–200 digits, answered and stored lower-case. */
+export const apnsToken = z.string().transform((v, ctx) => {
+  const token = normalizeApnsToken(v);
+  if (token === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be the device token as hex (64–200 hex digits, even length)', params: { rule: 'apns_token' } });
+    return z.NEVER;
+  }
+  return token;
+});
+
+/** An FCM registration token: 1–4,096 characters of A-Z a-z 0-9 _ : . - */
+export const fcmToken = z.string().refine(isFcmToken, {
+  message: 'must be an FCM registration token (1–4096 characters of A-Z a-z 0-9 _ : . -)',
+  params: { rule: 'fcm_token' },
+});
+
 export function pushEndpoint(allowedHosts: readonly string[]) {
   return z.string().superRefine((v, ctx) => {
     const checked = checkPushEndpoint(v, allowedHosts);
@@ -56,3 +74,4 @@ export const pageQuery = {
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
   per_page: z.coerce.number().int().min(1).max(1000).default(20),
 };
+

@@ -8,3 +8,4 @@ export * from './access-token.ts';
 export * from './tags/index.ts';
 export * from './outcome.ts';
 export * from './notification.ts';
+export * from './device-token.ts';

@@ -1,4 +1,4 @@
-import type { Platform, Subscription, TagExpr } from '@pushcast/domain';
+import type { DevicePlatform, Platform, Subscription, TagExpr } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 import { SqlParams } from './sql-params.ts';
 import { tagExprToSql } from './tag-sql.ts';
@@ -39,11 +39,14 @@ export interface AudienceFilter {
   readonly uids?: readonly string[] | undefined;
   /** A parsed tag filter; null or undefined = no tag condition. */
   readonly tags?: TagExpr | null | undefined;
+  /** Only subscriptions of this platform; undefined = every platform. */
+  readonly platform?: Platform | undefined;
 }
 
 /** The WHERE clause for an audience, with its values in `params`. */
 export function audienceWhere(filter: AudienceFilter, params: SqlParams): string {
   const parts = [`project_id = ${params.add(filter.projectId)}`];
+  if (filter.platform !== undefined) parts.push(`platform = ${params.add(filter.platform)}`);
   if (filter.uids !== undefined) parts.push(`uid = ANY(${params.add(filter.uids)}::text[])`);
   if (filter.tags) parts.push(tagExprToSql(filter.tags, 'tags', params));
   return parts.join(' AND ');
@@ -68,6 +71,28 @@ export async function upsertWebSubscription(db: Queryable, s: NewWebSubscription
                    updated_at = now()
      RETURNING ${COLUMNS}`,
     [s.projectId, s.endpoint, s.p256dh, s.auth, s.uid, s.tags],
+  );
+  return toSubscription(rows[0]!);
+}
+
+export interface NewDeviceSubscription {
+  readonly projectId: number;
+  readonly platform: DevicePlatform;
+  /** APNs: lower-case hex; FCM: the registration token (checked by the caller). */
+  readonly token: string;
+  readonly uid: string | null;
+  readonly tags: readonly string[];
+}
+
+/** Imports an APNs or FCM device; the same (project, platform, token) again updates the existing row. */
+export async function upsertDeviceSubscription(db: Queryable, s: NewDeviceSubscription): Promise<Subscription> {
+  const { rows } = await db.query<SubscriptionRow>(
+    `INSERT INTO subscriptions (project_id, platform, device_token, uid, tags)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (project_id, platform, device_token) WHERE platform <> 'web'
+     DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags, updated_at = now()
+     RETURNING ${COLUMNS}`,
+    [s.projectId, s.platform, s.token, s.uid, s.tags],
   );
   return toSubscription(rows[0]!);
 }
@@ -178,6 +203,32 @@ export async function insertWebSubscriptionsBulk(
       rows.map((r) => r.endpoint),
       rows.map((r) => r.p256dh),
       rows.map((r) => r.auth),
+      rows.map((r) => r.uid ?? null),
+      rows.map((r) => JSON.stringify(r.tags ?? [])),
+    ],
+  );
+}
+
+/**
+ * Many APNs or FCM devices in one statement (set-up of tests and the benchmark): tokens are written
+ * as given, unchecked; a token already subscribed in the project makes the statement fail, as in
+ * `insertWebSubscriptionsBulk`.
+ */
+export async function insertDeviceSubscriptionsBulk(
+  db: Queryable,
+  projectId: number,
+  platform: DevicePlatform,
+  rows: readonly { token: string; uid?: string | null; tags?: readonly string[] }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO subscriptions (project_id, platform, device_token, uid, tags)
+     SELECT $1, $2, d, u, ARRAY(SELECT json_array_elements_text(t::json))
+     FROM unnest($3::text[], $4::text[], $5::text[]) AS x(d, u, t)`,
+    [
+      projectId,
+      platform,
+      rows.map((r) => r.token),
       rows.map((r) => r.uid ?? null),
       rows.map((r) => JSON.stringify(r.tags ?? [])),
     ],

@@ -1,4 +1,4 @@
-import { notFound, parseTagFilter, tagFilterError, type Principal } from '@pushcast/domain';
+import { notFound, parseTagFilter, tagFilterError, validationError, type Platform, type Principal } from '@pushcast/domain';
 import {
   countSubscriptions,
   deleteSubscription,
@@ -6,6 +6,7 @@ import {
   findSubscription,
   listSubscriptions,
   updateSubscription,
+  upsertDeviceSubscription,
   upsertWebSubscription,
   type AudienceFilter,
 } from '@pushcast/store';
@@ -13,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { authSecret, idParam, p256dh, pageQuery, pushEndpoint, tagList, uid } from '../schemas.ts';
+import { apnsToken, authSecret, fcmToken, idParam, p256dh, pageQuery, pushEndpoint, tagList, uid } from '../schemas.ts';
 import { subscriptionJson } from '../serializers.ts';
 import { parseInput } from '../validation.ts';
 
@@ -28,8 +29,11 @@ const stringList = z
 
 // Filters arrive as `uids[]=a&uids[]=b` from the official clients; a bare `uids=a` or `tags=<expr>`
 // (the Ruby client) means the same.
+const platform = z.enum(['web', 'apns', 'fcm']);
+
 const listQuery = z.object({
   ...pageQuery,
+  platform: platform.optional(),
   'uids[]': stringList.optional(),
   uids: stringList.optional(),
   'tags[]': stringList.optional(),
@@ -38,8 +42,30 @@ const listQuery = z.object({
 
 const updateBody = z.strictObject({ uid: uid.nullable().optional(), tags: tagList.optional() });
 
+// A subscription body is a browser's (Pushpad's fields; `platform` absent or "web") or a device's
+// (`platform` "apns" or "fcm" with a `token`). The platform is read first, so that a field of the
+// other kind is refused by name instead of as an unknown field.
+const platformOf = z.object({ platform: platform.optional() });
+const WEB_FIELDS = ['endpoint', 'p256dh', 'auth'] as const;
+const deviceBodies = {
+  apns: z.strictObject({ platform: z.literal('apns'), token: apnsToken, uid: uid.nullable().optional(), tags: tagList.optional() }),
+  fcm: z.strictObject({ platform: z.literal('fcm'), token: fcmToken, uid: uid.nullable().optional(), tags: tagList.optional() }),
+};
+
+function refuseOtherPlatformFields(body: unknown, p: Platform): void {
+  if (body === null || typeof body !== 'object') return;
+  const has = (field: string) => Object.hasOwn(body, field);
+  if (p === 'web') {
+    if (has('token')) throw validationError('token', 'not_allowed_for_platform', 'is only for platform apns or fcm (a web subscription has endpoint, p256dh and auth)');
+    return;
+  }
+  const field = WEB_FIELDS.find(has);
+  if (field) throw validationError(field, 'not_allowed_for_platform', `is not allowed for platform ${p} (a device subscription has a token)`);
+}
+
 export async function subscriptionRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
-  const createBody = z.strictObject({
+  const webBody = z.strictObject({
+    platform: z.literal('web').optional(),
     endpoint: pushEndpoint(config.allowedPushHosts),
     p256dh,
     auth: authSecret,
@@ -64,13 +90,26 @@ export async function subscriptionRoutes(app: FastifyInstance, { db, config }: A
       if (!parsed.ok) throw tagFilterError(parsed.error, 'tags');
       tags = parsed.value;
     }
-    const filter: AudienceFilter = { projectId, uids, tags };
+    const filter: AudienceFilter = { projectId, uids, tags, platform: q.platform };
     return { filter, page: { page: q.page, perPage: q.per_page } };
   }
 
   app.post('/projects/:projectId/subscriptions', async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
-    const body = parseInput(createBody, request.body, 'body');
+    const p = parseInput(platformOf, request.body, 'body').platform ?? 'web';
+    refuseOtherPlatformFields(request.body, p);
+    if (p !== 'web') {
+      const device = parseInput(deviceBodies[p], request.body, 'body');
+      const subscription = await upsertDeviceSubscription(db, {
+        projectId,
+        platform: p,
+        token: device.token,
+        uid: device.uid ?? null,
+        tags: device.tags ?? [],
+      });
+      return reply.code(201).send(subscriptionJson(subscription));
+    }
+    const body = parseInput(webBody, request.body, 'body');
     const subscription = await upsertWebSubscription(db, {
       projectId,
       endpoint: body.endpoint,
