@@ -7,7 +7,7 @@ import { startProcess, waitFor, type Child } from './support/processes.ts';
 // A worker process killed with SIGKILL mid-broadcast, and a new one started.
 
 const CONCURRENCY = 4;
-const SLICE = 100; // recipients a chunk sends before it records their outcomes (send-web-chunk.ts)
+const SLICE = 100; // recipients a chunk sends before it records their outcomes (the web channel, apps/worker/src/channels/web.ts)
 
 let p: Pipeline;
 const children: Child[] = [];

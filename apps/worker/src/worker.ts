@@ -1,22 +1,27 @@
 import type { Config } from '@pushcast/config';
-import { WebPushClient } from '@pushcast/providers';
+import { ClientCache, localFcmTransport, WebPushClient, type ApnsClient, type FcmClient } from '@pushcast/providers';
 import {
   createQueues,
   createRedis,
   jobCatalogue,
   Ledger,
   queueNames,
+  RedisApnsTokenStore,
   type JobName,
   type ParsedJobData,
   type QueueName,
 } from '@pushcast/queues';
-import type { Db } from '@pushcast/store';
+import { loadProjectCredentials, type Db } from '@pushcast/store';
 import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { makePlanNotificationProcessor, type PlanOptions } from './processors/plan-notification.ts';
 import { makePurgeProjectProcessor } from './processors/purge-project.ts';
 import { makeReconcileNotificationsProcessor } from './processors/reconcile-notifications.ts';
-import { makeSendWebChunkProcessor } from './processors/send-web-chunk.ts';
+import { apnsChannel } from './channels/apns.ts';
+import type { CredentialsSource } from './channels/credentials.ts';
+import { fcmChannel } from './channels/fcm.ts';
+import { webChannel } from './channels/web.ts';
+import { makeSendChunkProcessor } from './processors/send-chunk.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 
 type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
@@ -36,6 +41,10 @@ export interface WorkerOptions {
   readonly plan?: PlanOptions;
   /** Extra CA for push services (tests; processes use NODE_EXTRA_CA_CERTS). */
   readonly pushCa?: string;
+  /** The CA of the local APNs server that PUSHCAST_APNS_URL points to (tests). */
+  readonly apnsCa?: string;
+  /** The CA of the local FCM server that PUSHCAST_FCM_URL points to (tests). */
+  readonly fcmCa?: string;
 }
 
 export async function startWorker(
@@ -50,9 +59,37 @@ export async function startWorker(
     maxInFlightPerOrigin: config.pushMaxInFlightPerOrigin,
     ...(options.pushCa ? { ca: options.pushCa } : {}),
   });
+  const credentials: CredentialsSource = async (projectId, platform) => {
+    const found = await loadProjectCredentials(db, config.secretKey, projectId, platform);
+    return found;
+  };
+  const apnsClients = new ClientCache<ApnsClient>();
+  const fcmClients = new ClientCache<FcmClient>();
+  const fcmTransport = config.fcmUrl ? localFcmTransport(config.fcmUrl, options.fcmCa) : undefined;
+  const chunkDeps = { db, ledger, logger };
   const handlers: Handlers = {
     'plan-notification': makePlanNotificationProcessor({ db, queues, logger, ...(options.plan ? { options: options.plan } : {}) }),
-    'send-web-chunk': makeSendWebChunkProcessor({ db, ledger, webPush, logger }),
+    'send-web-chunk': makeSendChunkProcessor(webChannel({ db, webPush }), chunkDeps),
+    'send-apns-chunk': makeSendChunkProcessor(
+      apnsChannel({
+        credentials,
+        clients: apnsClients,
+        tokens: new RedisApnsTokenStore(producer, config.queuePrefix),
+        maxInFlightPerCredential: config.apnsMaxInFlightPerCredential,
+        url: config.apnsUrl,
+        ca: options.apnsCa,
+      }),
+      chunkDeps,
+    ),
+    'send-fcm-chunk': makeSendChunkProcessor(
+      fcmChannel({
+        credentials,
+        clients: fcmClients,
+        maxBatchesInFlightPerCredential: config.fcmMaxBatchesInFlightPerCredential,
+        httpAgent: fcmTransport?.httpAgent,
+      }),
+      chunkDeps,
+    ),
     'reconcile-notifications': makeReconcileNotificationsProcessor({ db, queues, logger }),
     'purge-project': makePurgeProjectProcessor({ db, logger }),
     'sweep-deleted-projects': makeSweepDeletedProjectsProcessor({ db, queues }),
@@ -78,7 +115,13 @@ export async function startWorker(
   }, Math.min(...schedulers.map((s) => s.every)));
   watchdog.unref();
 
-  const concurrency: Record<QueueName, number> = { plan: 2, web: config.workerConcurrency, maintenance: 2 };
+  const concurrency: Record<QueueName, number> = {
+    plan: 2,
+    web: config.workerConcurrency,
+    apns: config.workerConcurrency,
+    fcm: config.workerConcurrency,
+    maintenance: 2,
+  };
   const connections = queueNames.map(() => createRedis(config.redisUrl, 'worker'));
   const workers = queueNames.map(
     (queueName, i) =>
@@ -111,7 +154,8 @@ export async function startWorker(
       clearInterval(watchdog);
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();
-      await webPush.close();
+      await Promise.all([webPush.close(), apnsClients.close(), fcmClients.close()]);
+      fcmTransport?.close();
       for (const c of [producer, ...connections]) c.disconnect();
     },
   };

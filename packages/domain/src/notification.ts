@@ -1,3 +1,5 @@
+import type { PlatformOverrides } from './overrides.ts';
+
 /** A notification as stored: its content, its audience and where the pipeline is with it. */
 export type NotificationStatus = 'scheduled' | 'queued' | 'planning' | 'sending' | 'sent' | 'cancelled';
 
@@ -25,6 +27,8 @@ export interface NotificationContent {
   readonly customMetrics: readonly string[];
   /** Web Push Topic: replaces a pending message with the same topic at the push service. */
   readonly topic: string | null;
+  /** Per-platform overrides (`apns`, `fcm`, `web`), merged over the mapped payloads. */
+  readonly overrides: PlatformOverrides;
 }
 
 export interface Notification extends NotificationContent {

@@ -1,7 +1,19 @@
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
+import type { Platform } from '@pushcast/domain';
 
 const id = z.number().int().positive();
+
+/** A chunk job: a key range of one platform's subscription ids; the job's queue says which platform. */
+const chunkData = z.object({
+  notificationId: id,
+  chunkIndex: z.number().int().min(0),
+  firstId: id,
+  lastId: id,
+  /** Rounds of per-recipient retries so far (429/5xx/timeouts); drives the backoff. */
+  round: z.number().int().min(0).default(0),
+});
+const chunkOptions = { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true } as const;
 
 /**
  * Every job Pushcast runs, declared once: its queue, the schema of its (small) data and its
@@ -17,18 +29,11 @@ export const jobCatalogue = {
     options: { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true },
   },
   /** Sends one chunk (a key range of subscription ids) of a notification over Web Push. */
-  'send-web-chunk': {
-    queue: 'web',
-    schema: z.object({
-      notificationId: id,
-      chunkIndex: z.number().int().min(0),
-      firstId: id,
-      lastId: id,
-      /** Rounds of per-recipient retries so far (429/5xx/timeouts); drives the backoff. */
-      round: z.number().int().min(0).default(0),
-    }),
-    options: { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true },
-  },
+  'send-web-chunk': { queue: 'web', schema: chunkData, options: chunkOptions },
+  /** The same for APNs devices, on their own queue, so that a throttled APNs never stalls Web Push. */
+  'send-apns-chunk': { queue: 'apns', schema: chunkData, options: chunkOptions },
+  /** The same for FCM devices. */
+  'send-fcm-chunk': { queue: 'fcm', schema: chunkData, options: chunkOptions },
   /**
    * Periodic (job scheduler): PostgreSQL is the truth, so unfinished and scheduled notifications
    * whose jobs Redis lost are enqueued again.
@@ -63,5 +68,13 @@ export const queueNames: readonly QueueName[] = [...new Set(Object.values(jobCat
 export const jobIds = {
   purgeProject: (projectId: number) => `purge-project-${projectId}`,
   planNotification: (notificationId: number) => `plan-${notificationId}`,
-  webChunk: (notificationId: number, chunkIndex: number) => `web-${notificationId}-${chunkIndex}`,
+  chunk: (platform: Platform, notificationId: number, chunkIndex: number) => `${platform}-${notificationId}-${chunkIndex}`,
 } as const;
+
+/** The job that sends a chunk of each platform. */
+export const chunkJobNames = {
+  web: 'send-web-chunk',
+  apns: 'send-apns-chunk',
+  fcm: 'send-fcm-chunk',
+} as const satisfies Record<Platform, JobName>;
+export type ChunkJobName = (typeof chunkJobNames)[Platform];

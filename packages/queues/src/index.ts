@@ -3,3 +3,4 @@ export { createRedis } from './connection.ts';
 export { createQueues, type Queues, type EnqueueOptions } from './queues.ts';
 export { Ledger, type LedgerOutcome } from './ledger.ts';
 export { deleteKeysWithPrefix } from './keys.ts';
+export { RedisApnsTokenStore } from './apns-tokens.ts';

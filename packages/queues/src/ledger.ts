@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { emptyStats, type NotificationStats } from '@pushcast/domain';
+import { emptyStats, type NotificationStats, type Platform } from '@pushcast/domain';
 import type { Redis } from 'ioredis';
 
 /** A final outcome as the ledger stores it. */
@@ -7,8 +7,9 @@ export type LedgerOutcome = { kind: 'delivered' } | { kind: 'pruned' } | { kind:
 
 const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-2.lua', import.meta.url), 'utf8');
 
+// '|' separates the parts of a live counter's field, so it never appears in a reason.
 const encode = (o: LedgerOutcome): string =>
-  o.kind === 'delivered' ? 'd' : o.kind === 'pruned' ? 'p' : o.kind === 'expired' ? 'e' : `f:${o.reason}`;
+  o.kind === 'delivered' ? 'd' : o.kind === 'pruned' ? 'p' : o.kind === 'expired' ? 'e' : `f:${o.reason.replaceAll('|', '_')}`;
 
 function tally(codes: Iterable<[string, number]>): NotificationStats {
   const s = { ...emptyStats(), failed: {} as Record<string, number> };
@@ -44,13 +45,14 @@ export class Ledger {
   async record(
     notificationId: number,
     chunk: number,
+    platform: Platform,
     entries: readonly (readonly [subscriptionId: number, outcome: LedgerOutcome])[],
     expireSeconds: number,
   ): Promise<number> {
     if (entries.length === 0) return 0;
     const args = entries.flatMap(([id, o]) => [String(id), encode(o)]);
     const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).pushcastRecordOutcomes!;
-    return run.call(this.redis, this.chunkKey(notificationId, chunk), this.liveKey(notificationId), chunk, Math.max(60, Math.ceil(expireSeconds)), ...args);
+    return run.call(this.redis, this.chunkKey(notificationId, chunk), this.liveKey(notificationId), `${chunk}|${platform}`, Math.max(60, Math.ceil(expireSeconds)), ...args);
   }
 
   /** Subscription ids of the chunk that already have a final outcome. */
@@ -65,15 +67,19 @@ export class Ledger {
     return tally(counts);
   }
 
-  /** Counts recorded so far for chunks not in `exclude` (those already counted in PostgreSQL). */
-  async liveStats(notificationId: number, exclude: ReadonlySet<number>): Promise<NotificationStats> {
+  /** Counts recorded so far per platform, for chunks not in `exclude` (those already counted in PostgreSQL). */
+  async liveStats(notificationId: number, exclude: ReadonlySet<number>): Promise<Record<Platform, NotificationStats>> {
     const fields = await this.redis.hgetall(this.liveKey(notificationId));
-    const counts: [string, number][] = [];
+    const counts: Record<Platform, [string, number][]> = { web: [], apns: [], fcm: [] };
     for (const [field, n] of Object.entries(fields)) {
-      const bar = field.indexOf('|');
-      if (!exclude.has(Number(field.slice(0, bar)))) counts.push([field.slice(bar + 1), Number(n)]);
+      // "<chunk>|<platform>|<code>"; "<chunk>|<code>" was written before devices existed (web).
+      const [chunk, second, ...rest] = field.split('|');
+      if (exclude.has(Number(chunk))) continue;
+      const platform = second === 'apns' || second === 'fcm' || second === 'web' ? second : 'web';
+      const code = platform === second ? rest.join('|') : [second, ...rest].join('|');
+      counts[platform].push([code, Number(n)]);
     }
-    return tally(counts);
+    return { web: tally(counts.web), apns: tally(counts.apns), fcm: tally(counts.fcm) };
   }
 
   /** Once a chunk is durably complete in PostgreSQL, its ledger is no longer needed. */

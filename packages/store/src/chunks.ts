@@ -1,4 +1,4 @@
-import { emptyStats, type NotificationStats, type Platform } from '@pushcast/domain';
+import { addStats, emptyStats, type DevicePlatform, type NotificationStats, type Platform } from '@pushcast/domain';
 import { inTransaction, type Db, type Queryable } from './db.ts';
 import { SqlParams } from './sql-params.ts';
 import { audienceWhere, type AudienceFilter } from './subscriptions.ts';
@@ -34,11 +34,18 @@ const toChunk = (r: ChunkRow): Chunk => ({
  * The ids of the next `limit` recipients after `afterId`, walking the audience by keyset on
  * (project_id, id): cost per page stays flat however far into a large audience the planner is.
  */
-export async function nextAudienceIds(db: Queryable, filter: AudienceFilter, afterId: number, limit: number): Promise<number[]> {
+export async function nextAudienceIds(
+  db: Queryable,
+  filter: AudienceFilter,
+  platform: Platform,
+  afterId: number,
+  limit: number,
+): Promise<number[]> {
   const params = new SqlParams();
   const where = audienceWhere(filter, params);
   const { rows } = await db.query<{ id: number }>(
-    `SELECT id FROM subscriptions WHERE ${where} AND id > ${params.add(afterId)} ORDER BY id LIMIT ${params.add(limit)}`,
+    `SELECT id FROM subscriptions WHERE ${where} AND platform = ${params.add(platform)} AND id > ${params.add(afterId)}
+     ORDER BY id LIMIT ${params.add(limit)}`,
     params.values,
   );
   return rows.map((r) => r.id);
@@ -70,6 +77,17 @@ export async function recordChunks(db: Db, notificationId: number, chunks: reado
       [notificationId, chunks[chunks.length - 1]!.lastId],
     );
   });
+}
+
+/** Each platform's planner cursor: the last subscription id in its chunks (0 before the first). */
+export async function plannedThrough(db: Queryable, notificationId: number): Promise<Record<Platform, number>> {
+  const { rows } = await db.query<{ platform: Platform; last: number }>(
+    `SELECT platform, max(last_id) AS last FROM notification_chunks WHERE notification_id = $1 GROUP BY platform`,
+    [notificationId],
+  );
+  const through: Record<Platform, number> = { web: 0, apns: 0, fcm: 0 };
+  for (const r of rows) through[r.platform] = r.last;
+  return through;
 }
 
 export async function lastChunkIndex(db: Queryable, notificationId: number): Promise<number> {
@@ -134,23 +152,47 @@ async function completeNotificationIfDone(db: Queryable, notificationId: number)
   );
 }
 
-/** Outcome counts of the chunks that are over (done or cancelled), and which chunk indexes those are. */
+export interface PlatformChunkStats {
+  /** Recipients planned on this platform (chunk sizes). */
+  readonly planned: number;
+  /** Outcome counts of its chunks that are over. */
+  readonly stats: NotificationStats;
+}
+
+/**
+ * Outcome counts of the chunks that are over (done or cancelled), in all and per platform, the
+ * number planned per platform, and which chunk indexes are over.
+ */
 export async function completedChunkStats(
   db: Queryable,
   notificationId: number,
-): Promise<{ stats: NotificationStats; doneIndexes: Set<number> }> {
-  const { rows } = await db.query<{ chunk_index: number; delivered: number; pruned: number; expired: number; failed: Record<string, number> }>(
-    `SELECT chunk_index, delivered, pruned, expired, failed FROM notification_chunks
-     WHERE notification_id = $1 AND status IN ('done', 'cancelled')`,
+): Promise<{ stats: NotificationStats; byPlatform: Record<Platform, PlatformChunkStats>; doneIndexes: Set<number> }> {
+  const { rows } = await db.query<{
+    chunk_index: number;
+    platform: Platform;
+    size: number;
+    status: string;
+    delivered: number;
+    pruned: number;
+    expired: number;
+    failed: Record<string, number>;
+  }>(
+    `SELECT chunk_index, platform, size, status, delivered, pruned, expired, failed FROM notification_chunks
+     WHERE notification_id = $1`,
     [notificationId],
   );
-  const failed: Record<string, number> = {};
-  let stats = emptyStats();
+  const planned: Record<Platform, number> = { web: 0, apns: 0, fcm: 0 };
+  const byPlatform: Record<Platform, NotificationStats> = { web: emptyStats(), apns: emptyStats(), fcm: emptyStats() };
+  const doneIndexes = new Set<number>();
   for (const r of rows) {
-    for (const [reason, n] of Object.entries(r.failed)) failed[reason] = (failed[reason] ?? 0) + n;
-    stats = { ...stats, delivered: stats.delivered + r.delivered, pruned: stats.pruned + r.pruned, expired: stats.expired + r.expired };
+    planned[r.platform] += r.size;
+    if (r.status === 'pending') continue;
+    doneIndexes.add(r.chunk_index);
+    byPlatform[r.platform] = addStats(byPlatform[r.platform], { delivered: r.delivered, pruned: r.pruned, expired: r.expired, failed: r.failed });
   }
-  return { stats: { ...stats, failed }, doneIndexes: new Set(rows.map((r) => r.chunk_index)) };
+  const stats = addStats(addStats(byPlatform.web, byPlatform.apns), byPlatform.fcm);
+  const per = (p: Platform): PlatformChunkStats => ({ planned: planned[p], stats: byPlatform[p] });
+  return { stats, byPlatform: { web: per('web'), apns: per('apns'), fcm: per('fcm') }, doneIndexes };
 }
 
 /** A chunk's recipients that are still subscribed and still in the audience. */
@@ -167,6 +209,29 @@ export async function loadWebRecipients(db: Queryable, filter: AudienceFilter, c
   const { rows } = await db.query<WebRecipient>(
     `SELECT id, endpoint, p256dh, auth FROM subscriptions
      WHERE ${where} AND platform = 'web' AND id BETWEEN ${params.add(chunk.firstId)} AND ${params.add(chunk.lastId)}
+     ORDER BY id`,
+    params.values,
+  );
+  return rows;
+}
+
+/** A chunk's APNs or FCM devices that are still subscribed and still in the audience. */
+export interface DeviceRecipient {
+  readonly id: number;
+  readonly token: string;
+}
+
+export async function loadDeviceRecipients(
+  db: Queryable,
+  filter: AudienceFilter,
+  chunk: Chunk,
+  platform: DevicePlatform,
+): Promise<DeviceRecipient[]> {
+  const params = new SqlParams();
+  const where = audienceWhere(filter, params);
+  const { rows } = await db.query<DeviceRecipient>(
+    `SELECT id, device_token AS token FROM subscriptions
+     WHERE ${where} AND platform = ${params.add(platform)} AND id BETWEEN ${params.add(chunk.firstId)} AND ${params.add(chunk.lastId)}
      ORDER BY id`,
     params.values,
   );

@@ -1,4 +1,4 @@
-import type { Notification, NotificationAction, NotificationContent, NotificationStatus } from '@pushcast/domain';
+import type { Notification, NotificationAction, NotificationContent, NotificationStatus, PlatformOverrides } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 
 interface NotificationRow {
@@ -19,6 +19,7 @@ interface NotificationRow {
   starred: boolean;
   custom_metrics: string[];
   topic: string | null;
+  overrides: PlatformOverrides;
   target_uids: string[] | null;
   target_tags: string[] | null;
   send_at: Date | null;
@@ -32,7 +33,7 @@ interface NotificationRow {
 }
 
 const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
-  silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags, send_at, status,
+  silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, target_uids, target_tags, send_at, status,
   scheduled_count, planned_through_id, created_at, planned_at, completed_at, cancelled_at`;
 
 const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
@@ -60,6 +61,7 @@ const toNotification = (r: NotificationRow): Notification => ({
   starred: r.starred,
   customMetrics: r.custom_metrics,
   topic: r.topic,
+  overrides: r.overrides,
   targetUids: r.target_uids,
   targetTags: r.target_tags,
   sendAt: r.send_at,
@@ -85,13 +87,14 @@ export async function insertNotification(db: Queryable, n: NewNotification): Pro
   const { rows } = await db.query<NotificationRow>(
     `INSERT INTO notifications (project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
        require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags,
-       send_at, status, scheduled_count)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+       send_at, status, scheduled_count, overrides)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
      RETURNING ${COLUMNS}`,
     [
       n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
       n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics, n.topic,
       n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
+      JSON.stringify(n.overrides),
     ],
   );
   return toNotification(rows[0]!);

@@ -1,7 +1,18 @@
 import { MAX_TAG_LENGTH, PushcastError, TAG_PATTERN, parseTagFilter, tagFilterError, type Project } from '@pushcast/domain';
-import { MAX_WEB_PUSH_PLAINTEXT, webPushPayload } from '@pushcast/providers';
+import {
+  apnsMessageOf,
+  apnsPayloadBytes,
+  fcmMessageOf,
+  fcmPayloadBytes,
+  MAX_APNS_PAYLOAD_BYTES,
+  MAX_FCM_PAYLOAD_BYTES,
+  MAX_WEB_PUSH_PLAINTEXT,
+  webPushNotificationOf,
+  webPushPayload,
+} from '@pushcast/providers';
 import { z } from 'zod';
 import { httpUrl, uid } from '../schemas.ts';
+import { overrideFields, overridesOf } from './notification-overrides.ts';
 import { parseInput } from '../validation.ts';
 
 export const MAX_TTL = 2_419_200; // four weeks: push services keep messages no longer
@@ -58,6 +69,7 @@ const content = {
     .transform((v) => (typeof v === 'string' ? [v] : v))
     .nullable()
     .optional(),
+  ...overrideFields,
 };
 
 const flatBody = z.strictObject(content);
@@ -126,20 +138,33 @@ export function resolveContent(input: NotificationInput, project: Project) {
     starred: input.starred ?? false,
     customMetrics: input.custom_metrics ?? [],
     topic: input.topic ?? null,
+    overrides: overridesOf(input),
   };
 }
 
-/** Refuses content whose encrypted Web Push form would not fit one 4,096-byte record. */
+/**
+ * Refuses content that some platform could not carry: the Web Push payload must fit one 4,096-byte
+ * encrypted record, the APNs payload Apple's 4 KB, FCM's notification and data its 4 KB. Computed
+ * with the largest id the notification could get, so that the check holds for the id assigned later.
+ */
 export function checkPayloadSize(resolved: ReturnType<typeof resolveContent>): void {
-  // The largest id the payload could carry, so that the check holds for the id assigned later.
-  const size = Buffer.byteLength(webPushPayload({ ...resolved, id: Number.MAX_SAFE_INTEGER }));
-  if (size > MAX_WEB_PUSH_PLAINTEXT) {
-    throw new PushcastError(
-      'validation',
-      `payload: the Web Push payload would be ${size} bytes; the limit is ${MAX_WEB_PUSH_PLAINTEXT} bytes (one 4096-byte encrypted record)`,
-      { field: 'payload', rule: 'payload_too_large', size, limit: MAX_WEB_PUSH_PLAINTEXT },
-    );
+  const n = { ...resolved, id: Number.MAX_SAFE_INTEGER };
+  const web = Buffer.byteLength(webPushPayload(webPushNotificationOf(n, n.ttl)));
+  if (web > MAX_WEB_PUSH_PLAINTEXT) {
+    throw tooLarge('payload', `the Web Push payload would be ${web} bytes; the limit is ${MAX_WEB_PUSH_PLAINTEXT} bytes (one 4096-byte encrypted record)`, web, MAX_WEB_PUSH_PLAINTEXT);
   }
+  const apns = apnsPayloadBytes(apnsMessageOf(n, n.ttl, Date.now()));
+  if (apns > MAX_APNS_PAYLOAD_BYTES) {
+    throw tooLarge('apns', `the APNs payload would be ${apns} bytes; Apple's limit is ${MAX_APNS_PAYLOAD_BYTES}`, apns, MAX_APNS_PAYLOAD_BYTES);
+  }
+  const fcm = fcmPayloadBytes(fcmMessageOf(n, n.ttl));
+  if (fcm > MAX_FCM_PAYLOAD_BYTES) {
+    throw tooLarge('fcm', `the FCM notification and data would be ${fcm} bytes; FCM's limit is ${MAX_FCM_PAYLOAD_BYTES}`, fcm, MAX_FCM_PAYLOAD_BYTES);
+  }
+}
+
+function tooLarge(field: string, message: string, size: number, limit: number): PushcastError {
+  return new PushcastError('validation', `${field}: ${message}`, { field, rule: 'payload_too_large', size, limit });
 }
 
 export function parseTargetTags(tags: readonly string[] | null | undefined) {

@@ -1,4 +1,4 @@
-import { addStats, notFound, PushcastError, type Notification, type NotificationStats, type Principal } from '@pushcast/domain';
+import { addStats, emptyStats, notFound, PushcastError, type Notification, type Platform, type Principal } from '@pushcast/domain';
 import { jobIds, type Ledger } from '@pushcast/queues';
 import {
   cancelNotification,
@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { idParam, pageQuery } from '../schemas.ts';
-import { notificationJson } from '../serializers.ts';
+import { notificationJson, type LiveStats, type PlatformStats } from '../serializers.ts';
 import { parseInput } from '../validation.ts';
 import { checkPayloadSize, parseNotificationBody, parseSendAt, parseTargetTags, resolveContent } from './notification-input.ts';
 
@@ -28,10 +28,19 @@ const projectParams = z.object({ projectId: idParam });
 const params = z.object({ id: idParam });
 const listQuery = z.object(pageQuery);
 
-export async function liveStats(db: Db, ledger: Ledger, n: Notification): Promise<NotificationStats> {
-  const { stats, doneIndexes } = await completedChunkStats(db, n.id);
-  if (n.status === 'sent' || n.status === 'cancelled') return stats;
-  return addStats(stats, await ledger.liveStats(n.id, doneIndexes));
+/** Finished chunks' counts from PostgreSQL plus the running chunks' from Redis, in all and per platform. */
+export async function liveStats(db: Db, ledger: Ledger, n: Notification): Promise<LiveStats> {
+  const { byPlatform, doneIndexes } = await completedChunkStats(db, n.id);
+  const finished = n.status === 'sent' || n.status === 'cancelled';
+  const live = finished ? null : await ledger.liveStats(n.id, doneIndexes);
+  const platforms = {} as Record<Platform, PlatformStats>;
+  let total = emptyStats();
+  for (const p of ['web', 'apns', 'fcm'] as const) {
+    const stats = live ? addStats(byPlatform[p].stats, live[p]) : byPlatform[p].stats;
+    platforms[p] = { planned: byPlatform[p].planned, stats };
+    total = addStats(total, stats);
+  }
+  return { total, platforms };
 }
 
 export async function notificationRoutes(app: FastifyInstance, { db, queues, ledger }: ApiDeps): Promise<void> {

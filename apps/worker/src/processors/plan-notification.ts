@@ -1,5 +1,5 @@
-import type { ParsedJobData, Queues } from '@pushcast/queues';
-import { jobIds } from '@pushcast/queues';
+import type { Platform } from '@pushcast/domain';
+import { chunkJobNames, jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
 import {
   advanceNotification,
   finishPlanning,
@@ -7,6 +7,7 @@ import {
   lastChunkIndex,
   nextAudienceIds,
   pendingChunks,
+  plannedThrough,
   recordChunks,
   type Chunk,
   type Db,
@@ -14,27 +15,46 @@ import {
 import type { Logger } from 'pino';
 import { notificationAudience } from './audience.ts';
 
+export const PLATFORMS: readonly Platform[] = ['web', 'apns', 'fcm'];
+
 export interface PlanOptions {
-  /** Recipients per chunk job. */
-  readonly chunkSize: number;
+  /** Recipients per chunk job, per platform: a number applies to all. */
+  readonly chunkSize: number | Readonly<Record<Platform, number>>;
   /** Chunks planned per PostgreSQL round trip. */
   readonly chunksPerPage: number;
 }
 
-export const DEFAULT_PLAN_OPTIONS: PlanOptions = { chunkSize: 500, chunksPerPage: 20 };
+/**
+ * Web Push chunks of 500 (a slice of 100 is sent between cancel checks); APNs chunks of 1,000 (the
+ * most tokens Pushcast hands node-apn per chunk); FCM chunks of 1,000 (two `sendEach` of 500).
+ */
+export const DEFAULT_PLAN_OPTIONS: PlanOptions = { chunkSize: { web: 500, apns: 1000, fcm: 1000 }, chunksPerPage: 20 };
 
-const chunkJob = (c: Chunk) => ({
-  data: { notificationId: c.notificationId, chunkIndex: c.index, firstId: c.firstId, lastId: c.lastId },
-  opts: { jobId: jobIds.webChunk(c.notificationId, c.index) },
-});
+const chunkSizeOf = (o: PlanOptions, p: Platform): number => (typeof o.chunkSize === 'number' ? o.chunkSize : o.chunkSize[p]);
+
+/** Enqueues chunks on their platform's queue, under fixed ids. */
+export async function enqueueChunks(queues: Queues, chunks: readonly Chunk[]): Promise<void> {
+  for (const platform of PLATFORMS) {
+    const mine = chunks.filter((c) => c.platform === platform);
+    await queues.enqueueBulk(
+      chunkJobNames[platform],
+      mine.map((c) => ({
+        data: { notificationId: c.notificationId, chunkIndex: c.index, firstId: c.firstId, lastId: c.lastId },
+        opts: { jobId: jobIds.chunk(platform, c.notificationId, c.index) },
+      })),
+    );
+  }
+}
 
 /**
- * Cuts a notification's audience into chunks of key ranges, walking it by keyset pagination, and
- * enqueues one job per chunk as it goes (sending starts before planning ends). Safe to re-run:
- * chunks are recorded with the cursor in one transaction, and job ids are fixed.
+ * Cuts a notification's audience into chunks of key ranges, per platform, walking each platform's
+ * audience by keyset pagination, a page of each in turn (so that devices do not wait for a million
+ * browsers to be planned), and enqueues the chunks as it goes (sending starts before planning
+ * ends). Safe to re-run: a page's chunks are recorded in one transaction, each platform resumes
+ * after its last planned id, and job ids are fixed.
  */
 export function makePlanNotificationProcessor(deps: { db: Db; queues: Queues; logger: Logger; options?: PlanOptions }) {
-  const { chunkSize, chunksPerPage } = deps.options ?? DEFAULT_PLAN_OPTIONS;
+  const options = deps.options ?? DEFAULT_PLAN_OPTIONS;
   return async ({ notificationId }: ParsedJobData<'plan-notification'>): Promise<void> => {
     const n = await findNotification(deps.db, notificationId);
     if (!n || n.status === 'cancelled' || n.status === 'sent') return;
@@ -42,22 +62,28 @@ export function makePlanNotificationProcessor(deps: { db: Db; queues: Queues; lo
     const log = deps.logger.child({ notificationId });
 
     // A re-run (crash, Redis lost): chunks recorded before may never have been enqueued.
-    await deps.queues.enqueueBulk('send-web-chunk', (await pendingChunks(deps.db, n.id)).map(chunkJob));
+    await enqueueChunks(deps.queues, await pendingChunks(deps.db, n.id));
 
     const filter = notificationAudience(n);
-    let cursor = n.plannedThroughId ?? 0;
+    const cursors = await plannedThrough(deps.db, n.id);
+    const open = new Set(PLATFORMS);
     let index = (await lastChunkIndex(deps.db, n.id)) + 1;
-    for (;;) {
-      const ids = await nextAudienceIds(deps.db, filter, cursor, chunkSize * chunksPerPage);
-      if (ids.length === 0) break;
+    while (open.size > 0) {
       const chunks: Chunk[] = [];
-      for (let i = 0; i < ids.length; i += chunkSize) {
-        const slice = ids.slice(i, i + chunkSize);
-        chunks.push({ notificationId: n.id, index: index++, platform: 'web', firstId: slice[0]!, lastId: slice[slice.length - 1]!, size: slice.length });
+      for (const platform of [...open]) {
+        const size = chunkSizeOf(options, platform);
+        const page = size * options.chunksPerPage;
+        const ids = await nextAudienceIds(deps.db, filter, platform, cursors[platform], page);
+        if (ids.length < page) open.delete(platform);
+        if (ids.length === 0) continue;
+        for (let i = 0; i < ids.length; i += size) {
+          const slice = ids.slice(i, i + size);
+          chunks.push({ notificationId: n.id, index: index++, platform, firstId: slice[0]!, lastId: slice[slice.length - 1]!, size: slice.length });
+        }
+        cursors[platform] = ids[ids.length - 1]!;
       }
       await recordChunks(deps.db, n.id, chunks);
-      await deps.queues.enqueueBulk('send-web-chunk', chunks.map(chunkJob));
-      cursor = ids[ids.length - 1]!;
+      await enqueueChunks(deps.queues, chunks);
       const current = await findNotification(deps.db, n.id);
       if (!current || current.status === 'cancelled') {
         log.info('cancelled while planning');

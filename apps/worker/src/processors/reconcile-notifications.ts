@@ -1,6 +1,7 @@
 import { jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
 import { listUnfinishedNotifications, pendingChunks, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
+import { enqueueChunks } from './plan-notification.ts';
 
 const PAGE = 500;
 
@@ -16,14 +17,7 @@ export function makeReconcileNotificationsProcessor(deps: { db: Db; queues: Queu
       const batch = await listUnfinishedNotifications(deps.db, after, PAGE);
       for (const n of batch) {
         if (n.status === 'sending') {
-          const chunks = await pendingChunks(deps.db, n.id);
-          await deps.queues.enqueueBulk(
-            'send-web-chunk',
-            chunks.map((c) => ({
-              data: { notificationId: n.id, chunkIndex: c.index, firstId: c.firstId, lastId: c.lastId },
-              opts: { jobId: jobIds.webChunk(n.id, c.index) },
-            })),
-          );
+          await enqueueChunks(deps.queues, await pendingChunks(deps.db, n.id));
         } else {
           const delay = n.sendAt ? Math.max(0, n.sendAt.getTime() - Date.now()) : 0;
           await deps.queues.enqueue('plan-notification', { notificationId: n.id }, { jobId: jobIds.planNotification(n.id), delay });

@@ -1,8 +1,8 @@
 --[[
   Records final outcomes of a chunk's recipients, once per recipient.
   KEYS[1]  the chunk's ledger hash      (subscription id -> outcome code)
-  KEYS[2]  the notification's live hash ("<chunk index>|<outcome code>" -> count)
-  ARGV[1]  chunk index
+  KEYS[2]  the notification's live hash ("<chunk index>|<platform>|<outcome code>" -> count)
+  ARGV[1]  "<chunk index>|<platform>"
   ARGV[2]  expiry of both keys, seconds (abandoned ledgers must not live forever)
   ARGV[3..] pairs: subscription id, outcome code ("d" delivered, "p" pruned, "e" expired, "f:<reason>" failed)
   Returns the number of recipients newly recorded. A recipient already in the ledger is skipped,

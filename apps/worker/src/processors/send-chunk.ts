@@ -1,5 +1,4 @@
-import { expiresAt, type Notification, type NotificationStats } from '@pushcast/domain';
-import type { WebPushClient, WebPushNotification } from '@pushcast/providers';
+import { expiresAt, type NotificationStats } from '@pushcast/domain';
 import type { Ledger, LedgerOutcome, ParsedJobData } from '@pushcast/queues';
 import {
   completeChunk,
@@ -7,27 +6,23 @@ import {
   findChunk,
   findNotification,
   findProject,
-  findSender,
-  loadWebRecipients,
   notificationStatus,
   saveCancelledChunkStats,
   type Db,
 } from '@pushcast/store';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import type { Channel, Recipient } from '../channels/channel.ts';
 import { notificationAudience } from './audience.ts';
 import { retryDelayMs } from './backoff.ts';
 
 /** Ledgers outlive the notification's TTL by a day, then Redis forgets them by itself. */
 const LEDGER_GRACE_S = 24 * 3600;
 export const MAX_RETRY_ROUNDS = 50;
-/** Recipients sent between two looks at whether the notification was cancelled. */
-const SLICE = 100;
 
-export interface SendWebChunkDeps {
+export interface SendChunkDeps {
   readonly db: Db;
   readonly ledger: Ledger;
-  readonly webPush: WebPushClient;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -35,82 +30,60 @@ export interface SendWebChunkDeps {
 const outcomeCount = (s: NotificationStats): number =>
   s.delivered + s.pruned + s.expired + Object.values(s.failed).reduce((a, b) => a + b, 0);
 
-/** RFC 8292 wants a contact: the project's site if it is https, else a mailto at its host. */
-export function vapidSubject(website: string): string {
-  const url = new URL(website);
-  return url.protocol === 'https:' ? url.origin : `mailto:webpush@${url.hostname}`;
-}
-
-/** The message as it leaves now: TTL is what is left of the notification's, not its whole. */
-export const toWebPushNotification = (n: Notification, now: number): WebPushNotification => ({
-  id: n.id,
-  title: n.title,
-  body: n.body,
-  targetUrl: n.targetUrl,
-  iconUrl: n.iconUrl,
-  badgeUrl: n.badgeUrl,
-  imageUrl: n.imageUrl,
-  requireInteraction: n.requireInteraction,
-  silent: n.silent,
-  customData: n.customData,
-  actions: n.actions,
-  ttl: Math.max(0, Math.floor((expiresAt(n) - now) / 1000)),
-  urgent: n.urgent,
-  topic: n.topic,
-});
+type Entry = readonly [subscriptionId: number, outcome: LedgerOutcome];
 
 /**
- * Sends one chunk. Final outcomes go to the ledger as they come; recipients to retry (429, 5xx,
- * timeouts) are sent again by the same job, moved to the delayed set without consuming an
- * attempt, and the ledger makes that run (or any re-run after a crash) skip everyone already done.
+ * Sends one chunk of one platform. Final outcomes go to the ledger as they come; recipients to
+ * retry (429, 5xx, timeouts) are sent again by the same job, moved to the delayed set without
+ * consuming an attempt, and the ledger makes that run (or any re-run after a crash) skip everyone
+ * already done.
  */
-export function makeSendWebChunkProcessor(deps: SendWebChunkDeps) {
+export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>, deps: SendChunkDeps) {
   const now = deps.now ?? Date.now;
+  const { platform } = channel;
   return async (data: ParsedJobData<'send-web-chunk'>, job: Job, token: string | undefined): Promise<void> => {
     const { notificationId, chunkIndex } = data;
-    const log = deps.logger.child({ notificationId, chunkIndex, jobId: job.id });
+    const log = deps.logger.child({ notificationId, chunkIndex, platform, jobId: job.id });
     const n = await findNotification(deps.db, notificationId);
     const chunk = n ? await findChunk(deps.db, notificationId, chunkIndex) : null;
     if (!n || !chunk || chunk.status !== 'pending' || n.status === 'cancelled') return;
     const project = await findProject(deps.db, n.projectId);
-    const sender = project ? await findSender(deps.db, project.senderId) : null;
-    if (!project || !sender) return;
+    if (!project) return;
 
     const expiry = expiresAt(n);
     const ledgerTtl = (expiry - now()) / 1000 + LEDGER_GRACE_S;
     const done = await deps.ledger.finalIds(notificationId, chunkIndex);
-    const recipients = await loadWebRecipients(deps.db, notificationAudience(n), chunk);
+    const recipients = await channel.load(deps.db, notificationAudience(n), chunk);
     const todo = recipients.filter((r) => !done.has(r.id));
 
     // Everything this run recorded, so that it can be written again before counting: if Redis lost
     // the ledger while the chunk ran (restarted empty), the counts still cover every recipient.
-    const recorded: (readonly [number, LedgerOutcome])[] = [];
-    const record = (entries: (readonly [number, LedgerOutcome])[]) => {
+    const recorded: Entry[] = [];
+    const record = (entries: Entry[]) => {
       recorded.push(...entries);
-      return deps.ledger.record(notificationId, chunkIndex, entries, ledgerTtl);
+      return deps.ledger.record(notificationId, chunkIndex, platform, entries, ledgerTtl);
     };
 
+    const prepared = todo.length > 0 && now() < expiry ? await channel.prepare(n, project, now()) : null;
     if (todo.length > 0 && now() >= expiry) {
       await record(todo.map((r) => [r.id, { kind: 'expired' }] as const));
-    } else if (todo.length > 0) {
-      const message = toWebPushNotification(n, now());
-      const vapid = { publicKeyPem: sender.vapidPublicKey, privateKeyPem: sender.vapidPrivateKey, subject: vapidSubject(project.website) };
+    } else if (prepared && !prepared.ok) {
+      log.warn({ reason: prepared.error, recipients: todo.length }, 'chunk not sent');
+      await record(todo.map((r) => [r.id, { kind: 'failed', reason: prepared.error }] as const));
+    } else if (prepared?.ok) {
+      const send = prepared.value;
       const retry: number[] = [];
       let notBefore = 0;
       // Slices, so that a cancel stops a running chunk within one slice.
-      for (let start = 0; start < todo.length; start += SLICE) {
+      for (let start = 0; start < todo.length; start += channel.sliceSize) {
         if (start > 0 && (await notificationStatus(deps.db, notificationId)) === 'cancelled') {
           await saveCancelledChunkStats(deps.db, notificationId, chunkIndex, await deps.ledger.chunkStats(notificationId, chunkIndex));
           log.info('cancelled during the chunk');
           return;
         }
-        const slice = todo.slice(start, start + SLICE);
-        const outcomes = await deps.webPush.send(
-          slice.map((r) => ({ subscriptionId: r.id, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth })),
-          message,
-          vapid,
-        );
-        const final: (readonly [number, LedgerOutcome])[] = [];
+        const slice = todo.slice(start, start + channel.sliceSize);
+        const outcomes = await send(slice);
+        const final: Entry[] = [];
         const gone: number[] = [];
         outcomes.forEach((o, i) => {
           const id = slice[i]!.id;
@@ -143,7 +116,7 @@ export function makeSendWebChunkProcessor(deps: SendWebChunkDeps) {
       }
     }
 
-    await deps.ledger.record(notificationId, chunkIndex, recorded, ledgerTtl);
+    await deps.ledger.record(notificationId, chunkIndex, platform, recorded, ledgerTtl);
     const stats = await deps.ledger.chunkStats(notificationId, chunkIndex);
     if (outcomeCount(stats) < recipients.length) {
       // Redis lost outcomes this run did not record itself (emptied while another run of the chunk

@@ -1,0 +1,45 @@
+import { err, expiresAt, ok } from '@pushcast/domain';
+import { ApnsClient, apnsMessageOf, type ApnsProviderTokens, type ClientCache } from '@pushcast/providers';
+import { loadDeviceRecipients, type DeviceRecipient } from '@pushcast/store';
+import { ttlLeft, type Channel } from './channel.ts';
+import type { CredentialsSource } from './credentials.ts';
+
+export interface ApnsChannelDeps {
+  readonly credentials: CredentialsSource;
+  readonly clients: ClientCache<ApnsClient>;
+  readonly tokens: ApnsProviderTokens;
+  readonly maxInFlightPerCredential: number;
+  /** A local APNs server instead of Apple's (tests, demo, benchmark). */
+  readonly url?: string | undefined;
+  readonly ca?: string | undefined;
+}
+
+/** APNs: device tokens, the project's .p8 credentials, one client (HTTP/2 session) per credential. */
+export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient> {
+  return {
+    platform: 'apns',
+    sliceSize: 250,
+    load: (db, filter, chunk) => loadDeviceRecipients(db, filter, chunk, 'apns'),
+    async prepare(n, project, nowMs) {
+      const found = await deps.credentials(project.id, 'apns');
+      if (!found.ok) return err(found.error);
+      if (found.value === null || found.value.platform !== 'apns') return err('no_credentials');
+      const { apns, fingerprint } = found.value;
+      const message = apnsMessageOf(n, ttlLeft(expiresAt(n), nowMs), nowMs);
+      const create = () =>
+        new ApnsClient({
+          credentials: apns,
+          fingerprint,
+          tokens: deps.tokens,
+          maxInFlight: deps.maxInFlightPerCredential,
+          url: deps.url,
+          ca: deps.ca,
+        });
+      return ok((slice) =>
+        deps.clients.with(fingerprint, create, (client) =>
+          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), message),
+        ),
+      );
+    },
+  };
+}

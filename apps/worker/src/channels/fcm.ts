@@ -1,0 +1,38 @@
+import type { Agent } from 'node:http';
+import { err, expiresAt, ok } from '@pushcast/domain';
+import { FCM_MAX_BATCH, FcmClient, fcmMessageOf, type ClientCache } from '@pushcast/providers';
+import { loadDeviceRecipients, type DeviceRecipient } from '@pushcast/store';
+import { ttlLeft, type Channel } from './channel.ts';
+import type { CredentialsSource } from './credentials.ts';
+
+export interface FcmChannelDeps {
+  readonly credentials: CredentialsSource;
+  readonly clients: ClientCache<FcmClient>;
+  readonly maxBatchesInFlightPerCredential: number;
+  /** Routes OAuth and FCM requests to a local server (tests, demo, benchmark). */
+  readonly httpAgent?: Agent | undefined;
+}
+
+/** FCM: registration tokens, the project's service account, one firebase-admin app per credential. */
+export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient> {
+  return {
+    platform: 'fcm',
+    // One `sendEach` per slice: each call opens its own HTTP/2 session, so full batches pay off.
+    sliceSize: FCM_MAX_BATCH,
+    load: (db, filter, chunk) => loadDeviceRecipients(db, filter, chunk, 'fcm'),
+    async prepare(n, project, nowMs) {
+      const found = await deps.credentials(project.id, 'fcm');
+      if (!found.ok) return err(found.error);
+      if (found.value === null || found.value.platform !== 'fcm') return err('no_credentials');
+      const { fcm, fingerprint } = found.value;
+      const template = fcmMessageOf(n, ttlLeft(expiresAt(n), nowMs));
+      const create = () =>
+        new FcmClient({ credentials: fcm, maxBatchesInFlight: deps.maxBatchesInFlightPerCredential, httpAgent: deps.httpAgent });
+      return ok((slice) =>
+        deps.clients.with(fingerprint, create, (client) =>
+          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), template),
+        ),
+      );
+    },
+  };
+}

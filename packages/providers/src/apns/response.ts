@@ -1,0 +1,42 @@
+import type { SendOutcome } from '@pushcast/domain';
+import { retryAfterTime } from '../webpush/response.ts';
+
+const DELIVERED: SendOutcome = Object.freeze({ kind: 'delivered' });
+
+/** What @parse/node-apn rejects a token with: an APNs answer (status + reason) or a transport error. */
+export interface ApnsFailure {
+  readonly status?: number | string;
+  readonly response?: { readonly reason?: string };
+  readonly error?: unknown;
+  /** Added by Pushcast's wrapper: the library reads `Retry-After`, HTTP/2 sends `retry-after`. */
+  readonly retryAfterHeader?: string;
+}
+
+/** Reasons that mean the device token will never work again: prune the subscription. */
+const GONE_REASONS = new Set(['Unregistered', 'BadDeviceToken']);
+
+/**
+ * The outcome of one APNs answer (Apple's "Handling notification responses from APNs"): 410 and
+ * 400 BadDeviceToken prune; 429 and 5xx, ExpiredProviderToken and transport errors retry; anything
+ * else fails with Apple's reason, e.g. `apns_TopicDisallowed`, `apns_InvalidProviderToken`.
+ */
+export function apnsOutcome(failure: ApnsFailure | undefined, now: number): SendOutcome {
+  if (failure === undefined) return DELIVERED;
+  const status = typeof failure.status === 'number' ? failure.status : Number(failure.status);
+  const reason = failure.response?.reason;
+  if (!Number.isInteger(status) || status === 0) {
+    // Timeout, reset, refused connection: APNs may not have seen it; try again.
+    return { kind: 'retry', notBefore: now, reason: 'apns_transport' };
+  }
+  if (status === 410) return { kind: 'gone', status };
+  if (status === 400 && reason !== undefined && GONE_REASONS.has(reason)) return { kind: 'gone', status };
+  if (status === 429 || status >= 500 || (status === 403 && reason === 'ExpiredProviderToken')) {
+    return { kind: 'retry', notBefore: retryAfterTime(failure.retryAfterHeader, now), reason: `apns_${reason ?? status}` };
+  }
+  return { kind: 'failed', reason: `apns_${safeReason(reason ?? String(status))}` };
+}
+
+/** Reasons become ledger codes and JSON keys: keep them to a plain alphabet. */
+function safeReason(reason: string): string {
+  return reason.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+}

@@ -1,0 +1,132 @@
+import type { Agent } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { FcmCredentials, SendOutcome } from '@pushcast/domain';
+import { cert, deleteApp, initializeApp, type App } from 'firebase-admin/app';
+import { getMessaging, type BatchResponse, type Messaging, type TokenMessage } from 'firebase-admin/messaging';
+import { Semaphore } from '../webpush/semaphore.ts';
+import type { FcmMessageTemplate } from './payload.ts';
+import { fcmOutcome, type FcmFailure } from './response.ts';
+
+/** firebase-admin's limit for one `sendEach`. */
+export const FCM_MAX_BATCH = 500;
+
+export interface FcmTarget {
+  readonly subscriptionId: number;
+  readonly token: string;
+}
+
+export interface FcmClientOptions {
+  readonly credentials: FcmCredentials;
+  /** `sendEach` calls in flight at once for this credential, over all concurrent `send` calls. */
+  readonly maxBatchesInFlight: number;
+  /** For OAuth and HTTP/1.1 requests (a local FCM server in tests); HTTP/2 sends are redirected by `redirectFcmTo`. */
+  readonly httpAgent?: Agent | undefined;
+  readonly now?: () => number;
+}
+
+/** The HTTP answer behind a message's error, which firebase-admin's error object no longer carries. */
+interface RequestResponseError {
+  response?: { status?: number; headers?: Record<string, string | string[] | undefined> };
+}
+interface MessagingInternals {
+  messagingRequestHandler: {
+    http2Client: { retry: unknown };
+    httpClient: { retry: unknown };
+    buildSendResponseFromError(err: RequestResponseError): { success: boolean; error?: object };
+  };
+}
+
+/**
+ * FCM through firebase-admin: one app per credential, kept for the process lifetime (never one per
+ * message), `sendEach` in batches of ≤ 500 with `maxBatchesInFlight` batches at once. Wrapped where
+ * the library does not fit a queue-backed sender:
+ * - It retries 503s inside `sendEach` (a single 503 held a whole batch for ~7.5 s) and never 429:
+ *   its retries are off, and the pipeline retries just the failed tokens with its own backoff.
+ * - Its per-message errors drop the HTTP status and `retry-after`: they are read from the
+ *   response and kept beside the error, so 429/5xx honour Retry-After.
+ */
+export class FcmClient {
+  readonly #app: App;
+  readonly #messaging: Messaging;
+  readonly #slots: Semaphore;
+  readonly #answers = new WeakMap<object, { status?: number; retryAfter?: string }>();
+  readonly #now: () => number;
+  #closed = false;
+
+  constructor(options: FcmClientOptions) {
+    const { credentials } = options;
+    const serviceAccount = { projectId: credentials.projectId, clientEmail: credentials.clientEmail, privateKey: credentials.privateKey };
+    this.#app = initializeApp(
+      {
+        credential: cert(serviceAccount, options.httpAgent),
+        projectId: credentials.projectId,
+        ...(options.httpAgent ? { httpAgent: options.httpAgent } : {}),
+      },
+      `pushcast-fcm-${randomUUID()}`,
+    );
+    this.#messaging = getMessaging(this.#app);
+    this.#slots = new Semaphore(options.maxBatchesInFlight);
+    this.#now = options.now ?? Date.now;
+    this.#wrapRequestHandler();
+  }
+
+  /** One outcome per target, in order. Rejects only when the client is closed. */
+  async send(targets: readonly FcmTarget[], template: FcmMessageTemplate): Promise<SendOutcome[]> {
+    if (this.#closed) throw new Error('FcmClient is closed');
+    const batches: Promise<SendOutcome[]>[] = [];
+    for (let i = 0; i < targets.length; i += FCM_MAX_BATCH) {
+      batches.push(this.#sendBatch(targets.slice(i, i + FCM_MAX_BATCH), template));
+    }
+    return (await Promise.all(batches)).flat();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await deleteApp(this.#app);
+  }
+
+  async #sendBatch(targets: readonly FcmTarget[], template: FcmMessageTemplate): Promise<SendOutcome[]> {
+    await this.#slots.acquire();
+    let response: BatchResponse;
+    try {
+      response = await this.#messaging.sendEach(targets.map((t): TokenMessage => ({ ...template, token: t.token })));
+    } catch (error) {
+      // The whole batch failed before FCM answered it (session refused or reset): nobody is final.
+      const code = (error as { code?: string }).code ?? 'network';
+      return targets.map(() => ({ kind: 'retry', notBefore: this.#now(), reason: `fcm_${code.replace(/[^A-Za-z0-9_.-]/g, '_')}` }) as const);
+    } finally {
+      this.#slots.release();
+    }
+    const now = this.#now();
+    return response.responses.map((r) => {
+      if (r.success) return fcmOutcome(undefined, now);
+      const error = r.error;
+      const answer = error ? this.#answers.get(error) : undefined;
+      const failure: FcmFailure = {
+        code: error?.code ?? 'messaging/unknown-error',
+        message: error?.message ?? '',
+        status: answer?.status,
+        retryAfter: answer?.retryAfter,
+      };
+      return fcmOutcome(failure, now);
+    });
+  }
+
+  #wrapRequestHandler(): void {
+    const handler = (this.#messaging as unknown as MessagingInternals).messagingRequestHandler;
+    handler.http2Client.retry = null;
+    handler.httpClient.retry = null;
+    const build = handler.buildSendResponseFromError.bind(handler);
+    handler.buildSendResponseFromError = (err) => {
+      const result = build(err);
+      if (result.error) {
+        const header = err.response?.headers?.['retry-after'];
+        this.#answers.set(result.error, {
+          ...(err.response?.status !== undefined ? { status: err.response.status } : {}),
+          ...(header !== undefined ? { retryAfter: Array.isArray(header) ? header[0]! : header } : {}),
+        });
+      }
+      return result;
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import type { FcmAndroidNotificationField, FcmOverride, NotificationAction } from '@pushcast/domain';
+import type { AndroidConfig, AndroidNotification, TokenMessage } from 'firebase-admin/messaging';
+
+/** FCM refuses a message whose notification and data exceed 4 KB. */
+export const MAX_FCM_PAYLOAD_BYTES = 4096;
+
+export interface FcmSource {
+  readonly id: number;
+  readonly title: string | null;
+  readonly body: string;
+  readonly targetUrl: string | null;
+  readonly iconUrl: string | null;
+  readonly imageUrl: string | null;
+  readonly silent: boolean;
+  readonly urgent: boolean;
+  readonly customData: string | null;
+  readonly actions: readonly NotificationAction[];
+  /** Seconds left of the notification's TTL when it is sent. */
+  readonly ttl: number;
+  /** Web Push Topic doubles as the collapse key on every platform. */
+  readonly topic: string | null;
+  readonly override: FcmOverride | undefined;
+}
+
+/** A message for every token of a send: `sendEach` takes one per token, each with its own `token`. */
+export type FcmMessageTemplate = Omit<TokenMessage, 'token'>;
+
+const ANDROID_NOTIFICATION_KEYS: Readonly<Record<FcmAndroidNotificationField, keyof AndroidNotification>> = {
+  title: 'title',
+  body: 'body',
+  icon: 'icon',
+  color: 'color',
+  sound: 'sound',
+  tag: 'tag',
+  click_action: 'clickAction',
+  channel_id: 'channelId',
+  image: 'imageUrl',
+};
+
+/**
+ * Maps a notification to an FCM HTTP v1 message (firebase-admin's shape): title/body/image →
+ * `notification`; silent → a data-only message (title and body move into `data`); urgent →
+ * Android priority high, else normal; ttl → `android.ttl`; topic → `android.collapseKey`; id,
+ * URLs, actions and custom data → `data` (strings only, as FCM requires). The override's wire
+ * (snake_case) fields are merged last.
+ */
+export function fcmMessage(n: FcmSource): FcmMessageTemplate {
+  const data: Record<string, string> = { id: String(n.id) };
+  const put = (key: string, value: string | null) => {
+    if (value !== null) data[key] = value;
+  };
+  if (n.silent) {
+    put('title', n.title);
+    data.body = n.body;
+  }
+  put('target_url', n.targetUrl);
+  put('icon', n.iconUrl);
+  put('image', n.imageUrl);
+  put('custom_data', n.customData);
+  if (n.actions.length > 0) {
+    data.actions = JSON.stringify(n.actions.map((a) => ({ title: a.title, action: a.action, target_url: a.targetUrl, icon: a.icon })));
+  }
+
+  const o = n.override ?? {};
+  const android: AndroidConfig = {
+    priority: o.android?.priority ?? (n.urgent ? 'high' : 'normal'),
+    ttl: (o.android?.ttl ?? n.ttl) * 1000,
+  };
+  const collapseKey = o.android?.collapse_key ?? n.topic;
+  if (collapseKey) android.collapseKey = collapseKey;
+  if (o.android?.restricted_package_name) android.restrictedPackageName = o.android.restricted_package_name;
+  if (o.android?.notification) {
+    const an: Record<string, string> = {};
+    for (const [field, value] of Object.entries(o.android.notification)) {
+      if (value !== undefined) an[ANDROID_NOTIFICATION_KEYS[field as FcmAndroidNotificationField]] = value;
+    }
+    android.notification = an as AndroidNotification;
+  }
+
+  const message: FcmMessageTemplate = { data: { ...data, ...o.data }, android };
+  if (!n.silent || o.notification) {
+    const title = o.notification?.title ?? (n.silent ? undefined : (n.title ?? undefined));
+    const body = o.notification?.body ?? (n.silent ? undefined : n.body);
+    const imageUrl = o.notification?.image ?? (n.silent ? undefined : (n.imageUrl ?? undefined));
+    message.notification = {
+      ...(title !== undefined ? { title } : {}),
+      ...(body !== undefined ? { body } : {}),
+      ...(imageUrl !== undefined ? { imageUrl } : {}),
+    };
+  }
+  if (o.fcm_options?.analytics_label) message.fcmOptions = { analyticsLabel: o.fcm_options.analytics_label };
+  return message;
+}
+
+/** What counts against FCM's 4 KB: the notification and the data, as JSON. */
+export function fcmPayloadBytes(m: FcmMessageTemplate): number {
+  return Buffer.byteLength(JSON.stringify({ notification: m.notification, data: m.data }), 'utf8');
+}

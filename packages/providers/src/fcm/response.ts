@@ -1,0 +1,50 @@
+import type { SendOutcome } from '@pushcast/domain';
+import { retryAfterTime } from '../webpush/response.ts';
+
+const DELIVERED: SendOutcome = Object.freeze({ kind: 'delivered' });
+
+/** What Pushcast knows of one failed message: firebase-admin's error, and the HTTP answer behind it when there was one. */
+export interface FcmFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly status?: number | undefined;
+  readonly retryAfter?: string | undefined;
+}
+
+const GONE_CODES = new Set(['messaging/registration-token-not-registered', 'messaging/invalid-registration-token']);
+const RETRY_CODES = new Set([
+  'messaging/message-rate-exceeded',
+  'messaging/device-message-rate-exceeded',
+  'messaging/server-unavailable',
+  'messaging/internal-error',
+]);
+/** OAuth answers that mean the service account itself is refused (as opposed to Google being unreachable). */
+const CREDENTIAL_REFUSED = /invalid_grant|invalid_client|unauthorized_client|account not found|invalid jwt/i;
+
+/**
+ * The outcome of one FCM answer: UNREGISTERED and an invalid *token* prune (an INVALID_ARGUMENT
+ * about the payload is a failure, not a prune: FCM uses the one code for both, its message tells
+ * them apart); 429 and 5xx retry; anything else fails with firebase-admin's code, e.g.
+ * `fcm_mismatched-credential`, `fcm_invalid-argument`.
+ */
+export function fcmOutcome(failure: FcmFailure | undefined, now: number): SendOutcome {
+  if (failure === undefined) return DELIVERED;
+  const { code, status } = failure;
+  if (GONE_CODES.has(code)) return { kind: 'gone', status: status ?? 404 };
+  if (code === 'messaging/invalid-argument' && /registration token/i.test(failure.message)) {
+    return { kind: 'gone', status: status ?? 400 };
+  }
+  if (RETRY_CODES.has(code) || (status !== undefined && (status === 429 || status >= 500))) {
+    return { kind: 'retry', notBefore: retryAfterTime(failure.retryAfter, now), reason: reasonFor(code) };
+  }
+  if (code === 'app/invalid-credential' && !CREDENTIAL_REFUSED.test(failure.message)) {
+    // The token endpoint could not be reached: nothing was refused yet.
+    return { kind: 'retry', notBefore: now, reason: 'fcm_oauth_unreachable' };
+  }
+  return { kind: 'failed', reason: reasonFor(code) };
+}
+
+/** `messaging/mismatched-credential` → `fcm_mismatched-credential`; `app/invalid-credential` → `fcm_app_invalid-credential`. */
+export function reasonFor(code: string): string {
+  return `fcm_${code.replace(/^messaging\//, '').replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 64);
+}

@@ -1,0 +1,70 @@
+import type { NotificationContent } from '@pushcast/domain';
+import { apnsMessage, type ApnsMessage } from './apns/payload.ts';
+import { fcmMessage, type FcmMessageTemplate } from './fcm/payload.ts';
+import type { WebPushNotification } from './webpush/payload.ts';
+
+/**
+ * One notification, three payloads. The same functions serve the API (size checks at create, with
+ * the largest id the notification could get) and the workers (with the TTL left when it leaves).
+ */
+export type MappableNotification = NotificationContent & { readonly id: number };
+
+export function webPushNotificationOf(n: MappableNotification, ttlLeft: number): WebPushNotification {
+  const o = n.overrides.web ?? {};
+  const actions = o.actions?.map((a) => ({ title: a.title, targetUrl: a.target_url ?? null, icon: a.icon ?? null, action: a.action ?? null }));
+  return {
+    id: n.id,
+    title: o.title !== undefined ? o.title : n.title,
+    body: o.body ?? n.body,
+    targetUrl: o.target_url !== undefined ? o.target_url : n.targetUrl,
+    iconUrl: o.icon_url !== undefined ? o.icon_url : n.iconUrl,
+    badgeUrl: o.badge_url !== undefined ? o.badge_url : n.badgeUrl,
+    imageUrl: o.image_url !== undefined ? o.image_url : n.imageUrl,
+    requireInteraction: o.require_interaction ?? n.requireInteraction,
+    silent: o.silent ?? n.silent,
+    customData: o.custom_data !== undefined ? o.custom_data : n.customData,
+    actions: actions ?? n.actions,
+    ttl: ttlLeft,
+    urgent: o.urgent ?? n.urgent,
+    topic: o.topic !== undefined ? o.topic : n.topic,
+  };
+}
+
+export function apnsMessageOf(n: MappableNotification, ttlLeft: number, nowMs: number): ApnsMessage {
+  return apnsMessage(
+    {
+      id: n.id,
+      title: n.title,
+      body: n.body,
+      targetUrl: n.targetUrl,
+      iconUrl: n.iconUrl,
+      imageUrl: n.imageUrl,
+      silent: n.silent,
+      urgent: n.urgent,
+      customData: n.customData,
+      actions: n.actions,
+      ttl: ttlLeft,
+      topic: n.topic,
+      override: n.overrides.apns,
+    },
+    nowMs,
+  );
+}
+
+export function fcmMessageOf(n: MappableNotification, ttlLeft: number): FcmMessageTemplate {
+  return fcmMessage({
+    id: n.id,
+    title: n.title,
+    body: n.body,
+    targetUrl: n.targetUrl,
+    iconUrl: n.iconUrl,
+    imageUrl: n.imageUrl,
+    silent: n.silent,
+    urgent: n.urgent,
+    customData: n.customData,
+    actions: n.actions,
+    ttl: ttlLeft,
+    topic: n.topic,
+    override: n.overrides.fcm,
+  });
+}
