@@ -6,7 +6,11 @@ import {
   isP256PublicKey,
   MAX_TAG_LENGTH,
   normalizeApnsToken,
+  parseApnsCredentials,
+  parseFcmCredentials,
   TAG_PATTERN,
+  type CredentialProblem,
+  type Result,
 } from '@pushcast/domain';
 import { z } from 'zod';
 
@@ -75,3 +79,21 @@ export const pageQuery = {
   per_page: z.coerce.number().int().min(1).max(1000).default(20),
 };
 
+/**
+ * A credentials object checked by its domain parser. Its problems name the path inside the object
+ * (`apns_credentials.key`, `fcm_credentials.service_account.private_key`) and are 422s, a missing
+ * field inside included (rule `required`): the request is well-formed, the credential document in
+ * it is incomplete. Messages never contain the value refused.
+ */
+function credentialsInput<T>(parse: (input: unknown) => Result<T, CredentialProblem>) {
+  return z.unknown().transform((v, ctx) => {
+    const parsed = parse(v);
+    if (parsed.ok) return parsed.value;
+    const { path, rule, message } = parsed.error;
+    ctx.addIssue({ code: 'custom', path: path === '' ? [] : path.split('.'), message, params: { rule } });
+    return z.NEVER;
+  });
+}
+
+export const apnsCredentialsInput = credentialsInput(parseApnsCredentials);
+export const fcmCredentialsInput = credentialsInput(parseFcmCredentials);

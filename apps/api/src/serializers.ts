@@ -1,4 +1,12 @@
-import type { AccessToken, Notification, NotificationStats, Project, Sender, Subscription } from '@pushcast/domain';
+import type {
+  AccessToken,
+  Notification,
+  NotificationStats,
+  Project,
+  ProjectCredentialsSummary,
+  Sender,
+  Subscription,
+} from '@pushcast/domain';
 
 /** Domain → JSON in Pushpad's field names. */
 
@@ -10,7 +18,8 @@ export const senderJson = (s: Sender) => ({
   created_at: s.createdAt.toISOString(),
 });
 
-export const projectJson = (p: Project) => ({
+/** A project with Pushcast's summaries of its APNs and FCM credentials (never the keys themselves). */
+export const projectJson = (p: Project, credentials: ProjectCredentialsSummary) => ({
   id: p.id,
   sender_id: p.senderId,
   name: p.name,
@@ -21,6 +30,19 @@ export const projectJson = (p: Project) => ({
   notifications_require_interaction: p.notificationsRequireInteraction,
   notifications_silent: p.notificationsSilent,
   created_at: p.createdAt.toISOString(),
+  apns_credentials: credentials.apns && {
+    key_id: credentials.apns.keyId,
+    team_id: credentials.apns.teamId,
+    topic: credentials.apns.topic,
+    production: credentials.apns.production,
+    updated_at: credentials.apns.updatedAt.toISOString(),
+  },
+  fcm_credentials: credentials.fcm && {
+    project_id: credentials.fcm.projectId,
+    client_email: credentials.fcm.clientEmail,
+    private_key_id: credentials.fcm.privateKeyId,
+    updated_at: credentials.fcm.updatedAt.toISOString(),
+  },
 });
 
 export const subscriptionJson = (s: Subscription) => ({

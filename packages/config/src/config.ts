@@ -8,6 +8,18 @@ const hostEntry = z
   .string()
   .regex(/^(\*\.)?[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$/, 'must be host or host:port');
 
+/** 32 bytes, as 64 hex digits or base64: the AES-256-GCM key that seals provider credentials at rest. */
+const secretKey = z
+  .string()
+  .transform((v, ctx) => {
+    const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+    if (bytes.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(v) && bytes.toString('base64').replace(/=+$/, '') !== v.replace(/=+$/, ''))) {
+      ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)' });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const configSchema = z.object({
@@ -35,6 +47,7 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   PUSH_MAX_IN_FLIGHT_PER_ORIGIN: z.coerce.number().int().min(1).max(10_000).default(256),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  PUSHCAST_SECRET_KEY: secretKey.optional(),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -58,6 +71,8 @@ export interface Config {
   readonly pushMaxInFlightPerOrigin: number;
   /** A job's lock; a crashed worker's job is taken over after about this long (BullMQ lockDuration and stalledInterval). */
   readonly workerLockMs: number;
+  /** AES-256-GCM key for provider credentials at rest; without it, credentials cannot be set. */
+  readonly secretKey: Buffer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workerConcurrency: c.WORKER_CONCURRENCY,
     pushMaxInFlightPerOrigin: c.PUSH_MAX_IN_FLIGHT_PER_ORIGIN,
     workerLockMs: c.WORKER_LOCK_MS,
+    secretKey: c.PUSHCAST_SECRET_KEY,
   });
 }
 
@@ -101,6 +117,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     adminToken: config.adminToken === undefined ? undefined : '[redacted]',
+    secretKey: config.secretKey === undefined ? undefined : '[redacted]',
     databaseUrl: redactUrl(config.databaseUrl),
     redisUrl: redactUrl(config.redisUrl),
   };

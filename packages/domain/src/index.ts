@@ -8,4 +8,7 @@ export * from './access-token.ts';
 export * from './tags/index.ts';
 export * from './outcome.ts';
 export * from './notification.ts';
+export * from './credentials.ts';
+export * from './secret-box.ts';
+export * from './credential-rules.ts';
 export * from './device-token.ts';

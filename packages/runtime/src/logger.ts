@@ -10,6 +10,14 @@ export const REDACTED_PATHS = [
   '*.vapidPrivateKey',
   '*.adminToken',
   '*.password',
+  // Provider credentials (issue 4): request bodies are never logged, these catch a careless log call.
+  '*.apns_credentials',
+  '*.fcm_credentials',
+  '*.service_account',
+  '*.private_key',
+  '*.privateKey',
+  '*.keyPem',
+  '*.secretKey',
 ];
 
 export function createLogger(level: string, name: string): Logger {

@@ -8,3 +8,4 @@ export * from './subscriptions.ts';
 export * from './access-tokens.ts';
 export * from './notifications.ts';
 export * from './chunks.ts';
+export * from './credentials.ts';

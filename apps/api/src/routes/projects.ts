@@ -1,11 +1,31 @@
-import { notFound, validationError, type Principal } from '@pushcast/domain';
+import {
+  notFound,
+  PushcastError,
+  validationError,
+  type ApnsCredentials,
+  type FcmCredentials,
+  type Principal,
+  type Project,
+} from '@pushcast/domain';
 import { jobIds } from '@pushcast/queues';
-import { findProject, findSender, insertProject, listProjects, markProjectDeleted, updateProject } from '@pushcast/store';
+import {
+  deleteProjectCredentials,
+  findProject,
+  findSender,
+  inTransaction,
+  insertProject,
+  listCredentialSummaries,
+  listProjects,
+  markProjectDeleted,
+  saveProjectCredentials,
+  updateProject,
+  type Queryable,
+} from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin, requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { httpUrl, idParam } from '../schemas.ts';
+import { apnsCredentialsInput, fcmCredentialsInput, httpUrl, idParam } from '../schemas.ts';
 import { projectJson } from '../serializers.ts';
 import { parseInput } from '../validation.ts';
 
@@ -21,7 +41,16 @@ const settings = {
   notifications_ttl: z.number().int().min(0).max(MAX_TTL).optional(),
   notifications_require_interaction: z.boolean().optional(),
   notifications_silent: z.boolean().optional(),
+  // Pushcast's: provider credentials for APNs and FCM devices; null removes them.
+  apns_credentials: apnsCredentialsInput.nullable().optional(),
+  fcm_credentials: fcmCredentialsInput.nullable().optional(),
 };
+
+/** Credentials as a request gives them: undefined = leave alone, null = remove, a value = set (replace). */
+interface CredentialChanges {
+  readonly apns_credentials?: ApnsCredentials | null | undefined;
+  readonly fcm_credentials?: FcmCredentials | null | undefined;
+}
 const createBody = z.strictObject({ sender_id: idParam, ...settings });
 const updateBody = z.strictObject({
   sender_id: idParam.optional(),
@@ -30,7 +59,35 @@ const updateBody = z.strictObject({
   website: settings.website.optional(),
 });
 
-export async function projectRoutes(app: FastifyInstance, { db, queues }: ApiDeps): Promise<void> {
+export async function projectRoutes(app: FastifyInstance, { db, queues, config }: ApiDeps): Promise<void> {
+  /** Credentials are sealed under PUSHCAST_SECRET_KEY; without it they cannot be set (removing them needs no key). */
+  function sealingKeyFor(changes: CredentialChanges): Buffer | undefined {
+    const setting = (['apns_credentials', 'fcm_credentials'] as const).find((f) => changes[f] != null);
+    if (setting !== undefined && config.secretKey === undefined) {
+      throw new PushcastError(
+        'conflict',
+        `${setting}: cannot be stored: set PUSHCAST_SECRET_KEY (32 random bytes, e.g. \`openssl rand -base64 32\`) ` +
+          'on the API and the workers to keep provider credentials encrypted at rest',
+        { field: setting, rule: 'secret_key_not_configured' },
+      );
+    }
+    return config.secretKey;
+  }
+
+  async function applyCredentials(tx: Queryable, projectId: number, changes: CredentialChanges, key: Buffer | undefined) {
+    const apns = changes.apns_credentials;
+    const fcm = changes.fcm_credentials;
+    if (apns === null) await deleteProjectCredentials(tx, projectId, 'apns');
+    else if (apns !== undefined) await saveProjectCredentials(tx, key!, projectId, { platform: 'apns', apns });
+    if (fcm === null) await deleteProjectCredentials(tx, projectId, 'fcm');
+    else if (fcm !== undefined) await saveProjectCredentials(tx, key!, projectId, { platform: 'fcm', fcm });
+  }
+
+  async function withCredentials(projects: Project[]) {
+    const summaries = await listCredentialSummaries(db, projects.map((p) => p.id));
+    return projects.map((p) => projectJson(p, summaries.get(p.id)!));
+  }
+
   async function requireSender(senderId: number) {
     if (!(await findSender(db, senderId))) throw validationError('sender_id', 'exists', `sender ${senderId} does not exist`);
   }
@@ -45,28 +102,33 @@ export async function projectRoutes(app: FastifyInstance, { db, queues }: ApiDep
   app.post('/projects', async (request, reply) => {
     requireAdmin(request.principal);
     const body = parseInput(createBody, request.body, 'body');
+    const key = sealingKeyFor(body);
     await requireSender(body.sender_id);
-    const project = await insertProject(db, {
-      senderId: body.sender_id,
-      name: body.name,
-      website: body.website,
-      iconUrl: body.icon_url ?? null,
-      badgeUrl: body.badge_url ?? null,
-      notificationsTtl: body.notifications_ttl ?? DEFAULT_TTL,
-      notificationsRequireInteraction: body.notifications_require_interaction ?? false,
-      notificationsSilent: body.notifications_silent ?? false,
+    const project = await inTransaction(db, async (tx) => {
+      const created = await insertProject(tx, {
+        senderId: body.sender_id,
+        name: body.name,
+        website: body.website,
+        iconUrl: body.icon_url ?? null,
+        badgeUrl: body.badge_url ?? null,
+        notificationsTtl: body.notifications_ttl ?? DEFAULT_TTL,
+        notificationsRequireInteraction: body.notifications_require_interaction ?? false,
+        notificationsSilent: body.notifications_silent ?? false,
+      });
+      await applyCredentials(tx, created.id, body, key);
+      return created;
     });
-    return reply.code(201).send(projectJson(project));
+    return reply.code(201).send((await withCredentials([project]))[0]);
   });
 
   app.get('/projects', async (request) => {
     const p = request.principal;
-    return (await listProjects(db, p.kind === 'admin' ? undefined : [...p.projectIds])).map(projectJson);
+    return withCredentials(await listProjects(db, p.kind === 'admin' ? undefined : [...p.projectIds]));
   });
 
   app.get('/projects/:id', async (request) => {
     const { id } = parseInput(params, request.params, 'params');
-    return projectJson(await loadProject(request.principal, id));
+    return (await withCredentials([await loadProject(request.principal, id)]))[0];
   });
 
   app.patch('/projects/:id', async (request) => {
@@ -78,18 +140,23 @@ export async function projectRoutes(app: FastifyInstance, { db, queues }: ApiDep
       requireAdmin(request.principal);
       await requireSender(body.sender_id);
     }
-    const project = await updateProject(db, id, {
-      senderId: body.sender_id,
-      name: body.name,
-      website: body.website,
-      iconUrl: body.icon_url,
-      badgeUrl: body.badge_url,
-      notificationsTtl: body.notifications_ttl,
-      notificationsRequireInteraction: body.notifications_require_interaction,
-      notificationsSilent: body.notifications_silent,
+    const key = sealingKeyFor(body);
+    const project = await inTransaction(db, async (tx) => {
+      const updated = await updateProject(tx, id, {
+        senderId: body.sender_id,
+        name: body.name,
+        website: body.website,
+        iconUrl: body.icon_url,
+        badgeUrl: body.badge_url,
+        notificationsTtl: body.notifications_ttl,
+        notificationsRequireInteraction: body.notifications_require_interaction,
+        notificationsSilent: body.notifications_silent,
+      });
+      if (updated) await applyCredentials(tx, id, body, key);
+      return updated;
     });
     if (!project) throw notFound(`project ${id}`);
-    return projectJson(project);
+    return (await withCredentials([project]))[0];
   });
 
   app.delete('/projects/:id', async (request, reply) => {
