@@ -4,7 +4,19 @@ export {
   type FcmErrorCode,
   type LocalFcmService,
   type LocalFcmServiceOptions,
+  type OAuthTokenRequest,
   type ReceivedFcmMessage,
   type ScriptedFcmAnswer,
 } from './service.ts';
-export { FCM_HOST, createFcmAgent, localFcmCredential, redirectFcmTo } from './redirect.ts';
+export { FCM_HOST, createFcmAgent, localFcmCredential, redirectFcmTo, redirectOAuthTo } from './redirect.ts';
+export {
+  ACCESS_TOKEN_LIFETIME_SECONDS,
+  FCM_SCOPES,
+  JWT_BEARER_GRANT_TYPE,
+  OAUTH_ERROR_DESCRIPTIONS,
+  OAUTH_HOST,
+  OAUTH_TOKEN_URL,
+  generateServiceAccount,
+  type GeneratedServiceAccount,
+  type ServiceAccountToTrust,
+} from './oauth.ts';

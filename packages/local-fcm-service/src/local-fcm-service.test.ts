@@ -362,7 +362,7 @@ describe('local FCM service with the real firebase-admin', () => {
       req.on('error', resolve);
       req.end();
     });
-    expect(failure.message).toBe('createFcmAgent only serves fcm.googleapis.com, not iid.googleapis.com');
+    expect(failure.message).toBe('createFcmAgent only serves fcm.googleapis.com and oauth2.googleapis.com, not iid.googleapis.com');
   });
 
   it('answers unknown paths with a non-JSON 404 and survives a malformed project escape', async () => {

@@ -3,7 +3,10 @@
  *   PORT=0 RECORD=0 MAX_STREAMS=100 node --import tsx packages/local-fcm-service/src/main.ts
  * Prints {"origin","caFile","port"} as one JSON line, then one JSON line of counters per SIGUSR2
  * (also served at GET /__counters). Answers are scripted with POST /__script/<token>
- * ({"answers":[...],"sticky":bool}); POST /__reset forgets counters and scripts.
+ * ({"answers":[...],"sticky":bool}); POST /__reset forgets counters and scripts. POST
+ * /__trust-service-account ({"clientEmail","projectId","publicKeyPem"|"privateKeyPem"}, or a console
+ * JSON key file) lets that account get tokens from POST /token; POST /__untrust-service-account
+ * ({"clientEmail"}) revokes it.
  */
 import { startLocalFcmService } from './service.ts';
 

@@ -12,19 +12,44 @@
  * - `send()`, and `sendEach()` after `enableLegacyHttpTransport()` (HTTP/1.1): `https.request` with
  *   `agent: app.options.httpAgent`. That one is an option, no patching: {@link createFcmAgent}.
  *
- * Both dial the local server's IP directly, so `fcm.googleapis.com` is never resolved, while the
- * request keeps `:authority` / `Host: fcm.googleapis.com` as in production.
+ * A real service-account credential, `cert(serviceAccount, httpAgent)`, fetches its access token with
+ * `POST https://oauth2.googleapis.com/token` (HTTP/1.1) through google-auth-library → gaxios →
+ * node-fetch → `https.request`, which the local server answers too (oauth.ts). Which agent that request
+ * uses depends on what `cert()` got (firebase-admin 13.9, lib/app/credential-internal.js):
+ *
+ * - a file path: `GoogleAuth` builds the client with `clientOptions.transporterOptions.agent`, so
+ *   `httpAgent` is used, and {@link createFcmAgent} (which serves oauth2.googleapis.com as well) routes it;
+ * - an object (what Pushcast passes, from its database): `populateGoogleAuth` calls
+ *   `GoogleAuth.fromJSON(json)` without the client options, so `httpAgent` is silently dropped and the
+ *   request goes out on Node's `https.globalAgent` (firebase/firebase-admin-node#2960, open). The seam
+ *   for that is {@link redirectOAuthTo}.
+ *
+ *   const agent = createFcmAgent(service.origin, service.caPem);
+ *   const undoFcm = redirectFcmTo(service.origin, service.caPem);
+ *   const undoOAuth = redirectOAuthTo(service.origin, service.caPem);
+ *   initializeApp({ credential: cert(serviceAccountJson, agent), projectId, httpAgent: agent }, name);
+ *
+ * All of them dial the local server's IP directly, so no Google host is ever resolved, while the
+ * request keeps `:authority` / `Host: fcm.googleapis.com` (or `oauth2.googleapis.com`) as in production.
  */
 import http2 from 'node:http2';
-import { Agent, type AgentOptions } from 'node:https';
+import https, { Agent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+import { OAUTH_HOST } from './oauth.ts';
 
 export const FCM_HOST = 'fcm.googleapis.com';
+/** The hosts {@link createFcmAgent} serves. */
+const AGENT_HOSTS: ReadonlySet<string> = new Set([FCM_HOST, OAUTH_HOST]);
 
 type Connect = typeof http2.connect;
 
-/** What firebase-admin's credential contract needs; nothing is fetched from Google. */
+/**
+ * What firebase-admin's credential contract needs, with a fixed token; nothing is fetched, not even
+ * from the local token endpoint. Pair with `trustProject` on a guarded server. For the real credential
+ * path use `cert(generateServiceAccount(...).json, agent)` with `trustServiceAccount` and
+ * {@link redirectOAuthTo}.
+ */
 export function localFcmCredential(accessToken = 'local-fcm-token'): {
   getAccessToken(): Promise<{ access_token: string; expires_in: number }>;
 } {
@@ -70,23 +95,64 @@ export function redirectFcmTo(origin: string, ca: string): () => void {
 }
 
 /**
- * An agent for `AppOptions.httpAgent`: firebase-admin's HTTP/1.1 requests to fcm.googleapis.com go to
- * `origin` (trusting `ca`). Requests to any other host fail rather than leave the machine.
- * Keep-alive by default; `destroy()` it when done.
+ * An agent for `AppOptions.httpAgent` and for `cert(serviceAccount, httpAgent)`: firebase-admin's
+ * HTTP/1.1 requests to fcm.googleapis.com, and google-auth-library's token requests to
+ * oauth2.googleapis.com when it passes them the agent (a `cert()` of a file path, not of an object: see
+ * {@link redirectOAuthTo}), go to `origin` (trusting `ca`). Requests to any other host fail rather than
+ * leave the machine. Keep-alive by default; `destroy()` it when done.
  */
 export function createFcmAgent(origin: string, ca: string, options: AgentOptions = {}): Agent {
   const target = parseOrigin(origin);
   const agent = new Agent({ keepAlive: true, ...options });
   agent.createConnection = (requestOptions, callback) => {
-    if (requestOptions.host !== FCM_HOST && requestOptions.hostname !== FCM_HOST) {
+    if (!AGENT_HOSTS.has(requestOptions.host ?? '') && !AGENT_HOSTS.has(requestOptions.hostname ?? '')) {
       // Node's Agent accepts (err) with no stream here and fails the request; the typings insist on a stream.
-      const error = new Error(`createFcmAgent only serves ${FCM_HOST}, not ${requestOptions.host ?? '?'}`);
+      const error = new Error(`createFcmAgent only serves ${[...AGENT_HOSTS].join(' and ')}, not ${requestOptions.host ?? '?'}`);
       callback?.(error, undefined as unknown as Duplex);
       return undefined;
     }
     return tlsConnect({ host: target.host, port: target.port, ca, ALPNProtocols: ['http/1.1'] });
   };
   return agent;
+}
+
+type CreateConnection = (options: { host?: string | null; hostname?: string | null; port?: number | string | null }, callback?: unknown) => unknown;
+
+/**
+ * Makes HTTPS requests to oauth2.googleapis.com that run on Node's `https.globalAgent` (no agent of
+ * their own) dial `origin` instead, trusting `ca`; other hosts, and requests that bring an agent, are
+ * untouched. This is where firebase-admin 13.9 sends the token request of `cert(object, httpAgent)`,
+ * since it drops that agent (see the top of this file). Returns an undo, which also drops the pooled
+ * keep-alive connections it made. Process-wide by nature, like {@link redirectFcmTo}: the later of two
+ * active redirects wins; undoing in any order is safe.
+ */
+export function redirectOAuthTo(origin: string, ca: string): () => void {
+  const target = parseOrigin(origin);
+  const agent = https.globalAgent as unknown as Omit<Agent, 'createConnection'> & { createConnection: CreateConnection };
+  const hadOwn = Object.prototype.hasOwnProperty.call(agent, 'createConnection');
+  const previous = agent.createConnection;
+  let active = true;
+
+  const redirected: CreateConnection = function createConnection(this: unknown, options, callback) {
+    const host = options.hostname ?? options.host;
+    const port = options.port === undefined || options.port === null || options.port === '' ? 443 : Number(options.port);
+    if (!active || host !== OAUTH_HOST || port !== 443) return Reflect.apply(previous, this, [options, callback]);
+    return tlsConnect({ host: target.host, port: target.port, ca, ALPNProtocols: ['http/1.1'] });
+  };
+
+  agent.createConnection = redirected;
+  return () => {
+    if (!active) return;
+    active = false;
+    if (agent.createConnection === redirected) {
+      if (hadOwn) agent.createConnection = previous;
+      else delete (agent as { createConnection?: unknown }).createConnection;
+    }
+    // Idle keep-alive sockets pooled under oauth2.googleapis.com lead to the local server.
+    for (const [name, sockets] of Object.entries(agent.freeSockets)) {
+      if (name.startsWith(`${OAUTH_HOST}:`)) for (const socket of sockets ?? []) socket.destroy();
+    }
+  };
 }
 
 function parseOrigin(origin: string): { host: string; port: number } {

@@ -9,6 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createLocalCertificate } from '@pushcast/local-tls';
+import {
+  ACCESS_TOKEN_LIFETIME_SECONDS,
+  checkJwtBearerGrant,
+  newAccessToken,
+  trustedKeyOf,
+  type ServiceAccountToTrust,
+  type TrustedAccount,
+} from './oauth.ts';
 import { createSchemeFixer } from './scheme-fix.ts';
 import { validateSendBody, type Violation } from './validate.ts';
 
@@ -48,12 +56,36 @@ export interface ReceivedFcmMessage {
   httpVersion: '1.1' | '2.0';
   /** `:authority` / Host: `fcm.googleapis.com` when a redirected firebase-admin sent it. */
   authority: string;
+  /**
+   * The service account whose access token (issued by this server's `POST /token`) the bearer is,
+   * also when the request was refused (expired, another project). Absent for other bearers.
+   */
+  clientEmail?: string;
   /** Date.now() when the request was evaluated. */
   at: number;
 }
 
+/** One `POST /token` exchange (a service account's JWT bearer grant). */
+export interface OAuthTokenRequest {
+  /** 200, or the status of the OAuth error. */
+  status: number;
+  /** The assertion's `iss` once it could be read (refusals for a malformed assertion have none). */
+  clientEmail?: string;
+  /** On success: the project the token may send for, the token, and the granted scope. */
+  projectId?: string;
+  accessToken?: string;
+  scope?: string;
+  /** On refusal: Google's OAuth `error` and `error_description`. */
+  error?: string;
+  errorDescription?: string;
+  httpVersion: '1.1' | '2.0';
+  /** `oauth2.googleapis.com` when firebase-admin came through `redirectOAuthTo` or `createFcmAgent`. */
+  authority: string;
+  at: number;
+}
+
 export interface FcmCounters {
-  /** Requests outside the `/__` control paths. */
+  /** FCM API requests: everything but `POST /token` and the `/__` control paths. */
   requests: number;
   byStatus: Record<number, number>;
   byErrorCode: Record<string, number>;
@@ -65,6 +97,11 @@ export interface FcmCounters {
   peakInFlight: number;
   /** `:scheme` values rewritten from firebase-admin's `https:` (see scheme-fix.ts). */
   schemeFixes: number;
+  /** Access tokens issued by `POST /token`. */
+  oauthTokensIssued: number;
+  /** `POST /token` requests refused, in all and by OAuth `error` (`invalid_grant`, ...). */
+  oauthRefusals: number;
+  oauthRefusalsByError: Record<string, number>;
 }
 
 export interface LocalFcmServiceOptions {
@@ -91,10 +128,21 @@ export interface LocalFcmService {
   /** The same PEM in a temp file, for NODE_EXTRA_CA_CERTS of child processes. Removed by close(). */
   readonly caFile: string;
   /**
-   * Only these (project id, access token) pairs are accepted once any is given: an unknown bearer gets
-   * 401 UNAUTHENTICATED, a bearer trusted for another project 403 PERMISSION_DENIED. Default: any bearer.
+   * Only trusted bearers are accepted once any project or service account has been trusted: an unknown
+   * bearer gets 401 UNAUTHENTICATED, a bearer trusted for another project 403 PERMISSION_DENIED.
+   * Default: any bearer. This trusts a fixed (project id, access token) pair, for fake credentials.
    */
   trustProject(projectId: string, accessToken: string): void;
+  /**
+   * Lets this service account get access tokens from `POST /token` (Google's JWT bearer grant, see
+   * oauth.ts): an assertion whose `iss` is `clientEmail` must be signed by this key. Each token it gets
+   * is trusted for `projectId` only, for 3599 s. Calling again with another key adds that key (Google
+   * allows several per account); a different project for a known account throws. Takes
+   * `generateServiceAccount()`'s result as is. Throws on a missing, non-RSA or mismatched key.
+   */
+  trustServiceAccount(sa: ServiceAccountToTrust): void;
+  /** Forgets the account and revokes the tokens issued to it. False if it was not trusted. */
+  untrustServiceAccount(clientEmail: string): boolean;
   /**
    * Successive answers for this registration token, consumed by requests that pass authentication and
    * validation (validate_only ones too: FCM checks the token then). Once used up it answers 200, or
@@ -103,9 +151,11 @@ export interface LocalFcmService {
   script(token: string, answers: ScriptedFcmAnswer[], opts?: { sticky?: boolean }): void;
   /** Live view; empty when `record: false`. */
   received(): readonly ReceivedFcmMessage[];
+  /** `POST /token` exchanges, issued and refused; empty when `record: false`. */
+  tokenRequests(): readonly OAuthTokenRequest[];
   receivedFor(token: string): readonly ReceivedFcmMessage[];
   counters(): FcmCounters;
-  /** Forget received messages, counters and scripts; trusted projects stay. */
+  /** Forget received messages, token requests, counters and scripts; trusted projects and service accounts, and issued tokens, stay. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -113,6 +163,10 @@ export interface LocalFcmService {
 /** Google's front end refuses larger bodies with this wording. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
+/** oauth2.googleapis.com's token endpoint; any authority is served, as everything here is Google. */
+const TOKEN_PATH = '/token';
+const MAX_TOKEN_BODY_BYTES = 64 * 1024;
+const OAUTH_JSON_TYPE = 'application/json; charset=utf-8';
 const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
 const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
 const JSON_TYPE = 'application/json; charset=UTF-8';
@@ -181,6 +235,14 @@ interface Incoming {
   onClose: (listener: () => void) => void;
 }
 
+/**
+ * Starts the server on 127.0.0.1 (TLS, ALPN h2 or http/1.1). It serves:
+ * - `POST /v1/projects/<project>/messages:send`: FCM HTTP v1, with FCM's checks, errors and scripts;
+ * - `POST /token`: oauth2.googleapis.com's JWT bearer grant for trusted service accounts (oauth.ts),
+ *   whose tokens then authorize sends for the account's project;
+ * - `/__counters`, `/__reset`, `/__script/<token>`, `/__trust-service-account`,
+ *   `/__untrust-service-account`: control paths for a process that runs it elsewhere (main.ts).
+ */
 export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): Promise<LocalFcmService> {
   const record = opts.record ?? true;
   const acceptSchemeWithColon = opts.acceptSchemeWithColon ?? true;
@@ -192,6 +254,12 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
   const scripts = new Map<string, Script>();
   const trusted = new Map<string, Set<string>>();
   const trustedTokens = new Set<string>();
+  const accounts = new Map<string, TrustedAccount>();
+  /** Access tokens issued by POST /token. */
+  const issued = new Map<string, { clientEmail: string; projectId: string; expiresAt: number }>();
+  /** Set by the first trustProject / trustServiceAccount, and never cleared: untrusting does not open the door. */
+  let guarded = false;
+  let tokenRequests: OAuthTokenRequest[] = [];
   const sockets = new Set<TLSSocket>();
   const sessions = new Set<ServerHttp2Session>();
   const timers = new Set<NodeJS.Timeout>();
@@ -215,30 +283,36 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
   };
 
   /** Google checks the OAuth token before it looks at the body. */
-  const authenticate = (project: string, authorization: string | undefined): Answer | undefined => {
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  const authenticate = (project: string, bearer: string | undefined, at: number): Answer | undefined => {
     if (bearer === undefined) {
       return errorAnswer(
         401,
         'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
       );
     }
-    if (trusted.size === 0 || trusted.get(project)?.has(bearer) === true) return undefined;
-    if (trustedTokens.has(bearer)) {
-      return errorAnswer(
+    const denied = (): Answer =>
+      errorAnswer(
         403,
         `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${project}' (or it may not exist).`,
       );
+    const invalid = (): Answer =>
+      errorAnswer(
+        401,
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+      );
+    const token = issued.get(bearer);
+    if (token !== undefined) {
+      if (token.expiresAt <= at) return invalid();
+      return token.projectId === project ? undefined : denied();
     }
-    return errorAnswer(
-      401,
-      'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-    );
+    if (!guarded || trusted.get(project)?.has(bearer) === true) return undefined;
+    return trustedTokens.has(bearer) ? denied() : invalid();
   };
 
   const evaluateSend = (req: Incoming, project: string, text: string | undefined): Answer => {
     const at = Date.now();
     const authorization = headerValue(req.headers['authorization']);
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     // Parsed even when authentication fails, so the record shows which message was refused.
     const parsed = text === undefined ? undefined : validateSendBody(text);
     const decide = (): Answer => {
@@ -249,7 +323,7 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
         ? successAnswer(project, parsed.validateOnly, scripted?.status ?? 200, scripted?.delayMs ?? 0, ++messageSeq)
         : scriptedError(scripted);
     };
-    const answer = authenticate(project, authorization) ?? decide();
+    const answer = authenticate(project, bearer, at) ?? decide();
 
     counters.byStatus[answer.status] = (counters.byStatus[answer.status] ?? 0) + 1;
     if (answer.errorCode !== undefined) {
@@ -269,12 +343,56 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
       };
       if (answer.errorCode !== undefined) entry.errorCode = answer.errorCode;
       if (authorization !== undefined) entry.authorization = authorization;
+      const clientEmail = bearer === undefined ? undefined : issued.get(bearer)?.clientEmail;
+      if (clientEmail !== undefined) entry.clientEmail = clientEmail;
       received.push(entry);
       let forToken = receivedByToken.get(token);
       if (forToken === undefined) receivedByToken.set(token, (forToken = []));
       forToken.push(entry);
     }
     return answer;
+  };
+
+  /** `POST /token`: a service account's JWT bearer grant, checked by oauth.ts. */
+  const handleToken = (req: Incoming): void => {
+    if (req.method !== 'POST') {
+      req.body.resume();
+      req.respond(405, { allow: 'POST' }, 'POST only');
+      return;
+    }
+    readBody(req.body, MAX_TOKEN_BODY_BYTES, (text) => {
+      const at = Date.now();
+      const contentType = headerValue(req.headers['content-type']) ?? '';
+      // Only a form body carries parameters; anything else reads as none (so: no grant_type).
+      const form = text !== undefined && /^application\/x-www-form-urlencoded\b/i.test(contentType) ? new URLSearchParams(text) : new URLSearchParams();
+      const outcome = checkJwtBearerGrant(form, (email) => accounts.get(email), at);
+      const entry: OAuthTokenRequest = {
+        status: outcome.ok ? 200 : outcome.status,
+        httpVersion: req.httpVersion,
+        authority: req.authority,
+        at,
+      };
+      let body: object;
+      if (outcome.ok) {
+        const accessToken = newAccessToken();
+        issued.set(accessToken, {
+          clientEmail: outcome.clientEmail,
+          projectId: outcome.projectId,
+          expiresAt: at + ACCESS_TOKEN_LIFETIME_SECONDS * 1000,
+        });
+        counters.oauthTokensIssued++;
+        Object.assign(entry, { clientEmail: outcome.clientEmail, projectId: outcome.projectId, accessToken, scope: outcome.scope });
+        body = { access_token: accessToken, expires_in: ACCESS_TOKEN_LIFETIME_SECONDS, token_type: 'Bearer' };
+      } else {
+        counters.oauthRefusals++;
+        counters.oauthRefusalsByError[outcome.error] = (counters.oauthRefusalsByError[outcome.error] ?? 0) + 1;
+        if (outcome.clientEmail !== undefined) entry.clientEmail = outcome.clientEmail;
+        Object.assign(entry, { error: outcome.error, errorDescription: outcome.description });
+        body = { error: outcome.error, error_description: outcome.description };
+      }
+      if (record) tokenRequests.push(entry);
+      req.respond(entry.status, { 'content-type': OAUTH_JSON_TYPE, 'cache-control': 'no-cache, no-store, max-age=0, must-revalidate' }, JSON.stringify(body));
+    });
   };
 
   const send = (req: Incoming, answer: Answer): void => {
@@ -298,6 +416,21 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
       req.body.resume();
       service.reset();
       req.respond(204, NO_HEADERS, '');
+    } else if (req.method === 'POST' && (path === '/__trust-service-account' || path === '/__untrust-service-account')) {
+      // {clientEmail, projectId, publicKeyPem?, privateKeyPem?, privateKeyId?}, or a console JSON key file.
+      readBody(req.body, 64 * 1024, (body) => {
+        try {
+          const sa = serviceAccountFromJson(JSON.parse(body ?? ''));
+          if (path === '/__trust-service-account') {
+            service.trustServiceAccount(sa);
+            req.respond(204, NO_HEADERS, '');
+          } else {
+            req.respond(service.untrustServiceAccount(sa.clientEmail) ? 204 : 404, NO_HEADERS, '');
+          }
+        } catch (e) {
+          req.respond(400, NO_HEADERS, e instanceof Error ? e.message : String(e));
+        }
+      });
     } else if (req.method === 'POST' && path.startsWith('/__script/')) {
       // Lets a benchmark that runs the service in another process script answers too.
       readBody(req.body, 64 * 1024, (body) => {
@@ -321,6 +454,10 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
   const handle = (req: Incoming): void => {
     if (req.path.startsWith('/__')) {
       handleControl(req);
+      return;
+    }
+    if (stripQuery(req.path) === TOKEN_PATH) {
+      handleToken(req);
       return;
     }
     counters.requests++;
@@ -435,10 +572,31 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
     caPem,
     caFile,
     trustProject(projectId, accessToken) {
+      guarded = true;
       let tokens = trusted.get(projectId);
       if (tokens === undefined) trusted.set(projectId, (tokens = new Set()));
       tokens.add(accessToken);
       trustedTokens.add(accessToken);
+    },
+    trustServiceAccount(sa) {
+      const key = trustedKeyOf(sa);
+      const known = accounts.get(sa.clientEmail);
+      if (known !== undefined && known.projectId !== sa.projectId) {
+        throw new Error(`${sa.clientEmail} belongs to project ${known.projectId}, not ${sa.projectId}`);
+      }
+      guarded = true;
+      if (known === undefined) {
+        accounts.set(sa.clientEmail, { projectId: sa.projectId, keys: [key] });
+        return;
+      }
+      const same = known.keys.findIndex((k) => k.fingerprint === key.fingerprint);
+      if (same < 0) known.keys.push(key);
+      else known.keys[same] = key;
+    },
+    untrustServiceAccount(clientEmail) {
+      if (!accounts.delete(clientEmail)) return false;
+      for (const [token, owner] of issued) if (owner.clientEmail === clientEmail) issued.delete(token);
+      return true;
     },
     script(token, answers, scriptOpts) {
       if (answers.length === 0) {
@@ -448,10 +606,17 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
       scripts.set(token, { answers: [...answers], next: 0, sticky: scriptOpts?.sticky === true });
     },
     received: () => received,
+    tokenRequests: () => tokenRequests,
     receivedFor: (token) => receivedByToken.get(token) ?? [],
-    counters: () => ({ ...counters, byStatus: { ...counters.byStatus }, byErrorCode: { ...counters.byErrorCode } }),
+    counters: () => ({
+      ...counters,
+      byStatus: { ...counters.byStatus },
+      byErrorCode: { ...counters.byErrorCode },
+      oauthRefusalsByError: { ...counters.oauthRefusalsByError },
+    }),
     reset() {
       received = [];
+      tokenRequests = [];
       receivedByToken = new Map();
       counters = freshCounters();
       scripts.clear();
@@ -474,7 +639,39 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
 }
 
 function freshCounters(): FcmCounters {
-  return { requests: 0, byStatus: {}, byErrorCode: {}, sessions: 0, http1: 0, http2: 0, peakInFlight: 0, schemeFixes: 0 };
+  return {
+    requests: 0,
+    byStatus: {},
+    byErrorCode: {},
+    sessions: 0,
+    http1: 0,
+    http2: 0,
+    peakInFlight: 0,
+    schemeFixes: 0,
+    oauthTokensIssued: 0,
+    oauthRefusals: 0,
+    oauthRefusalsByError: {},
+  };
+}
+
+/** A control-path body: our camelCase fields, or a console JSON key file (snake_case). */
+function serviceAccountFromJson(value: unknown): ServiceAccountToTrust {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
+  const o = value as Record<string, unknown>;
+  const text = (camel: string, snake: string): string | undefined => {
+    const v = o[camel] ?? o[snake];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new Error(`${camel} must be a string`);
+    return v;
+  };
+  const sa: ServiceAccountToTrust = { clientEmail: text('clientEmail', 'client_email') ?? '', projectId: text('projectId', 'project_id') ?? '' };
+  const publicKeyPem = text('publicKeyPem', 'public_key');
+  const privateKeyPem = text('privateKeyPem', 'private_key');
+  const privateKeyId = text('privateKeyId', 'private_key_id');
+  if (publicKeyPem !== undefined) sa.publicKeyPem = publicKeyPem;
+  if (privateKeyPem !== undefined) sa.privateKeyPem = privateKeyPem;
+  if (privateKeyId !== undefined) sa.privateKeyId = privateKeyId;
+  return sa;
 }
 
 function successAnswer(project: string, validateOnly: boolean, status: number, delayMs: number, seq: number): Answer {
