@@ -1,4 +1,7 @@
 import { loadConfig } from '@pushcast/config';
+import { randomBytes } from 'node:crypto';
+import { startLocalApnsService, type LocalApnsService } from '@pushcast/local-apns-service';
+import { startLocalFcmService, type LocalFcmService } from '@pushcast/local-fcm-service';
 import { startLocalPushService, type LocalPushService } from '@pushcast/local-push-service';
 import { createLogger } from '@pushcast/runtime';
 import { insertWebSubscriptionsBulk, type Db } from '@pushcast/store';
@@ -9,29 +12,41 @@ import { startTestServer, TEST_REDIS_URL, type TestServer } from './server.ts';
 export interface Pipeline {
   readonly server: TestServer;
   readonly push: LocalPushService;
+  /** A local APNs provider API and FCM HTTP v1 server, which the workers' APNs and FCM requests go to. */
+  readonly apns: LocalApnsService;
+  readonly fcm: LocalFcmService;
+  /** PUSHCAST_SECRET_KEY of the API and the workers (credentials are sealed with it). */
+  readonly secretKey: string;
   startWorker(opts?: WorkerOptions, env?: Record<string, string>): Promise<RunningWorker>;
   close(): Promise<void>;
 }
 
 /** API, a local push service and in-process workers, over a fresh database and Redis prefix. */
 export async function startPipeline(label: string, env: Record<string, string> = {}): Promise<Pipeline> {
-  const push = await startLocalPushService();
-  const server = await startTestServer(label, env);
+  const [push, apns, fcm] = await Promise.all([startLocalPushService(), startLocalApnsService(), startLocalFcmService()]);
+  const secretKey = env.PUSHCAST_SECRET_KEY ?? randomBytes(32).toString('base64');
+  const server = await startTestServer(label, { PUSHCAST_SECRET_KEY: secretKey, ...env });
   const workers: RunningWorker[] = [];
   return {
     server,
     push,
+    apns,
+    fcm,
+    secretKey,
     async startWorker(opts = {}, workerEnv = {}) {
       const config = loadConfig({
         DATABASE_URL: server.databaseUrl,
         REDIS_URL: env.REDIS_URL ?? TEST_REDIS_URL,
         PUSHCAST_QUEUE_PREFIX: server.queuePrefix,
         PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+        PUSHCAST_SECRET_KEY: secretKey,
+        PUSHCAST_APNS_URL: apns.origin,
+        PUSHCAST_FCM_URL: fcm.origin,
         ...workerEnv,
       });
       const worker = await startWorker(
         { config, db: server.db, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'worker') },
-        { pushCa: push.caPem, reconcileEveryMs: 3_600_000, ...opts },
+        { pushCa: push.caPem, apnsCa: apns.caPem, fcmCa: fcm.caPem, reconcileEveryMs: 3_600_000, ...opts },
       );
       workers.push(worker);
       return worker;
@@ -39,7 +54,7 @@ export async function startPipeline(label: string, env: Record<string, string> =
     async close() {
       for (const w of workers) await w.close().catch(() => {});
       await server.close();
-      await push.close();
+      await Promise.all([push.close(), apns.close(), fcm.close()]);
     },
   };
 }

@@ -2,6 +2,7 @@ import type {
   AccessToken,
   Notification,
   NotificationStats,
+  Platform,
   Project,
   ProjectCredentialsSummary,
   Sender,
@@ -69,8 +70,29 @@ export const accessTokenJson = (t: AccessToken) => ({
   created_at: t.createdAt.toISOString(),
 });
 
-export const notificationJson = (n: Notification, stats: NotificationStats) => {
-  const failed = Object.values(stats.failed).reduce((a, b) => a + b, 0);
+export interface PlatformStats {
+  /** Recipients planned on the platform (0 until planned). */
+  readonly planned: number;
+  readonly stats: NotificationStats;
+}
+
+export interface LiveStats {
+  readonly total: NotificationStats;
+  readonly platforms: Readonly<Record<Platform, PlatformStats>>;
+}
+
+const failedCount = (s: NotificationStats): number => Object.values(s.failed).reduce((a, b) => a + b, 0);
+
+const platformJson = ({ planned, stats }: PlatformStats) => ({
+  scheduled_count: planned,
+  successfully_sent_count: stats.delivered,
+  pruned_count: stats.pruned,
+  expired_count: stats.expired,
+  failed_count: failedCount(stats),
+  failures: stats.failed,
+});
+
+export const notificationJson = (n: Notification, { total: stats, platforms }: LiveStats) => {
   return {
     id: n.id,
     project_id: n.projectId,
@@ -92,6 +114,10 @@ export const notificationJson = (n: Notification, stats: NotificationStats) => {
     topic: n.topic,
     uids: n.targetUids,
     tags: n.targetTags,
+    // Pushcast's per-platform overrides, as given on create.
+    web: n.overrides.web ?? null,
+    apns: n.overrides.apns ?? null,
+    fcm: n.overrides.fcm ?? null,
     created_at: n.createdAt.toISOString(),
     // Pushpad's statistics.
     scheduled_count: n.scheduledCount,
@@ -103,8 +129,9 @@ export const notificationJson = (n: Notification, stats: NotificationStats) => {
     status: n.status,
     pruned_count: stats.pruned,
     expired_count: stats.expired,
-    failed_count: failed,
+    failed_count: failedCount(stats),
     failures: stats.failed,
+    platforms: { web: platformJson(platforms.web), apns: platformJson(platforms.apns), fcm: platformJson(platforms.fcm) },
     completed_at: n.completedAt?.toISOString() ?? null,
   };
 };

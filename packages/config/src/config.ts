@@ -20,6 +20,11 @@ const secretKey = z
     return bytes;
   });
 
+/** Where a provider's fixed host is replaced by a local server (tests, the demo, the benchmark). */
+const localOverrideUrl = z
+  .string()
+  .regex(/^https:\/\/[^/\s]+\/?$/, 'must be an https://host:port origin');
+
 const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const configSchema = z.object({
@@ -48,6 +53,10 @@ export const configSchema = z.object({
   PUSH_MAX_IN_FLIGHT_PER_ORIGIN: z.coerce.number().int().min(1).max(10_000).default(256),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   PUSHCAST_SECRET_KEY: secretKey.optional(),
+  PUSHCAST_APNS_URL: localOverrideUrl.optional(),
+  PUSHCAST_FCM_URL: localOverrideUrl.optional(),
+  APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
+  FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -73,6 +82,14 @@ export interface Config {
   readonly workerLockMs: number;
   /** AES-256-GCM key for provider credentials at rest; without it, credentials cannot be set. */
   readonly secretKey: Buffer | undefined;
+  /** Every APNs connection goes to this origin instead of Apple's hosts (a local APNs server). */
+  readonly apnsUrl: string | undefined;
+  /** FCM sends and Google's OAuth token requests go to this origin instead (a local FCM server). */
+  readonly fcmUrl: string | undefined;
+  /** APNs requests a worker process keeps in flight per credential (one HTTP/2 session each). */
+  readonly apnsMaxInFlightPerCredential: number;
+  /** `sendEach` calls (≤ 500 messages each) a worker process keeps in flight per FCM credential. */
+  readonly fcmMaxBatchesInFlightPerCredential: number;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +126,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pushMaxInFlightPerOrigin: c.PUSH_MAX_IN_FLIGHT_PER_ORIGIN,
     workerLockMs: c.WORKER_LOCK_MS,
     secretKey: c.PUSHCAST_SECRET_KEY,
+    apnsUrl: c.PUSHCAST_APNS_URL?.replace(/\/$/, ''),
+    fcmUrl: c.PUSHCAST_FCM_URL?.replace(/\/$/, ''),
+    apnsMaxInFlightPerCredential: c.APNS_MAX_IN_FLIGHT_PER_CREDENTIAL,
+    fcmMaxBatchesInFlightPerCredential: c.FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL,
   });
 }
 

@@ -9,6 +9,7 @@ export * from './tags/index.ts';
 export * from './outcome.ts';
 export * from './notification.ts';
 export * from './credentials.ts';
+export * from './overrides.ts';
 export * from './secret-box.ts';
 export * from './credential-rules.ts';
 export * from './device-token.ts';

@@ -8,14 +8,16 @@
  *   object's `connect` property: {@link redirectFcmTo}.
  * - `send()` and the legacy transport (HTTP/1.1): `https.request` with `app.options.httpAgent`.
  * - A service-account credential, `cert(serviceAccount, httpAgent)`, fetches its access token from
- *   `POST https://oauth2.googleapis.com/token` through google-auth-library → gaxios → node-fetch with
- *   that agent. {@link createFcmAgent} serves both hosts.
+ *   `POST https://oauth2.googleapis.com/token` through google-auth-library → gaxios → node-fetch. For a
+ *   key file path it passes the agent ({@link createFcmAgent} serves both hosts); for an object, as
+ *   Pushcast gives it, firebase-admin 13.9 drops the agent (firebase/firebase-admin-node#2960) and the
+ *   request runs on `https.globalAgent`: {@link redirectOAuthTo}.
  *
  * All of them dial the local server directly, so no Google host is ever resolved, while requests
  * keep `:authority` / `Host` as in production.
  */
 import http2 from 'node:http2';
-import { Agent, type AgentOptions } from 'node:https';
+import https, { Agent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 
@@ -85,14 +87,54 @@ export function createFcmAgent(origin: string, ca?: string, options: AgentOption
   return agent;
 }
 
-/** Both seams at once, for a worker whose PUSHCAST_FCM_URL points at a local server. */
+type CreateConnection = (options: { host?: string | null; hostname?: string | null; port?: number | string | null }, callback?: unknown) => unknown;
+
+/**
+ * Makes HTTPS requests to oauth2.googleapis.com that run on Node's `https.globalAgent` (no agent of
+ * their own) dial `origin` instead, trusting `ca`; other hosts, and requests that bring an agent, are
+ * untouched. Returns an undo, which also drops the pooled keep-alive connections it made.
+ * Process-wide by nature, like {@link redirectFcmTo}: the later of two active redirects wins;
+ * undoing in any order is safe.
+ */
+export function redirectOAuthTo(origin: string, ca?: string): () => void {
+  const target = parseOrigin(origin);
+  const agent = https.globalAgent as unknown as Omit<Agent, 'createConnection'> & { createConnection: CreateConnection };
+  const hadOwn = Object.prototype.hasOwnProperty.call(agent, 'createConnection');
+  const previous = agent.createConnection;
+  let active = true;
+
+  const redirected: CreateConnection = function createConnection(this: unknown, options, callback) {
+    const host = options.hostname ?? options.host;
+    const port = options.port === undefined || options.port === null || options.port === '' ? 443 : Number(options.port);
+    if (!active || host !== OAUTH_HOST || port !== 443) return Reflect.apply(previous, this, [options, callback]);
+    return tlsConnect({ host: target.host, port: target.port, ...(ca ? { ca } : {}), ALPNProtocols: ['http/1.1'] });
+  };
+
+  agent.createConnection = redirected;
+  return () => {
+    if (!active) return;
+    active = false;
+    if (agent.createConnection === redirected) {
+      if (hadOwn) agent.createConnection = previous;
+      else delete (agent as { createConnection?: unknown }).createConnection;
+    }
+    // Idle keep-alive sockets pooled under oauth2.googleapis.com lead to the local server.
+    for (const [name, sockets] of Object.entries(agent.freeSockets)) {
+      if (name.startsWith(`${OAUTH_HOST}:`)) for (const socket of sockets ?? []) socket.destroy();
+    }
+  };
+}
+
+/** Every seam at once, for a worker whose PUSHCAST_FCM_URL points at a local server. */
 export function localFcmTransport(origin: string, ca?: string): { httpAgent: Agent; close(): void } {
   const httpAgent = createFcmAgent(origin, ca);
-  const undo = redirectFcmTo(origin, ca);
+  const undoFcm = redirectFcmTo(origin, ca);
+  const undoOAuth = redirectOAuthTo(origin, ca);
   return {
     httpAgent,
     close() {
-      undo();
+      undoOAuth();
+      undoFcm();
       httpAgent.destroy();
     },
   };
