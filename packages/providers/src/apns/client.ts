@@ -5,7 +5,7 @@ import type { ApnsCredentials, SendOutcome } from '@pushcast/domain';
 import { Semaphore } from '../webpush/semaphore.ts';
 import type { ApnsMessage } from './payload.ts';
 import type { ApnsProviderTokens, ApnsSigningKey } from './provider-token.ts';
-import { apnsOutcome, type ApnsFailure } from './response.ts';
+import { apnsOutcome, apnsReason, type ApnsFailure } from './response.ts';
 
 export interface ApnsTarget {
   readonly subscriptionId: number;
@@ -119,7 +119,7 @@ export class ApnsClient {
     } finally {
       this.#slots.release();
     }
-    if (failure?.status === 403 && failure.response?.reason === 'ExpiredProviderToken') {
+    if (failure && apnsReason(failure) === 'ExpiredProviderToken') {
       await this.#tokens.rejected(this.#key, providerToken);
     }
     return apnsOutcome(failure, this.#now());

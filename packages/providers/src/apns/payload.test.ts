@@ -105,6 +105,8 @@ describe('APNs answers', () => {
     [{ status: 429, response: { reason: 'TooManyRequests' }, retryAfterHeader: '7' }, { kind: 'retry', notBefore: now + 7000, reason: 'apns_TooManyRequests' }],
     [{ status: 503, response: { reason: 'ServiceUnavailable' } }, { kind: 'retry', notBefore: now, reason: 'apns_ServiceUnavailable' }],
     [{ status: 403, response: { reason: 'ExpiredProviderToken' } }, { kind: 'retry', notBefore: now, reason: 'apns_ExpiredProviderToken' }],
+    // What node-apn actually rejects an expired provider token with: the reason only in the error.
+    [{ status: 403, error: new Error('ExpiredProviderToken') }, { kind: 'retry', notBefore: now, reason: 'apns_ExpiredProviderToken' }],
     [{ error: new Error('apn write timeout') }, { kind: 'retry', notBefore: now, reason: 'apns_transport' }],
   ])('%o → %o', (failure, outcome) => {
     expect(apnsOutcome(failure, now)).toEqual(outcome);

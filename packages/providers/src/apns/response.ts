@@ -23,7 +23,7 @@ const GONE_REASONS = new Set(['Unregistered', 'BadDeviceToken']);
 export function apnsOutcome(failure: ApnsFailure | undefined, now: number): SendOutcome {
   if (failure === undefined) return DELIVERED;
   const status = typeof failure.status === 'number' ? failure.status : Number(failure.status);
-  const reason = failure.response?.reason;
+  const reason = apnsReason(failure);
   if (!Number.isInteger(status) || status === 0) {
     // Timeout, reset, refused connection: APNs may not have seen it; try again.
     return { kind: 'retry', notBefore: now, reason: 'apns_transport' };
@@ -34,6 +34,16 @@ export function apnsOutcome(failure: ApnsFailure | undefined, now: number): Send
     return { kind: 'retry', notBefore: retryAfterTime(failure.retryAfterHeader, now), reason: `apns_${reason ?? status}` };
   }
   return { kind: 'failed', reason: `apns_${safeReason(reason ?? String(status))}` };
+}
+
+/**
+ * Apple's reason. node-apn keeps the response body for most errors, but for 403
+ * ExpiredProviderToken it keeps only an error whose message is the reason.
+ */
+export function apnsReason(failure: ApnsFailure): string | undefined {
+  if (failure.response?.reason !== undefined) return failure.response.reason;
+  const message = failure.error instanceof Error ? failure.error.message : undefined;
+  return failure.status === 403 && message === 'ExpiredProviderToken' ? message : undefined;
 }
 
 /** Reasons become ledger codes and JSON keys: keep them to a plain alphabet. */
