@@ -11,6 +11,11 @@ COPY packages/domain/package.json packages/domain/
 COPY packages/queues/package.json packages/queues/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/store/package.json packages/store/
+COPY packages/providers/package.json packages/providers/
+COPY packages/local-tls/package.json packages/local-tls/
+COPY packages/local-push-service/package.json packages/local-push-service/
+COPY packages/local-apns-service/package.json packages/local-apns-service/
+COPY packages/local-fcm-service/package.json packages/local-fcm-service/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-slim
