@@ -59,10 +59,8 @@ export async function startWorker(
     maxInFlightPerOrigin: config.pushMaxInFlightPerOrigin,
     ...(options.pushCa ? { ca: options.pushCa } : {}),
   });
-  const credentials: CredentialsSource = async (projectId, platform) => {
-    const found = await loadProjectCredentials(db, config.secretKey, projectId, platform);
-    return found;
-  };
+  // Read per chunk run (one row, one AES-GCM open): a key changed through the API is used by the next chunk.
+  const credentials: CredentialsSource = (projectId, platform) => loadProjectCredentials(db, config.secretKey, projectId, platform);
   const apnsClients = new ClientCache<ApnsClient>();
   const fcmClients = new ClientCache<FcmClient>();
   const fcmTransport = config.fcmUrl ? localFcmTransport(config.fcmUrl, options.fcmCa) : undefined;
