@@ -1,29 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { startApi } from '@pushcast/api';
 import { loadConfig } from '@pushcast/config';
+import { startLocalApnsService } from '@pushcast/local-apns-service';
+import { startLocalFcmService } from '@pushcast/local-fcm-service';
 import { startLocalPushService } from '@pushcast/local-push-service';
 import { createLogger } from '@pushcast/runtime';
 import { createDb } from '@pushcast/store';
 import { startWorker } from '@pushcast/worker';
-import { apiClient } from './demo/api-client.ts';
+import { apiClient, type Platform } from './demo/api-client.ts';
+import { DEMO_APNS_TOPIC, demoCredentials } from './demo/devices.ts';
+import { audience, parseDemoOptions, USAGE } from './demo/options.ts';
 import { fmt, seconds, watchBroadcast } from './demo/progress.ts';
 import { broadcastMs, summary } from './demo/report.ts';
-import {
-  clearQueuePrefix,
-  DEMO_QUEUE_PREFIX,
-  demoDatabaseUrl,
-  redactUrl,
-  resetDemoDatabase,
-  seedSubscribers,
-} from './demo/setup.ts';
+import { seedAll } from './demo/seed.ts';
+import { clearQueuePrefix, demoDatabaseUrl, demoNames, redactUrl, resetDemoDatabase } from './demo/setup.ts';
 
 /**
- * `npm run demo [-- --subscribers N]`: a whole broadcast on one machine — API, worker and a local
- * Web Push service in this process, over a database and queue prefix of its own — so that a
- * newcomer sees Pushcast work end to end with nothing but PostgreSQL and Redis.
+ * `npm run demo [-- --subscribers N --apns N --fcm N]`: a whole broadcast on one machine — API,
+ * worker and local Web Push, APNs and FCM services in this process, over a database and queue prefix
+ * of its own — so that a newcomer sees Pushcast work end to end with nothing but PostgreSQL and Redis.
  */
-const USAGE = 'usage: npm run demo [-- --subscribers N]   (default 10000)';
 const WORKER_CONCURRENCY = '8';
 
 const stop = new AbortController();
@@ -31,41 +27,54 @@ const stop = new AbortController();
 const closers: (() => Promise<void>)[] = [];
 const out = (text: string) => process.stdout.write(text);
 
-async function run(subscribers: number, signal: AbortSignal): Promise<void> {
+async function run(counts: Record<Platform, number>, signal: AbortSignal): Promise<void> {
   // Validated like any Pushcast process, so a bad DATABASE_URL or REDIS_URL gets the usual message.
   const env = loadConfig({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
+  const names = demoNames(process.env);
   const adminToken = randomBytes(24).toString('hex');
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_URL: demoDatabaseUrl(env.databaseUrl),
+  const base = {
+    DATABASE_URL: demoDatabaseUrl(env.databaseUrl, names.database),
     REDIS_URL: env.redisUrl,
-    PUSHCAST_QUEUE_PREFIX: DEMO_QUEUE_PREFIX,
-    PUSHCAST_ADMIN_TOKEN: adminToken,
-    PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
-    WORKER_CONCURRENCY,
-    LOG_LEVEL: 'warn',
-  });
-
-  out(`Pushcast demo: a broadcast to ${fmt(subscribers)} subscribers, all on this machine\n`);
-  await clearQueuePrefix(config.redisUrl, config.queuePrefix);
-  out(`  queues        ${redactUrl(config.redisUrl)} under ${config.queuePrefix}:* (cleared)\n`);
-  await resetDemoDatabase(config.databaseUrl);
-  out(`  database      ${redactUrl(config.databaseUrl)} (recreated)\n`);
+    PUSHCAST_QUEUE_PREFIX: names.queuePrefix,
+  };
+  out(`Pushcast demo: a broadcast to ${audience(counts)}, all on this machine\n`);
+  await clearQueuePrefix(env.redisUrl, names.queuePrefix);
+  out(`  queues        ${redactUrl(env.redisUrl)} under ${names.queuePrefix}:* (cleared)\n`);
+  await resetDemoDatabase(base.DATABASE_URL);
+  out(`  database      ${redactUrl(base.DATABASE_URL)} (recreated)\n`);
   signal.throwIfAborted();
 
   const push = await startLocalPushService({ record: false, decrypt: false });
   closers.push(() => push.close());
   out(`  push service  ${push.origin} (local, in this process)\n`);
+  const apns = await startLocalApnsService({ record: false });
+  closers.push(() => apns.close());
+  out(`  APNs          ${apns.origin} (local, in this process)\n`);
+  const fcm = await startLocalFcmService({ record: false });
+  closers.push(() => fcm.close());
+  out(`  FCM           ${fcm.origin} (local, with Google's OAuth token endpoint, in this process)\n`);
 
+  const config = loadConfig({
+    ...base,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUSHCAST_ADMIN_TOKEN: adminToken,
+    PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+    // A key of this run's own: the credentials below are sealed with it and useless after it.
+    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
+    PUSHCAST_APNS_URL: apns.origin,
+    PUSHCAST_FCM_URL: fcm.origin,
+    WORKER_CONCURRENCY,
+    LOG_LEVEL: 'warn',
+  });
   const db = createDb(config.databaseUrl, config.databasePoolSize);
   closers.push(() => db.end());
   const logger = createLogger(config.logLevel, 'demo');
   const api = await startApi({ config, db, logger });
   closers.push(() => api.close());
-  const worker = await startWorker({ config, db, logger }, { pushCa: push.caPem });
+  const worker = await startWorker({ config, db, logger }, { pushCa: push.caPem, apnsCa: apns.caPem, fcmCa: fcm.caPem });
   closers.push(() => worker.close());
-  out(`  API           ${api.url}/api/v1, with a worker (concurrency ${config.workerConcurrency})\n\n`);
+  out(`  API           ${api.url}/api/v1, with a worker (concurrency ${config.workerConcurrency} per platform)\n\n`);
   signal.throwIfAborted();
 
   const http = apiClient(`${api.url}/api/v1`, adminToken, signal);
@@ -76,41 +85,32 @@ async function run(subscribers: number, signal: AbortSignal): Promise<void> {
     website: 'https://demo.example',
   });
   out(`POST /senders, /projects → sender ${sender.id} (a fresh VAPID key pair), project ${project.id}\n`);
+  const credentials = demoCredentials(apns, fcm);
+  await http.patch(`/projects/${project.id}`, credentials.body);
+  out(`PATCH /projects/${project.id} → APNs key ${credentials.apnsKeyId} for ${DEMO_APNS_TOPIC}, FCM service account ${credentials.fcmClientEmail} (stored encrypted)\n`);
 
-  out(`seeding ${fmt(subscribers)} subscribers… `);
-  const seedStart = performance.now();
-  const faults = await seedSubscribers(db, push, project.id, subscribers, signal);
-  out(`${seconds(performance.now() - seedStart)} (${fmt(faults.gone)} will answer 410, ${fmt(faults.throttled)} 429 once)\n`);
+  const faults = await seedAll(db, { push, apns, fcm }, project.id, counts, signal, out);
 
   const sentAt = performance.now();
+  // The overrides show what each platform can add on top of the one notification.
+  const overrides = {
+    apns: { aps: { badge: 1, 'thread-id': 'demo' } },
+    fcm: { android: { notification: { channel_id: 'demo', color: '#3366ff' } } },
+  };
   const created = await http.post<{ id: number; scheduled: number }>(`/projects/${project.id}/notifications`, {
     title: 'Hello from Pushcast',
-    body: 'Your first broadcast, sent through a local Web Push service.',
+    body: 'Your first broadcast, sent through local Web Push, APNs and FCM services.',
     target_url: 'https://demo.example/welcome',
+    ...overrides,
   });
-  out(`POST /projects/${project.id}/notifications → ${JSON.stringify(created)}\n`);
+  out(`POST /projects/${project.id}/notifications (overrides: apns ${JSON.stringify(overrides.apns)}, fcm ${JSON.stringify(overrides.fcm)})\n`);
+  out(`  → ${JSON.stringify(created)}\n`);
 
   const final = await watchBroadcast(http, created.id, created.scheduled, signal);
   const elapsedMs = broadcastMs(final, performance.now() - sentAt);
   const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM subscriptions');
-  out(summary(final, elapsedMs, faults, push.counters(), left.rows[0]?.n ?? 0));
-}
-
-function parseSubscribers(): number {
-  const options = { subscribers: { type: 'string', short: 'n', default: '10000' }, help: { type: 'boolean', short: 'h' } } as const;
-  let values;
-  try {
-    ({ values } = parseArgs({ options }));
-  } catch (error) {
-    throw new Error(`${describe(error)}\n${USAGE}`);
-  }
-  if (values.help) {
-    out(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const n = Number(values.subscribers.replaceAll(/[_,]/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--subscribers must be a positive integer\n${USAGE}`);
-  return n;
+  const servers = { push: push.counters(), apns: apns.counters(), fcm: fcm.counters() };
+  out(summary(final, elapsedMs, faults, servers, left.rows[0]?.n ?? 0));
 }
 
 /** fetch and pg hide the useful part ("ECONNREFUSED …") in `cause` or in an AggregateError. */
@@ -136,7 +136,9 @@ process.on('SIGINT', () => {
 
 let code = 0;
 try {
-  await run(parseSubscribers(), stop.signal);
+  const options = parseDemoOptions();
+  if (options === 'help') out(`${USAGE}\n`);
+  else await run(options, stop.signal);
 } catch (error) {
   code = stop.signal.aborted ? 130 : 1;
   if (!stop.signal.aborted) process.stderr.write(`pushcast demo: ${describe(error)}\n`);

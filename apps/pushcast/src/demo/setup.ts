@@ -6,20 +6,38 @@ import { createDb, ensureDatabase, insertWebSubscriptionsBulk, migrate, quoteIde
 export const DEMO_DATABASE = 'pushcast_demo';
 export const DEMO_QUEUE_PREFIX = 'pushcast-demo';
 
+/**
+ * `PUSHCAST_DEMO_DATABASE` and `PUSHCAST_DEMO_QUEUE_PREFIX` let two demos (a test's and a developer's)
+ * run side by side. Every run drops its database, so only names that start like the defaults are
+ * taken: a slip cannot point the demo at a real installation's database or queues.
+ */
+export function demoNames(env: NodeJS.ProcessEnv): { database: string; queuePrefix: string } {
+  const database = env.PUSHCAST_DEMO_DATABASE || DEMO_DATABASE;
+  const queuePrefix = env.PUSHCAST_DEMO_QUEUE_PREFIX || DEMO_QUEUE_PREFIX;
+  if (!/^pushcast_demo[a-z0-9_]{0,49}$/.test(database)) {
+    throw new Error(`PUSHCAST_DEMO_DATABASE must be ${DEMO_DATABASE} followed by up to 49 of a-z 0-9 _ (it is dropped on every run)`);
+  }
+  if (!/^pushcast-demo[A-Za-z0-9_-]{0,49}$/.test(queuePrefix)) {
+    throw new Error(`PUSHCAST_DEMO_QUEUE_PREFIX must be ${DEMO_QUEUE_PREFIX} followed by up to 49 of A-Z a-z 0-9 _ - (it is cleared on every run)`);
+  }
+  return { database, queuePrefix };
+}
+
 /** The same server as DATABASE_URL, another database: the demo must never touch a real installation's data. */
-export function demoDatabaseUrl(databaseUrl: string): string {
+export function demoDatabaseUrl(databaseUrl: string, database: string): string {
   const url = new URL(databaseUrl);
-  url.pathname = `/${DEMO_DATABASE}`;
+  url.pathname = `/${database}`;
   return url.toString();
 }
 
 /** Drops and recreates the demo database, so every run starts from the same empty state. */
 export async function resetDemoDatabase(demoUrl: string): Promise<void> {
   const adminUrl = new URL(demoUrl);
+  const database = decodeURIComponent(adminUrl.pathname.slice(1));
   adminUrl.pathname = '/postgres';
   const admin = createDb(adminUrl.toString(), 1);
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(DEMO_DATABASE)} WITH (FORCE)`);
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
   } catch (error) {
     // A refused connection's own message names no database server; a newcomer needs to know which one.
     throw new Error(`PostgreSQL at ${redactUrl(adminUrl.toString())}: ${describe(error)}`, { cause: error });
@@ -59,10 +77,17 @@ export interface Faults {
 }
 
 /**
+ * The same on every platform: one recipient in a hundred is gone for good (pruned) and one in a
+ * hundred is throttled once (429 with Retry-After: retried), so the summary shows those paths too.
+ */
+export function faultOf(i: number): keyof Faults | undefined {
+  if (i % 100 === 0) return 'gone';
+  return i % 100 === 50 ? 'throttled' : undefined;
+}
+
+/**
  * Subscribers whose keys the local push service derives from their id, written straight to
  * PostgreSQL: importing 10,000 over the API would measure the import, not the broadcast.
- * One in a hundred is gone for good (410: pruned) and one in a hundred is throttled once (429 with
- * Retry-After: retried), so the summary shows those paths too.
  */
 export async function seedSubscribers(
   db: Db,
@@ -79,13 +104,10 @@ export async function seedSubscribers(
     for (let i = start; i < Math.min(count, start + BATCH); i += 1) {
       const id = `demo${i}`;
       rows.push(push.subscription(id));
-      if (i % 100 === 0) {
-        push.script(id, [{ status: 410 }], { sticky: true });
-        faults.gone += 1;
-      } else if (i % 100 === 50) {
-        push.script(id, [{ status: 429, retryAfterSeconds: 1 }]);
-        faults.throttled += 1;
-      }
+      const fault = faultOf(i);
+      if (fault === 'gone') push.script(id, [{ status: 410 }], { sticky: true });
+      if (fault === 'throttled') push.script(id, [{ status: 429, retryAfterSeconds: 1 }]);
+      if (fault !== undefined) faults[fault] += 1;
     }
     await insertWebSubscriptionsBulk(db, projectId, rows);
   }
