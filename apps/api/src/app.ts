@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { createAuthenticator } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { sendError } from './http-errors.ts';
+import { createRedis } from '@pushcast/queues';
+import { registerRateLimit } from './rate-limit.ts';
 import { accessTokenRoutes } from './routes/access-tokens.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { senderRoutes } from './routes/senders.ts';
@@ -54,12 +56,17 @@ export async function buildApp({ config, db, queues, ledger, logger }: BuildAppO
     sendError(reply, request, new PushcastError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
   app.decorateRequest('principal', null as never);
+  const limiterRedis = config.apiRateLimitPerMinute > 0 ? ownRedis(app, config.redisUrl) : null;
 
   await app.register(
     async (api) => {
       api.addHook('onRequest', async (request) => {
         request.principal = await deps.auth.authenticate(request);
       });
+      // After authentication (it counts per token), before the routes (it hooks each route as added).
+      if (limiterRedis) {
+        await registerRateLimit(api, { perMinute: config.apiRateLimitPerMinute, redis: limiterRedis, prefix: config.queuePrefix, logger });
+      }
       await api.register(senderRoutes, deps);
       await api.register(projectRoutes, deps);
       await api.register(subscriptionRoutes, deps);
@@ -71,4 +78,15 @@ export async function buildApp({ config, db, queues, ledger, logger }: BuildAppO
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;
+}
+
+/**
+ * The rate limiter's own Redis connection, closed with the app: failing fast (no offline queue),
+ * since the limiter lets requests through while Redis is away rather than holding them.
+ */
+function ownRedis(app: FastifyInstance, url: string): ReturnType<typeof createRedis> {
+  const redis = createRedis(url, 'producer');
+  redis.on('error', () => {}); // it reconnects by itself; the limiter warns about what it let through
+  app.addHook('onClose', async () => redis.disconnect());
+  return redis;
 }

@@ -23,6 +23,7 @@ import { fcmChannel } from './channels/fcm.ts';
 import { webChannel } from './channels/web.ts';
 import { makeSendChunkProcessor } from './processors/send-chunk.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
+import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotency-keys.ts';
 
 type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
 
@@ -31,6 +32,7 @@ export interface RunningWorker {
 }
 
 export const SWEEP_EVERY_MS = 60_000;
+export const PURGE_IDEMPOTENCY_KEYS_EVERY_MS = 3_600_000;
 export const RECONCILE_EVERY_MS = 30_000;
 
 export interface WorkerOptions {
@@ -91,11 +93,13 @@ export async function startWorker(
     'reconcile-notifications': makeReconcileNotificationsProcessor({ db, queues, logger }),
     'purge-project': makePurgeProjectProcessor({ db, logger }),
     'sweep-deleted-projects': makeSweepDeletedProjectsProcessor({ db, queues }),
+    'purge-idempotency-keys': makePurgeIdempotencyKeysProcessor({ db, logger }),
   };
 
   const maintenance = queues.queue('maintenance');
   const schedulers = [
     { id: 'sweep-deleted-projects', every: options.sweepEveryMs ?? SWEEP_EVERY_MS },
+    { id: 'purge-idempotency-keys', every: PURGE_IDEMPOTENCY_KEYS_EVERY_MS },
     { id: 'reconcile-notifications', every: options.reconcileEveryMs ?? RECONCILE_EVERY_MS },
   ] as const;
   // The schedulers live in Redis: a Redis restarted empty loses them, and with them the very

@@ -57,6 +57,7 @@ export const configSchema = z.object({
   PUSHCAST_FCM_URL: localOverrideUrl.optional(),
   APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
   FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(64).default(4),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -90,6 +91,8 @@ export interface Config {
   readonly apnsMaxInFlightPerCredential: number;
   /** `sendEach` calls (≤ 500 messages each) a worker process keeps in flight per FCM credential. */
   readonly fcmMaxBatchesInFlightPerCredential: number;
+  /** Requests one access token may make per minute, counted in Redis across API processes; 0 = no limit. */
+  readonly apiRateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -130,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     fcmUrl: c.PUSHCAST_FCM_URL?.replace(/\/$/, ''),
     apnsMaxInFlightPerCredential: c.APNS_MAX_IN_FLIGHT_PER_CREDENTIAL,
     fcmMaxBatchesInFlightPerCredential: c.FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL,
+    apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
   });
 }
 

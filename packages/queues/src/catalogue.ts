@@ -55,6 +55,12 @@ export const jobCatalogue = {
     schema: z.object({}),
     options: { removeOnComplete: 100, removeOnFail: 100 },
   },
+  /** Periodic (job scheduler): deletes idempotency keys older than 24 hours, which the API ignores. */
+  'purge-idempotency-keys': {
+    queue: 'maintenance',
+    schema: z.object({}),
+    options: { removeOnComplete: 100, removeOnFail: 100 },
+  },
 } as const satisfies Record<string, { queue: string; schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof jobCatalogue;

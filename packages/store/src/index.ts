@@ -9,3 +9,4 @@ export * from './access-tokens.ts';
 export * from './notifications.ts';
 export * from './chunks.ts';
 export * from './credentials.ts';
+export * from './idempotency-keys.ts';

@@ -19,6 +19,7 @@ import type { ApiDeps } from '../deps.ts';
 import { idParam, pageQuery } from '../schemas.ts';
 import { notificationJson, type LiveStats, type PlatformStats } from '../serializers.ts';
 import { parseInput } from '../validation.ts';
+import { claimFor, createOnce, findReplay, sendReplay, takeIdempotencyKey } from './idempotency.ts';
 import { checkPayloadSize, parseNotificationBody, parseSendAt, parseTargetTags, resolveContent } from './notification-input.ts';
 
 /** Above this, `scheduled` in the create answer is PostgreSQL's estimate (Pushpad: "estimated reach"). */
@@ -62,7 +63,11 @@ export async function notificationRoutes(app: FastifyInstance, { db, queues, led
 
   app.post('/projects/:projectId/notifications', async (request, reply) => {
     const project = await loadProject(request.principal, request.params);
-    const input = parseNotificationBody(request.body);
+    const keyed = takeIdempotencyKey(request.headers, request.body);
+    const claim = claimFor(project.id, 'POST', `/projects/${project.id}/notifications`, keyed);
+    const replay = claim && (await findReplay(db, claim));
+    if (replay) return sendReplay(reply, replay);
+    const input = parseNotificationBody(keyed.body);
     const content = resolveContent(input, project);
     checkPayloadSize(content);
     const tags = parseTargetTags(input.tags);
@@ -75,14 +80,22 @@ export async function notificationRoutes(app: FastifyInstance, { db, queues, led
           estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
           input.uids ? subscribedUids(db, { ...filter, uids: input.uids }) : Promise.resolve(null),
         ]);
-    const n = await insertNotification(db, {
+    const toInsert = {
       ...content,
       projectId: project.id,
       targetUids: input.uids ?? null,
       targetTags: input.tags && input.tags.length > 0 ? input.tags : null,
       sendAt,
       scheduledCount: audience.count,
+    };
+    // The key (if any) and the notification are written in one transaction; a racing twin replays.
+    const created = await createOnce(db, claim, async (q) => {
+      const { id } = await insertNotification(q, toInsert);
+      const body = sendAt ? { id, send_at: sendAt.toISOString() } : { id, scheduled: audience.count, ...(uids ? { uids } : {}) };
+      return { notificationId: id, status: 201, body };
     });
+    if (created.replayed) return sendReplay(reply, created);
+    const n = { id: created.notificationId };
     // PostgreSQL has it now; if Redis is away the reconciler enqueues it, so the answer is still 201.
     await queues
       .enqueue('plan-notification', { notificationId: n.id }, {
@@ -91,8 +104,7 @@ export async function notificationRoutes(app: FastifyInstance, { db, queues, led
       })
       .catch((err: unknown) => request.log.warn({ err, notificationId: n.id }, 'plan job not enqueued; the reconciler will'));
     request.log.info({ notificationId: n.id, projectId: project.id, scheduled: audience.count, sendAt }, 'notification created');
-    if (sendAt) return reply.code(201).send({ id: n.id, send_at: sendAt.toISOString() });
-    return reply.code(201).send({ id: n.id, scheduled: audience.count, ...(uids ? { uids } : {}) });
+    return reply.code(created.status).send(created.body);
   });
 
   app.get('/projects/:projectId/notifications', async (request) => {
