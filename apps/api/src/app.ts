@@ -1,6 +1,6 @@
 import type { Config } from '@pushcast/config';
 import { PushcastError, type Principal } from '@pushcast/domain';
-import type { Ledger, Queues } from '@pushcast/queues';
+import type { Ledger, Queues, QuotaCounter } from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -14,6 +14,7 @@ import { projectRoutes } from './routes/projects.ts';
 import { senderRoutes } from './routes/senders.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { quotaRoutes } from './routes/quota.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,18 +27,19 @@ export interface BuildAppOptions {
   readonly db: Db;
   readonly queues: Queues;
   readonly ledger: Ledger;
+  readonly quota: QuotaCounter;
   readonly logger: Logger;
 }
 
 /** Builds the HTTP app; it does not listen (main.ts does, tests use real sockets or inject). */
-export async function buildApp({ config, db, queues, ledger, logger }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, db, queues, ledger, quota, logger }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     // Keys of the querystring like `uids[]` stay literal; repeated keys become arrays.
     routerOptions: { ignoreTrailingSlash: true },
   });
-  const deps: ApiDeps = { config, db, queues, ledger, auth: createAuthenticator(db, config.adminToken) };
+  const deps: ApiDeps = { config, db, queues, ledger, quota, auth: createAuthenticator(db, config.adminToken) };
 
   // Some clients send `Content-Type: application/json` on a DELETE without a body; that is no
   // body, not a malformed one.
@@ -71,6 +73,7 @@ export async function buildApp({ config, db, queues, ledger, logger }: BuildAppO
       await api.register(projectRoutes, deps);
       await api.register(subscriptionRoutes, deps);
       await api.register(notificationRoutes, deps);
+      await api.register(quotaRoutes, deps);
       await api.register(accessTokenRoutes, deps);
     },
     { prefix: '/api/v1' },

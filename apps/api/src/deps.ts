@@ -1,5 +1,5 @@
 import type { Config } from '@pushcast/config';
-import type { Ledger, Queues } from '@pushcast/queues';
+import type { Ledger, Queues, QuotaCounter } from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
 import type { Authenticator } from './auth.ts';
 
@@ -9,5 +9,6 @@ export interface ApiDeps {
   readonly db: Db;
   readonly queues: Queues;
   readonly ledger: Ledger;
+  readonly quota: QuotaCounter;
   readonly auth: Authenticator;
 }

@@ -62,5 +62,8 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: u
   const status = e.kind === 'bad_request' && (error as FastifyError).statusCode === 415 ? 415 : statusByKind[e.kind];
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   if (e.kind === 'unavailable') void reply.header('retry-after', '5');
+  // An error that knows when to come back (quota, rate limit) says so in seconds.
+  const retryAfter = e.details.retry_after;
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   return reply.code(status).type('application/json').send(errorBody(e));
 }

@@ -31,6 +31,10 @@ export const projectJson = (p: Project, credentials: ProjectCredentialsSummary) 
   notifications_require_interaction: p.notificationsRequireInteraction,
   notifications_silent: p.notificationsSilent,
   created_at: p.createdAt.toISOString(),
+  // Pushcast's quotas as set (null = the deployment's default; GET …/quota shows what applies).
+  quota_hourly: p.quota.hourly,
+  quota_daily: p.quota.daily,
+  quota_policy: p.quota.policy,
   apns_credentials: credentials.apns && {
     key_id: credentials.apns.keyId,
     team_id: credentials.apns.teamId,
@@ -112,6 +116,7 @@ export const notificationJson = (n: Notification, { total: stats, platforms }: L
     send_at: n.sendAt?.toISOString() ?? null,
     custom_metrics: n.customMetrics,
     topic: n.topic,
+    throttle_rate_per_minute: n.throttleRatePerMinute,
     uids: n.targetUids,
     tags: n.targetTags,
     // Pushcast's per-platform overrides, as given on create.

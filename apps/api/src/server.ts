@@ -1,4 +1,4 @@
-import { createQueues, createRedis, Ledger } from '@pushcast/queues';
+import { createQueues, createRedis, Ledger, QuotaCounter } from '@pushcast/queues';
 import type { Runtime } from '@pushcast/runtime';
 import { buildApp } from './app.ts';
 
@@ -12,7 +12,8 @@ export async function startApi({ config, db, logger }: Runtime): Promise<Running
   const redis = createRedis(config.redisUrl, 'producer');
   const queues = createQueues(redis, config.queuePrefix);
   const ledger = new Ledger(redis, config.queuePrefix);
-  const app = await buildApp({ config, db, queues, ledger, logger });
+  const quota = new QuotaCounter(redis, config.queuePrefix);
+  const app = await buildApp({ config, db, queues, ledger, quota, logger });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

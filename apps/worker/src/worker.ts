@@ -6,7 +6,9 @@ import {
   jobCatalogue,
   Ledger,
   queueNames,
+  QuotaCounter,
   RedisApnsTokenStore,
+  ThrottleGate,
   type JobName,
   type ParsedJobData,
   type QueueName,
@@ -47,6 +49,8 @@ export interface WorkerOptions {
   readonly apnsCa?: string;
   /** The CA of the local FCM server that PUSHCAST_FCM_URL points to (tests). */
   readonly fcmCa?: string;
+  /** The clock of quota windows, throttling and TTLs (tests move it). */
+  readonly now?: () => number;
 }
 
 export async function startWorker(
@@ -66,7 +70,16 @@ export async function startWorker(
   const apnsClients = new ClientCache<ApnsClient>();
   const fcmClients = new ClientCache<FcmClient>();
   const fcmTransport = config.fcmUrl ? localFcmTransport(config.fcmUrl, options.fcmCa) : undefined;
-  const chunkDeps = { db, ledger, logger };
+  const chunkDeps = {
+    db,
+    ledger,
+    quota: new QuotaCounter(producer, config.queuePrefix),
+    throttle: new ThrottleGate(producer, config.queuePrefix),
+    defaultQuota: config.defaultQuota,
+    quotaRecheckMs: config.quotaRecheckMs,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  };
   const handlers: Handlers = {
     'plan-notification': makePlanNotificationProcessor({ db, queues, logger, ...(options.plan ? { options: options.plan } : {}) }),
     'send-web-chunk': makeSendChunkProcessor(webChannel({ db, webPush }), chunkDeps),

@@ -58,6 +58,9 @@ export const configSchema = z.object({
   APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
   FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(64).default(4),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
+  PUSHCAST_DEFAULT_QUOTA_HOURLY: z.coerce.number().int().min(0).default(0),
+  PUSHCAST_DEFAULT_QUOTA_DAILY: z.coerce.number().int().min(0).default(0),
+  QUOTA_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -93,6 +96,10 @@ export interface Config {
   readonly fcmMaxBatchesInFlightPerCredential: number;
   /** Requests one access token may make per minute, counted in Redis across API processes; 0 = no limit. */
   readonly apiRateLimitPerMinute: number;
+  /** Quotas of projects that set none (0 = unlimited). */
+  readonly defaultQuota: { readonly hourly: number; readonly daily: number };
+  /** How often a chunk deferred by a quota looks again (a raised quota is used within this long). */
+  readonly quotaRecheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +141,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apnsMaxInFlightPerCredential: c.APNS_MAX_IN_FLIGHT_PER_CREDENTIAL,
     fcmMaxBatchesInFlightPerCredential: c.FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL,
     apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
+    defaultQuota: Object.freeze({ hourly: c.PUSHCAST_DEFAULT_QUOTA_HOURLY, daily: c.PUSHCAST_DEFAULT_QUOTA_DAILY }),
+    quotaRecheckMs: c.QUOTA_RECHECK_MS,
   });
 }
 

@@ -13,3 +13,4 @@ export * from './overrides.ts';
 export * from './secret-box.ts';
 export * from './credential-rules.ts';
 export * from './device-token.ts';
+export * from './quota.ts';

@@ -1,3 +1,5 @@
+import type { ProjectQuota } from './quota.ts';
+
 /** Domain types: what the store returns and the API serialises. */
 export type Platform = 'web' | 'apns' | 'fcm';
 
@@ -22,6 +24,7 @@ export interface ProjectSettings {
 export interface Project extends ProjectSettings {
   readonly id: number;
   readonly senderId: number;
+  readonly quota: ProjectQuota;
   readonly createdAt: Date;
 }
 

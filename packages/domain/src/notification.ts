@@ -37,6 +37,8 @@ export interface Notification extends NotificationContent {
   readonly targetUids: readonly string[] | null;
   readonly targetTags: readonly string[] | null;
   readonly sendAt: Date | null;
+  /** Sends spread evenly at most this many per minute, over all workers; null = as fast as possible. */
+  readonly throttleRatePerMinute: number | null;
   readonly status: NotificationStatus;
   readonly scheduledCount: number;
   readonly plannedThroughId: number | null;

@@ -4,3 +4,5 @@ export { createQueues, type Queues, type EnqueueOptions } from './queues.ts';
 export { Ledger, type LedgerOutcome } from './ledger.ts';
 export { deleteKeysWithPrefix } from './keys.ts';
 export { RedisApnsTokenStore } from './apns-tokens.ts';
+export { QuotaCounter, type Reservation } from './quota.ts';
+export { ThrottleGate } from './throttle.ts';

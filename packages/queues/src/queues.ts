@@ -5,6 +5,8 @@ import { jobCatalogue, queueNames, type JobData, type JobName, type QueueName } 
 export interface EnqueueOptions {
   readonly jobId?: string;
   readonly delay?: number;
+  /** 1 is served first; a job without one is served before any prioritized job (BullMQ). */
+  readonly priority?: number;
 }
 
 export interface Queues {

@@ -23,6 +23,7 @@ interface NotificationRow {
   target_uids: string[] | null;
   target_tags: string[] | null;
   send_at: Date | null;
+  throttle_rate_per_minute: number | null;
   status: NotificationStatus;
   scheduled_count: number;
   planned_through_id: number | null;
@@ -33,7 +34,7 @@ interface NotificationRow {
 }
 
 const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
-  silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, target_uids, target_tags, send_at, status,
+  silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, target_uids, target_tags, send_at, throttle_rate_per_minute, status,
   scheduled_count, planned_through_id, created_at, planned_at, completed_at, cancelled_at`;
 
 const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
@@ -65,6 +66,7 @@ const toNotification = (r: NotificationRow): Notification => ({
   targetUids: r.target_uids,
   targetTags: r.target_tags,
   sendAt: r.send_at,
+  throttleRatePerMinute: r.throttle_rate_per_minute,
   status: r.status,
   scheduledCount: r.scheduled_count,
   plannedThroughId: r.planned_through_id,
@@ -80,6 +82,7 @@ export interface NewNotification extends NotificationContent {
   readonly targetTags: readonly string[] | null;
   readonly sendAt: Date | null;
   readonly scheduledCount: number;
+  readonly throttleRatePerMinute?: number | null;
 }
 
 export async function insertNotification(db: Queryable, n: NewNotification): Promise<Notification> {
@@ -87,14 +90,14 @@ export async function insertNotification(db: Queryable, n: NewNotification): Pro
   const { rows } = await db.query<NotificationRow>(
     `INSERT INTO notifications (project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
        require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags,
-       send_at, status, scheduled_count, overrides)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+       send_at, status, scheduled_count, overrides, throttle_rate_per_minute)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
      RETURNING ${COLUMNS}`,
     [
       n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
       n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics, n.topic,
       n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
-      JSON.stringify(n.overrides),
+      JSON.stringify(n.overrides), n.throttleRatePerMinute ?? null,
     ],
   );
   return toNotification(rows[0]!);

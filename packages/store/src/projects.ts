@@ -1,4 +1,4 @@
-import type { Project, ProjectSettings } from '@pushcast/domain';
+import type { Project, ProjectQuota, ProjectSettings, QuotaPolicy } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 
 interface ProjectRow {
@@ -11,11 +11,14 @@ interface ProjectRow {
   notifications_ttl: number;
   notifications_require_interaction: boolean;
   notifications_silent: boolean;
+  quota_hourly: number | null;
+  quota_daily: number | null;
+  quota_policy: QuotaPolicy;
   created_at: Date;
 }
 
 const COLUMNS = `id, sender_id, name, website, icon_url, badge_url, notifications_ttl,
-  notifications_require_interaction, notifications_silent, created_at`;
+  notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy, created_at`;
 
 const toProject = (r: ProjectRow): Project => ({
   id: r.id,
@@ -27,17 +30,21 @@ const toProject = (r: ProjectRow): Project => ({
   notificationsTtl: r.notifications_ttl,
   notificationsRequireInteraction: r.notifications_require_interaction,
   notificationsSilent: r.notifications_silent,
+  quota: { hourly: r.quota_hourly, daily: r.quota_daily, policy: r.quota_policy },
   createdAt: r.created_at,
 });
 
-export type NewProject = ProjectSettings & { senderId: number };
+export type NewProject = ProjectSettings & { senderId: number; quota?: ProjectQuota };
 
 export async function insertProject(db: Queryable, p: NewProject): Promise<Project> {
   const { rows } = await db.query<ProjectRow>(
     `INSERT INTO projects (sender_id, name, website, icon_url, badge_url, notifications_ttl,
-       notifications_require_interaction, notifications_silent)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-    [p.senderId, p.name, p.website, p.iconUrl, p.badgeUrl, p.notificationsTtl, p.notificationsRequireInteraction, p.notificationsSilent],
+       notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+    [
+      p.senderId, p.name, p.website, p.iconUrl, p.badgeUrl, p.notificationsTtl, p.notificationsRequireInteraction, p.notificationsSilent,
+      p.quota?.hourly ?? null, p.quota?.daily ?? null, p.quota?.policy ?? 'defer',
+    ],
   );
   return toProject(rows[0]!);
 }
@@ -56,7 +63,10 @@ export async function findProject(db: Queryable, id: number): Promise<Project | 
   return rows[0] ? toProject(rows[0]) : null;
 }
 
-export async function updateProject(db: Queryable, id: number, patch: Partial<NewProject>): Promise<Project | null> {
+/** A field left undefined is kept; in `quota`, null puts a limit back to the deployment's default. */
+export type ProjectPatch = Partial<Omit<NewProject, 'quota'>> & { quota?: Partial<ProjectQuota> };
+
+export async function updateProject(db: Queryable, id: number, patch: ProjectPatch): Promise<Project | null> {
   const { rows } = await db.query<ProjectRow>(
     `UPDATE projects SET
        sender_id = COALESCE($2, sender_id),
@@ -66,7 +76,10 @@ export async function updateProject(db: Queryable, id: number, patch: Partial<Ne
        badge_url = CASE WHEN $7::boolean THEN $8 ELSE badge_url END,
        notifications_ttl = COALESCE($9, notifications_ttl),
        notifications_require_interaction = COALESCE($10, notifications_require_interaction),
-       notifications_silent = COALESCE($11, notifications_silent)
+       notifications_silent = COALESCE($11, notifications_silent),
+       quota_hourly = CASE WHEN $12::boolean THEN $13 ELSE quota_hourly END,
+       quota_daily = CASE WHEN $14::boolean THEN $15 ELSE quota_daily END,
+       quota_policy = COALESCE($16, quota_policy)
      WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [
       id,
@@ -80,6 +93,11 @@ export async function updateProject(db: Queryable, id: number, patch: Partial<Ne
       patch.notificationsTtl ?? null,
       patch.notificationsRequireInteraction ?? null,
       patch.notificationsSilent ?? null,
+      patch.quota?.hourly !== undefined,
+      patch.quota?.hourly ?? null,
+      patch.quota?.daily !== undefined,
+      patch.quota?.daily ?? null,
+      patch.quota?.policy ?? null,
     ],
   );
   return rows[0] ? toProject(rows[0]) : null;

@@ -70,6 +70,8 @@ const content = {
     .nullable()
     .optional(),
   ...overrideFields,
+  // Pushcast's: spread the sends evenly, at most this many per minute over all workers.
+  throttle_rate_per_minute: z.number().int().min(1).max(100_000_000).nullable().optional(),
 };
 
 const flatBody = z.strictObject(content);

@@ -20,6 +20,7 @@ import { idParam, pageQuery } from '../schemas.ts';
 import { notificationJson, type LiveStats, type PlatformStats } from '../serializers.ts';
 import { parseInput } from '../validation.ts';
 import { claimFor, createOnce, findReplay, sendReplay, takeIdempotencyKey } from './idempotency.ts';
+import { checkQuotaAtCreate } from './quota.ts';
 import { checkPayloadSize, parseNotificationBody, parseSendAt, parseTargetTags, resolveContent } from './notification-input.ts';
 
 /** Above this, `scheduled` in the create answer is PostgreSQL's estimate (Pushpad: "estimated reach"). */
@@ -44,7 +45,8 @@ export async function liveStats(db: Db, ledger: Ledger, n: Notification): Promis
   return { total, platforms };
 }
 
-export async function notificationRoutes(app: FastifyInstance, { db, queues, ledger }: ApiDeps): Promise<void> {
+export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { db, queues, ledger } = deps;
   async function loadProject(principal: Principal, raw: unknown) {
     const { projectId } = parseInput(projectParams, raw, 'params');
     requireProject(principal, projectId);
@@ -80,6 +82,10 @@ export async function notificationRoutes(app: FastifyInstance, { db, queues, led
           estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
           input.uids ? subscribedUids(db, { ...filter, uids: input.uids }) : Promise.resolve(null),
         ]);
+    if (project.quota.policy === 'reject') {
+      const reach = sendAt ? (await estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO)).count : audience.count;
+      await checkQuotaAtCreate(deps, project, reach, sendAt, Date.now());
+    }
     const toInsert = {
       ...content,
       projectId: project.id,
@@ -87,6 +93,7 @@ export async function notificationRoutes(app: FastifyInstance, { db, queues, led
       targetTags: input.tags && input.tags.length > 0 ? input.tags : null,
       sendAt,
       scheduledCount: audience.count,
+      throttleRatePerMinute: input.throttle_rate_per_minute ?? null,
     };
     // The key (if any) and the notification are written in one transaction; a racing twin replays.
     const created = await createOnce(db, claim, async (q) => {

@@ -44,7 +44,13 @@ const settings = {
   // Pushcast's: provider credentials for APNs and FCM devices; null removes them.
   apns_credentials: apnsCredentialsInput.nullable().optional(),
   fcm_credentials: fcmCredentialsInput.nullable().optional(),
+  // Pushcast's quotas: null = the deployment's default, 0 = unlimited. Set by admins only.
+  quota_hourly: z.number().int().min(0).max(2_000_000_000).nullable().optional(),
+  quota_daily: z.number().int().min(0).max(2_000_000_000).nullable().optional(),
+  quota_policy: z.enum(['defer', 'reject']).optional(),
 };
+
+const QUOTA_FIELDS = ['quota_hourly', 'quota_daily', 'quota_policy'] as const;
 
 /** Credentials as a request gives them: undefined = leave alone, null = remove, a value = set (replace). */
 interface CredentialChanges {
@@ -114,6 +120,7 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
         notificationsTtl: body.notifications_ttl ?? DEFAULT_TTL,
         notificationsRequireInteraction: body.notifications_require_interaction ?? false,
         notificationsSilent: body.notifications_silent ?? false,
+        quota: { hourly: body.quota_hourly ?? null, daily: body.quota_daily ?? null, policy: body.quota_policy ?? 'defer' },
       });
       await applyCredentials(tx, created.id, body, key);
       return created;
@@ -140,6 +147,8 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
       requireAdmin(request.principal);
       await requireSender(body.sender_id);
     }
+    // A quota limits what a tenant may send: raising it is the operator's decision, not the tenant's.
+    if (QUOTA_FIELDS.some((f) => body[f] !== undefined)) requireAdmin(request.principal);
     const key = sealingKeyFor(body);
     const project = await inTransaction(db, async (tx) => {
       const updated = await updateProject(tx, id, {
@@ -151,6 +160,7 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
         notificationsTtl: body.notifications_ttl,
         notificationsRequireInteraction: body.notifications_require_interaction,
         notificationsSilent: body.notifications_silent,
+        quota: { hourly: body.quota_hourly, daily: body.quota_daily, policy: body.quota_policy },
       });
       if (updated) await applyCredentials(tx, id, body, key);
       return updated;

@@ -32,7 +32,15 @@ export const DEFAULT_PLAN_OPTIONS: PlanOptions = { chunkSize: { web: 500, apns: 
 
 const chunkSizeOf = (o: PlanOptions, p: Platform): number => (typeof o.chunkSize === 'number' ? o.chunkSize : o.chunkSize[p]);
 
-/** Enqueues chunks on their platform's queue, under fixed ids. */
+/** BullMQ's lowest priority. */
+const LOWEST_PRIORITY = 2_097_152;
+
+/**
+ * Enqueues chunks on their platform's queue, under fixed ids. A chunk's priority is its place in
+ * its notification (1 for the first): a new notification's first chunks go before the thousandth
+ * chunk of a broadcast already running, so a project's 10-recipient notification does not wait
+ * for another project's million to finish.
+ */
 export async function enqueueChunks(queues: Queues, chunks: readonly Chunk[]): Promise<void> {
   for (const platform of PLATFORMS) {
     const mine = chunks.filter((c) => c.platform === platform);
@@ -40,7 +48,7 @@ export async function enqueueChunks(queues: Queues, chunks: readonly Chunk[]): P
       chunkJobNames[platform],
       mine.map((c) => ({
         data: { notificationId: c.notificationId, chunkIndex: c.index, firstId: c.firstId, lastId: c.lastId },
-        opts: { jobId: jobIds.chunk(platform, c.notificationId, c.index) },
+        opts: { jobId: jobIds.chunk(platform, c.notificationId, c.index), priority: Math.min(c.index + 1, LOWEST_PRIORITY) },
       })),
     );
   }

@@ -1,5 +1,6 @@
-import { expiresAt, type NotificationStats } from '@pushcast/domain';
-import type { Ledger, LedgerOutcome, ParsedJobData } from '@pushcast/queues';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { effectiveQuota, expiresAt, type NotificationStats, type QuotaLimits } from '@pushcast/domain';
+import type { Ledger, LedgerOutcome, ParsedJobData, QuotaCounter, ThrottleGate } from '@pushcast/queues';
 import {
   completeChunk,
   deleteSubscriptionsByIds,
@@ -19,11 +20,20 @@ import { retryDelayMs } from './backoff.ts';
 /** Ledgers outlive the notification's TTL by a day, then Redis forgets them by itself. */
 const LEDGER_GRACE_S = 24 * 3600;
 export const MAX_RETRY_ROUNDS = 50;
+/** A throttled chunk waits in place up to this long; longer waits go back to the delayed set. */
+const MAX_INLINE_WAIT_MS = 5_000;
 
 export interface SendChunkDeps {
   readonly db: Db;
   readonly ledger: Ledger;
+  readonly quota: QuotaCounter;
+  readonly throttle: ThrottleGate;
+  /** Quotas of projects that set none. */
+  readonly defaultQuota: QuotaLimits;
+  /** A chunk deferred by a quota looks again after this long at most (a raised quota is used soon). */
+  readonly quotaRecheckMs: number;
   readonly logger: Logger;
+  /** The clock of quota windows, throttling and TTLs (tests move it); BullMQ's delays stay real. */
   readonly now?: () => number;
 }
 
@@ -72,16 +82,39 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       await record(todo.map((r) => [r.id, { kind: 'failed', reason: prepared.error }] as const));
     } else if (prepared?.ok) {
       const send = prepared.value;
+      const limits = effectiveQuota(project.quota, deps.defaultQuota);
       const retry: number[] = [];
       let notBefore = 0;
+      /** Back to the delayed set for `delayMs` (real time), without consuming an attempt; the ledger says where to resume. */
+      const defer = async (delayMs: number, why: string): Promise<never> => {
+        log.debug({ delayMs, why }, 'chunk deferred');
+        await job.moveToDelayed(Date.now() + Math.max(0, delayMs), token);
+        throw new DelayedError();
+      };
       // Slices, so that a cancel stops a running chunk within one slice.
-      for (let start = 0; start < todo.length; start += channel.sliceSize) {
+      let start = 0;
+      while (start < todo.length) {
         if (start > 0 && (await notificationStatus(deps.db, notificationId)) === 'cancelled') {
           await saveCancelledChunkStats(deps.db, notificationId, chunkIndex, await deps.ledger.chunkStats(notificationId, chunkIndex));
           log.info('cancelled during the chunk');
           return;
         }
-        const slice = todo.slice(start, start + channel.sliceSize);
+        let want = Math.min(channel.sliceSize, todo.length - start);
+        if (n.throttleRatePerMinute !== null) {
+          const t = await deps.throttle.take(n.id, want, n.throttleRatePerMinute, now());
+          if (t.granted === 0) {
+            if (t.waitMs > MAX_INLINE_WAIT_MS) await defer(t.waitMs, 'throttle');
+            await sleep(t.waitMs);
+            continue;
+          }
+          want = t.granted;
+        }
+        const reservation = await deps.quota.reserve(n.projectId, want, limits, now());
+        if (reservation.granted === 0) {
+          await defer(Math.min((reservation.blockedUntil ?? now()) - now(), deps.quotaRecheckMs), 'quota');
+        }
+        const slice = todo.slice(start, start + reservation.granted);
+        start += slice.length;
         const outcomes = await send(slice);
         const final: Entry[] = [];
         const gone: number[] = [];
@@ -99,6 +132,8 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
         });
         // The ledger first: if the process dies right after, the re-run skips these recipients.
         await record(final);
+        // The quota counts what providers accepted: what was pruned, failed or is to retry goes back.
+        await deps.quota.release(reservation, slice.length - outcomes.filter((o) => o.kind === 'delivered').length);
         await deleteSubscriptionsByIds(deps.db, n.projectId, gone);
       }
 

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { quotaWindows, type QuotaLimits } from '@pushcast/domain';
+import type { Redis } from 'ioredis';
+
+const RESERVE = readFileSync(new URL('./lua/reserve-quota-2.lua', import.meta.url), 'utf8');
+const RELEASE = readFileSync(new URL('./lua/release-quota-2.lua', import.meta.url), 'utf8');
+
+/** Where a reservation was taken from, so that what it did not use goes back there. */
+export interface Reservation {
+  readonly projectId: number;
+  readonly granted: number;
+  readonly hour: number;
+  readonly day: number;
+  /** When nothing (more) could be granted: when the window that blocks resets; null if nothing blocked. */
+  readonly blockedUntil: number | null;
+}
+
+type Scripts = {
+  pushcastReserveQuota(hourKey: string, dayKey: string, want: number, hourly: number, daily: number, hourTtl: number, dayTtl: number): Promise<[number, number, number]>;
+  pushcastReleaseQuota(hourKey: string, dayKey: string, n: number): Promise<number>;
+};
+
+/**
+ * Per-project hourly and daily quotas in Redis, one counter per fixed UTC window. Sends are
+ * reserved before they are handed to a provider and what was not delivered is given back, so a
+ * limit is never passed however many workers race, and a reservation that a 410 or a failure
+ * did not use is used by someone else. A worker that dies between reserving and giving back
+ * leaves its reservation counted until the window ends: never over, sometimes under.
+ */
+export class QuotaCounter {
+  readonly #redis: Redis;
+  readonly #scripts: Scripts;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('pushcastReserveQuota', { numberOfKeys: 2, lua: RESERVE });
+    redis.defineCommand('pushcastReleaseQuota', { numberOfKeys: 2, lua: RELEASE });
+    this.#redis = redis;
+    this.#scripts = redis as unknown as Scripts;
+  }
+
+  // A project's counters share a hash tag: one slot on Redis Cluster, as one script needs.
+  #keys(projectId: number, hour: number, day: number): [string, string] {
+    return [`${this.prefix}:quota:{p${projectId}}:h:${hour}`, `${this.prefix}:quota:{p${projectId}}:d:${day}`];
+  }
+
+  async reserve(projectId: number, want: number, limits: QuotaLimits, nowMs: number): Promise<Reservation> {
+    const w = quotaWindows(nowMs);
+    if (limits.hourly === 0 && limits.daily === 0) {
+      return { projectId, granted: want, hour: w.hour, day: w.day, blockedUntil: null };
+    }
+    const [hourKey, dayKey] = this.#keys(projectId, w.hour, w.day);
+    // Counters outlive their window a little, so that the quota endpoint can read the one just past.
+    const hourTtl = Math.ceil((w.hourResetAt - nowMs) / 1000) + 3600;
+    const dayTtl = Math.ceil((w.dayResetAt - nowMs) / 1000) + 3600;
+    const [granted, usedHour, usedDay] = await this.#scripts.pushcastReserveQuota(hourKey, dayKey, want, limits.hourly, limits.daily, hourTtl, dayTtl);
+    let blockedUntil: number | null = null;
+    if (granted < want) {
+      const dayFull = limits.daily > 0 && usedDay >= limits.daily;
+      const hourFull = limits.hourly > 0 && usedHour >= limits.hourly;
+      blockedUntil = dayFull ? w.dayResetAt : hourFull ? w.hourResetAt : null;
+    }
+    return { projectId, granted, hour: w.hour, day: w.day, blockedUntil };
+  }
+
+  async release(r: Reservation, unused: number): Promise<void> {
+    if (unused <= 0) return;
+    const [hourKey, dayKey] = this.#keys(r.projectId, r.hour, r.day);
+    await this.#scripts.pushcastReleaseQuota(hourKey, dayKey, unused);
+  }
+
+  /** Sends counted in the current hour and day. */
+  async usage(projectId: number, nowMs: number): Promise<{ hour: number; day: number }> {
+    const w = quotaWindows(nowMs);
+    const [h, d] = await this.#redis.mget(...this.#keys(projectId, w.hour, w.day));
+    return { hour: Number(h ?? 0), day: Number(d ?? 0) };
+  }
+}
