@@ -82,5 +82,19 @@ describe('hourly and daily quotas', () => {
     // Nobody received it twice.
     for (const id of ids) expect(p.push.receivedFor(id).filter((m) => m.status === 201).length).toBeLessThanOrEqual(1);
   });
-});
 
+  it('a notification whose TTL runs out while deferred is counted expired, not sent late', { timeout: 60_000 }, async () => {
+    const { projectId } = await createProject(p.server, 'quota-ttl');
+    expect((await admin('PATCH', `/projects/${projectId}`, { quota_hourly: 10 })).status).toBe(200);
+    const ids = await seedSubscribers(p.server.db, p.push, projectId, 25, { idPrefix: 'qt' });
+    // The TTL counts from the (real) creation time; the workers' clock is already hours ahead, so
+    // give it room for that, then move past it within the same hour.
+    const ttl = Math.ceil(offset / 1000) + 600;
+    const res = await admin('POST', `/projects/${projectId}/notifications`, { body: 'Soon stale', ttl });
+    expect(await settled(() => delivered(ids))).toBe(10);
+    offset += 20 * 60_000;
+    const n = await waitForNotification(p.server, res.body.id);
+    expect(n).toMatchObject({ successfully_sent_count: 10, expired_count: 15, failed_count: 0 });
+    expect(delivered(ids)).toBe(10);
+  });
+});

@@ -10,6 +10,8 @@ export interface RunningApi {
 /** Builds the app from a runtime and listens on the configured port. */
 export async function startApi({ config, db, logger }: Runtime): Promise<RunningApi> {
   const redis = createRedis(config.redisUrl, 'producer');
+  // ioredis reconnects by itself; without a listener its errors print as unhandled while Redis is away.
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis unavailable'));
   const queues = createQueues(redis, config.queuePrefix);
   const ledger = new Ledger(redis, config.queuePrefix);
   const quota = new QuotaCounter(redis, config.queuePrefix);
