@@ -61,6 +61,8 @@ export const configSchema = z.object({
   PUSHCAST_DEFAULT_QUOTA_HOURLY: z.coerce.number().int().min(0).default(0),
   PUSHCAST_DEFAULT_QUOTA_DAILY: z.coerce.number().int().min(0).default(0),
   QUOTA_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -100,6 +102,13 @@ export interface Config {
   readonly defaultQuota: { readonly hourly: number; readonly daily: number };
   /** How often a chunk deferred by a quota looks again (a raised quota is used within this long). */
   readonly quotaRecheckMs: number;
+  /** Port of a worker's /metrics, /healthz and /readyz (0 = any free port). */
+  readonly metricsPort: number;
+  /**
+   * On SIGTERM, how long running chunks may go on before they hand their unsent recipients back to
+   * the queue, and the API drains requests; shorter than Kubernetes' terminationGracePeriodSeconds.
+   */
+  readonly shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -143,6 +152,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
     defaultQuota: Object.freeze({ hourly: c.PUSHCAST_DEFAULT_QUOTA_HOURLY, daily: c.PUSHCAST_DEFAULT_QUOTA_DAILY }),
     quotaRecheckMs: c.QUOTA_RECHECK_MS,
+    metricsPort: c.METRICS_PORT,
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
   });
 }
 
