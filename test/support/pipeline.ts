@@ -42,6 +42,8 @@ export async function startPipeline(label: string, env: Record<string, string> =
         PUSHCAST_SECRET_KEY: secretKey,
         PUSHCAST_APNS_URL: apns.origin,
         PUSHCAST_FCM_URL: fcm.origin,
+        // Tests close workers mid-broadcast: running chunks hand back quickly instead of finishing.
+        SHUTDOWN_GRACE_MS: '500',
         ...workerEnv,
       });
       const worker = await startWorker(

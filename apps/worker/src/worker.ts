@@ -30,7 +30,11 @@ import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotenc
 type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
 
 export interface RunningWorker {
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, lets running ones go on for `graceMs` (default SHUTDOWN_GRACE_MS), then has
+   * them hand back what they have not sent, and closes every connection once they have returned.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export const SWEEP_EVERY_MS = 60_000;
@@ -70,9 +74,12 @@ export async function startWorker(
   const apnsClients = new ClientCache<ApnsClient>();
   const fcmClients = new ClientCache<FcmClient>();
   const fcmTransport = config.fcmUrl ? localFcmTransport(config.fcmUrl, options.fcmCa) : undefined;
+  // Aborted when a closing worker's grace period is over: chunks and plans hand back their rest.
+  const handBack = new AbortController();
   const chunkDeps = {
     db,
     ledger,
+    handBack: handBack.signal,
     quota: new QuotaCounter(producer, config.queuePrefix),
     throttle: new ThrottleGate(producer, config.queuePrefix),
     defaultQuota: config.defaultQuota,
@@ -81,7 +88,13 @@ export async function startWorker(
     ...(options.now ? { now: options.now } : {}),
   };
   const handlers: Handlers = {
-    'plan-notification': makePlanNotificationProcessor({ db, queues, logger, ...(options.plan ? { options: options.plan } : {}) }),
+    'plan-notification': makePlanNotificationProcessor({
+      db,
+      queues,
+      logger,
+      handBack: handBack.signal,
+      ...(options.plan ? { options: options.plan } : {}),
+    }),
     'send-web-chunk': makeSendChunkProcessor(webChannel({ db, webPush }), chunkDeps),
     'send-apns-chunk': makeSendChunkProcessor(
       apnsChannel({
@@ -165,9 +178,12 @@ export async function startWorker(
   logger.info({ queues: queueNames }, 'worker started');
 
   return {
-    async close() {
+    async close({ graceMs = config.shutdownGraceMs } = {}) {
       clearInterval(watchdog);
+      const graceOver = setTimeout(() => handBack.abort(), graceMs);
+      // BullMQ's close stops fetching at once and resolves when the running jobs have returned.
       await Promise.all(workers.map((w) => w.close()));
+      clearTimeout(graceOver);
       await queues.close();
       await Promise.all([webPush.close(), apnsClients.close(), fcmClients.close()]);
       fcmTransport?.close();

@@ -12,6 +12,7 @@ import {
   type Chunk,
   type Db,
 } from '@pushcast/store';
+import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { notificationAudience } from './audience.ts';
 
@@ -61,9 +62,16 @@ export async function enqueueChunks(queues: Queues, chunks: readonly Chunk[]): P
  * ends). Safe to re-run: a page's chunks are recorded in one transaction, each platform resumes
  * after its last planned id, and job ids are fixed.
  */
-export function makePlanNotificationProcessor(deps: { db: Db; queues: Queues; logger: Logger; options?: PlanOptions }) {
+export function makePlanNotificationProcessor(deps: {
+  db: Db;
+  queues: Queues;
+  logger: Logger;
+  options?: PlanOptions;
+  /** Aborted when a shutting-down worker's grace period is over: planning stops and resumes elsewhere. */
+  handBack?: AbortSignal;
+}) {
   const options = deps.options ?? DEFAULT_PLAN_OPTIONS;
-  return async ({ notificationId }: ParsedJobData<'plan-notification'>): Promise<void> => {
+  return async ({ notificationId }: ParsedJobData<'plan-notification'>, job: Job, token: string | undefined): Promise<void> => {
     const n = await findNotification(deps.db, notificationId);
     if (!n || n.status === 'cancelled' || n.status === 'sent') return;
     await advanceNotification(deps.db, n.id, 'planning');
@@ -96,6 +104,11 @@ export function makePlanNotificationProcessor(deps: { db: Db; queues: Queues; lo
       if (!current || current.status === 'cancelled') {
         log.info('cancelled while planning');
         return;
+      }
+      if (deps.handBack?.aborted && open.size > 0) {
+        // Chunks and cursors are recorded: another worker resumes after them.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
       }
     }
     await finishPlanning(deps.db, n.id);

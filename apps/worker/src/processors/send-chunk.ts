@@ -33,6 +33,8 @@ export interface SendChunkDeps {
   /** A chunk deferred by a quota looks again after this long at most (a raised quota is used soon). */
   readonly quotaRecheckMs: number;
   readonly logger: Logger;
+  /** Aborted when a shutting-down worker's grace period is over: running chunks hand back what they have not sent. */
+  readonly handBack?: AbortSignal;
   /** The clock of quota windows, throttling and TTLs (tests move it); BullMQ's delays stay real. */
   readonly now?: () => number;
 }
@@ -94,6 +96,9 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       // Slices, so that a cancel stops a running chunk within one slice.
       let start = 0;
       while (start < todo.length) {
+        // Shutting down: everyone sent so far is in the ledger; the rest goes back to the queue at
+        // once, for another worker, which skips the recorded ones.
+        if (deps.handBack?.aborted) await defer(0, 'shutdown');
         if (start > 0 && (await notificationStatus(deps.db, notificationId)) === 'cancelled') {
           await saveCancelledChunkStats(deps.db, notificationId, chunkIndex, await deps.ledger.chunkStats(notificationId, chunkIndex));
           log.info('cancelled during the chunk');
