@@ -58,7 +58,7 @@ export async function buildApp({ config, db, queues, ledger, quota, logger }: Bu
     sendError(reply, request, new PushcastError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
   app.decorateRequest('principal', null as never);
-  const limiterRedis = config.apiRateLimitPerMinute > 0 ? ownRedis(app, config.redisUrl) : null;
+  const limiterRedis = config.apiRateLimitPerMinute > 0 ? ownRedis(app, config.redisUrl, config.redisCluster) : null;
 
   await app.register(
     async (api) => {
@@ -87,8 +87,8 @@ export async function buildApp({ config, db, queues, ledger, quota, logger }: Bu
  * The rate limiter's own Redis connection, closed with the app: failing fast (no offline queue),
  * since the limiter lets requests through while Redis is away rather than holding them.
  */
-function ownRedis(app: FastifyInstance, url: string): ReturnType<typeof createRedis> {
-  const redis = createRedis(url, 'producer');
+function ownRedis(app: FastifyInstance, url: string, cluster: boolean): ReturnType<typeof createRedis> {
+  const redis = createRedis(url, 'producer', cluster);
   redis.on('error', () => {}); // it reconnects by itself; the limiter warns about what it let through
   app.addHook('onClose', async () => redis.disconnect());
   return redis;

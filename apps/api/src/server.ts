@@ -9,10 +9,10 @@ export interface RunningApi {
 
 /** Builds the app from a runtime and listens on the configured port. */
 export async function startApi({ config, db, logger }: Runtime): Promise<RunningApi> {
-  const redis = createRedis(config.redisUrl, 'producer');
+  const redis = createRedis(config.redisUrl, 'producer', config.redisCluster);
   // ioredis reconnects by itself; without a listener its errors print as unhandled while Redis is away.
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis unavailable'));
-  const queues = createQueues(redis, config.queuePrefix);
+  const queues = createQueues(redis, config.bullPrefix);
   const ledger = new Ledger(redis, config.queuePrefix);
   const quota = new QuotaCounter(redis, config.queuePrefix);
   const app = await buildApp({ config, db, queues, ledger, quota, logger });

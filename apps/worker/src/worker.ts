@@ -61,8 +61,8 @@ export async function startWorker(
   { config, db, logger }: { config: Config; db: Db; logger: Logger },
   options: WorkerOptions = {},
 ): Promise<RunningWorker> {
-  const producer = createRedis(config.redisUrl, 'worker');
-  const queues = createQueues(producer, config.queuePrefix);
+  const producer = createRedis(config.redisUrl, 'worker', config.redisCluster);
+  const queues = createQueues(producer, config.bullPrefix);
   const ledger = new Ledger(producer, config.queuePrefix);
   const webPush = new WebPushClient({
     allowedHosts: config.allowedPushHosts,
@@ -150,7 +150,7 @@ export async function startWorker(
     fcm: config.workerConcurrency,
     maintenance: 2,
   };
-  const connections = queueNames.map(() => createRedis(config.redisUrl, 'worker'));
+  const connections = queueNames.map(() => createRedis(config.redisUrl, 'worker', config.redisCluster));
   const workers = queueNames.map(
     (queueName, i) =>
       new Worker(
@@ -164,7 +164,7 @@ export async function startWorker(
         },
         {
           connection: connections[i]!,
-          prefix: config.queuePrefix,
+          prefix: config.bullPrefix,
           concurrency: concurrency[queueName],
           lockDuration: config.workerLockMs,
           stalledInterval: config.workerLockMs,

@@ -61,6 +61,7 @@ export const configSchema = z.object({
   PUSHCAST_DEFAULT_QUOTA_HOURLY: z.coerce.number().int().min(0).default(0),
   PUSHCAST_DEFAULT_QUOTA_DAILY: z.coerce.number().int().min(0).default(0),
   QUOTA_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  REDIS_CLUSTER: boolFlag.default(false),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
 });
@@ -75,7 +76,15 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** `host` or `host:port` entries (a leading `*.` matches subdomains) besides the public push services. */
   readonly allowedPushHosts: readonly string[];
+  /** Prefix of Pushcast's own Redis keys (ledgers, quotas, tokens: each with a hash tag of its own). */
   readonly queuePrefix: string;
+  /** REDIS_URL is a seed node of a Redis Cluster. */
+  readonly redisCluster: boolean;
+  /**
+   * Prefix of BullMQ's keys: on a cluster, the prefix in a hash tag (`{pushcast}`), because
+   * BullMQ's scripts touch many keys of a queue at once and they must share a slot.
+   */
+  readonly bullPrefix: string;
   readonly migrateOnStart: boolean;
   readonly publicUrl: string | undefined;
   readonly logLevel: Parsed['LOG_LEVEL'];
@@ -137,6 +146,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: c.PUSHCAST_ADMIN_TOKEN,
     allowedPushHosts: Object.freeze([...c.PUSHCAST_ALLOWED_PUSH_HOSTS]),
     queuePrefix: c.PUSHCAST_QUEUE_PREFIX,
+    redisCluster: c.REDIS_CLUSTER,
+    bullPrefix: c.REDIS_CLUSTER && !/\{[^}]+\}/.test(c.PUSHCAST_QUEUE_PREFIX) ? `{${c.PUSHCAST_QUEUE_PREFIX}}` : c.PUSHCAST_QUEUE_PREFIX,
     migrateOnStart: c.PUSHCAST_MIGRATE_ON_START,
     publicUrl: c.PUSHCAST_PUBLIC_URL,
     logLevel: c.LOG_LEVEL,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APNS_TOKEN_REUSE_S, mintApnsProviderToken, type ApnsProviderTokens, type ApnsSigningKey } from '@pushcast/providers';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 
 const TAKE = readFileSync(new URL('./lua/take-apns-token-1.lua', import.meta.url), 'utf8');
 const PUT = readFileSync(new URL('./lua/put-apns-token-1.lua', import.meta.url), 'utf8');
@@ -27,7 +27,7 @@ export class RedisApnsTokenStore implements ApnsProviderTokens {
   readonly #scripts: Scripts;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {

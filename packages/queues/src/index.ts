@@ -1,5 +1,5 @@
 export * from './catalogue.ts';
-export { createRedis } from './connection.ts';
+export { createRedis, type RedisConnection } from './connection.ts';
 export { createQueues, type Queues, type EnqueueOptions } from './queues.ts';
 export { Ledger, type LedgerOutcome } from './ledger.ts';
 export { deleteKeysWithPrefix } from './keys.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { emptyStats, type NotificationStats, type Platform } from '@pushcast/domain';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 
 /** A final outcome as the ledger stores it. */
 export type LedgerOutcome = { kind: 'delivered' } | { kind: 'pruned' } | { kind: 'expired' } | { kind: 'failed'; reason: string };
@@ -28,7 +28,7 @@ function tally(codes: Iterable<[string, number]>): NotificationStats {
  */
 export class Ledger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {
     redis.defineCommand('pushcastRecordOutcomes', { numberOfKeys: 2, lua: RECORD_OUTCOMES });

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 import { jobCatalogue, queueNames, type JobData, type JobName, type QueueName } from './catalogue.ts';
 
 export interface EnqueueOptions {
@@ -20,7 +20,7 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: RedisConnection, prefix: string): Queues {
   const byName = new Map(queueNames.map((n) => [n, new Queue(n, { connection, prefix })] as const));
   const queue = (name: QueueName): Queue => byName.get(name)!;
   return {

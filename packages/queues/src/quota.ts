@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { quotaWindows, type QuotaLimits } from '@pushcast/domain';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 
 const RESERVE = readFileSync(new URL('./lua/reserve-quota-2.lua', import.meta.url), 'utf8');
 const RELEASE = readFileSync(new URL('./lua/release-quota-2.lua', import.meta.url), 'utf8');
@@ -28,11 +28,11 @@ type Scripts = {
  * leaves its reservation counted until the window ends: never over, sometimes under.
  */
 export class QuotaCounter {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #scripts: Scripts;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
   ) {
     redis.defineCommand('pushcastReserveQuota', { numberOfKeys: 2, lua: RESERVE });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 
 const TAKE = readFileSync(new URL('./lua/take-throttle-1.lua', import.meta.url), 'utf8');
 /** At most one second's worth of a throttled notification leaves at once. */
@@ -18,7 +18,7 @@ export class ThrottleGate {
   readonly #scripts: Scripts;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
   ) {
     redis.defineCommand('pushcastTakeThrottle', { numberOfKeys: 1, lua: TAKE });
