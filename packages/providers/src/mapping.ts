@@ -1,6 +1,7 @@
 import type { NotificationContent } from '@pushcast/domain';
 import { apnsMessage, type ApnsMessage } from './apns/payload.ts';
 import { fcmMessage, type FcmMessageTemplate } from './fcm/payload.ts';
+import type { DeviceSource } from './device-source.ts';
 import type { WebPushNotification } from './webpush/payload.ts';
 
 /**
@@ -30,29 +31,8 @@ export function webPushNotificationOf(n: MappableNotification, ttlLeft: number):
   };
 }
 
-export function apnsMessageOf(n: MappableNotification, ttlLeft: number, nowMs: number): ApnsMessage {
-  return apnsMessage(
-    {
-      id: n.id,
-      title: n.title,
-      body: n.body,
-      targetUrl: n.targetUrl,
-      iconUrl: n.iconUrl,
-      imageUrl: n.imageUrl,
-      silent: n.silent,
-      urgent: n.urgent,
-      customData: n.customData,
-      actions: n.actions,
-      ttl: ttlLeft,
-      topic: n.topic,
-      override: n.overrides.apns,
-    },
-    nowMs,
-  );
-}
-
-export function fcmMessageOf(n: MappableNotification, ttlLeft: number): FcmMessageTemplate {
-  return fcmMessage({
+function deviceSource<O>(n: MappableNotification, ttlLeft: number, override: O | undefined): DeviceSource<O> {
+  return {
     id: n.id,
     title: n.title,
     body: n.body,
@@ -65,6 +45,12 @@ export function fcmMessageOf(n: MappableNotification, ttlLeft: number): FcmMessa
     actions: n.actions,
     ttl: ttlLeft,
     topic: n.topic,
-    override: n.overrides.fcm,
-  });
+    override,
+  };
 }
+
+export const apnsMessageOf = (n: MappableNotification, ttlLeft: number, nowMs: number): ApnsMessage =>
+  apnsMessage(deviceSource(n, ttlLeft, n.overrides.apns), nowMs);
+
+export const fcmMessageOf = (n: MappableNotification, ttlLeft: number): FcmMessageTemplate =>
+  fcmMessage(deviceSource(n, ttlLeft, n.overrides.fcm));

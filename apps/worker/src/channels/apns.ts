@@ -1,8 +1,8 @@
-import { err, expiresAt, ok } from '@pushcast/domain';
-import { ApnsClient, apnsMessageOf, type ApnsProviderTokens, type ClientCache } from '@pushcast/providers';
+import { expiresAt, ok } from '@pushcast/domain';
+import { ApnsClient, apnsMessageOf, type ApnsProviderTokens, type ClientCache, type ProviderObserver } from '@pushcast/providers';
 import { loadDeviceRecipients, type DeviceRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
-import type { CredentialsSource } from './credentials.ts';
+import { credentialsFor, type CredentialsSource } from './credentials.ts';
 
 export interface ApnsChannelDeps {
   readonly credentials: CredentialsSource;
@@ -12,6 +12,8 @@ export interface ApnsChannelDeps {
   /** A local APNs server instead of Apple's (tests, demo, benchmark). */
   readonly url?: string | undefined;
   readonly ca?: string | undefined;
+  /** Metrics of the requests on the wire. */
+  readonly observer?: ProviderObserver | undefined;
 }
 
 /** APNs: device tokens, the project's .p8 credentials, one client (HTTP/2 session) per credential. */
@@ -21,9 +23,8 @@ export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient> {
     sliceSize: 250,
     load: (db, filter, chunk) => loadDeviceRecipients(db, filter, chunk, 'apns'),
     async prepare(n, project, nowMs) {
-      const found = await deps.credentials(project.id, 'apns');
-      if (!found.ok) return err(found.error);
-      if (found.value === null || found.value.platform !== 'apns') return err('no_credentials');
+      const found = await credentialsFor(deps.credentials, project.id, 'apns');
+      if (!found.ok) return found;
       const { apns, fingerprint } = found.value;
       const message = apnsMessageOf(n, ttlLeft(expiresAt(n), nowMs), nowMs);
       const create = () =>
@@ -34,6 +35,7 @@ export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient> {
           maxInFlight: deps.maxInFlightPerCredential,
           url: deps.url,
           ca: deps.ca,
+          observer: deps.observer,
         });
       return ok((slice) =>
         deps.clients.with(fingerprint, create, (client) =>

@@ -1,9 +1,9 @@
 import type { Agent } from 'node:http';
-import { err, expiresAt, ok } from '@pushcast/domain';
-import { FCM_MAX_BATCH, FcmClient, fcmMessageOf, type ClientCache } from '@pushcast/providers';
+import { expiresAt, ok } from '@pushcast/domain';
+import { FCM_MAX_BATCH, FcmClient, fcmMessageOf, type ClientCache, type ProviderObserver } from '@pushcast/providers';
 import { loadDeviceRecipients, type DeviceRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
-import type { CredentialsSource } from './credentials.ts';
+import { credentialsFor, type CredentialsSource } from './credentials.ts';
 
 export interface FcmChannelDeps {
   readonly credentials: CredentialsSource;
@@ -11,6 +11,8 @@ export interface FcmChannelDeps {
   readonly maxBatchesInFlightPerCredential: number;
   /** Routes OAuth and FCM requests to a local server (tests, demo, benchmark). */
   readonly httpAgent?: Agent | undefined;
+  /** Metrics of the batches on the wire. */
+  readonly observer?: ProviderObserver | undefined;
 }
 
 /** FCM: registration tokens, the project's service account, one firebase-admin app per credential. */
@@ -21,13 +23,17 @@ export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient> {
     sliceSize: FCM_MAX_BATCH,
     load: (db, filter, chunk) => loadDeviceRecipients(db, filter, chunk, 'fcm'),
     async prepare(n, project, nowMs) {
-      const found = await deps.credentials(project.id, 'fcm');
-      if (!found.ok) return err(found.error);
-      if (found.value === null || found.value.platform !== 'fcm') return err('no_credentials');
+      const found = await credentialsFor(deps.credentials, project.id, 'fcm');
+      if (!found.ok) return found;
       const { fcm, fingerprint } = found.value;
       const template = fcmMessageOf(n, ttlLeft(expiresAt(n), nowMs));
       const create = () =>
-        new FcmClient({ credentials: fcm, maxBatchesInFlight: deps.maxBatchesInFlightPerCredential, httpAgent: deps.httpAgent });
+        new FcmClient({
+          credentials: fcm,
+          maxBatchesInFlight: deps.maxBatchesInFlightPerCredential,
+          httpAgent: deps.httpAgent,
+          observer: deps.observer,
+        });
       return ok((slice) =>
         deps.clients.with(fingerprint, create, (client) =>
           client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), template),

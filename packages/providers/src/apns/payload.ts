@@ -1,26 +1,10 @@
-import type { ApnsHeadersOverride, ApnsOverride, NotificationAction } from '@pushcast/domain';
+import type { ApnsHeadersOverride, ApnsOverride } from '@pushcast/domain';
+import type { DeviceSource } from '../device-source.ts';
 
 /** Apple: 4 KB for a regular push (VoIP's 5 KB does not apply to alert and background pushes). */
 export const MAX_APNS_PAYLOAD_BYTES = 4096;
 
-/** What the mapping reads from a notification: its content as stored, plus the moment it leaves. */
-export interface ApnsSource {
-  readonly id: number;
-  readonly title: string | null;
-  readonly body: string;
-  readonly targetUrl: string | null;
-  readonly iconUrl: string | null;
-  readonly imageUrl: string | null;
-  readonly silent: boolean;
-  readonly urgent: boolean;
-  readonly customData: string | null;
-  readonly actions: readonly NotificationAction[];
-  /** Seconds left of the notification's TTL when it is sent. */
-  readonly ttl: number;
-  /** Web Push Topic doubles as the collapse id on every platform. */
-  readonly topic: string | null;
-  readonly override: ApnsOverride | undefined;
-}
+export type ApnsSource = DeviceSource<ApnsOverride>;
 
 export interface ApnsMessage {
   /** The JSON body, as sent. */

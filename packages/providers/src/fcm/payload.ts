@@ -1,26 +1,11 @@
-import type { FcmAndroidNotificationField, FcmOverride, NotificationAction } from '@pushcast/domain';
+import type { FcmAndroidNotificationField, FcmOverride } from '@pushcast/domain';
+import type { DeviceSource } from '../device-source.ts';
 import type { AndroidConfig, AndroidNotification, TokenMessage } from 'firebase-admin/messaging';
 
 /** FCM refuses a message whose notification and data exceed 4 KB. */
 export const MAX_FCM_PAYLOAD_BYTES = 4096;
 
-export interface FcmSource {
-  readonly id: number;
-  readonly title: string | null;
-  readonly body: string;
-  readonly targetUrl: string | null;
-  readonly iconUrl: string | null;
-  readonly imageUrl: string | null;
-  readonly silent: boolean;
-  readonly urgent: boolean;
-  readonly customData: string | null;
-  readonly actions: readonly NotificationAction[];
-  /** Seconds left of the notification's TTL when it is sent. */
-  readonly ttl: number;
-  /** Web Push Topic doubles as the collapse key on every platform. */
-  readonly topic: string | null;
-  readonly override: FcmOverride | undefined;
-}
+export type FcmSource = DeviceSource<FcmOverride>;
 
 /** A message for every token of a send: `sendEach` takes one per token, each with its own `token`. */
 export type FcmMessageTemplate = Omit<TokenMessage, 'token'>;
