@@ -42,6 +42,7 @@ describe('npm start', () => {
       PUSHCAST_ADMIN_TOKEN: adminToken,
       PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
       PUSHCAST_QUEUE_PREFIX: prefix('start'),
+      METRICS_PORT: '0',
       // Everything logged, to show that no secret is.
       LOG_LEVEL: 'trace',
     });
@@ -100,6 +101,7 @@ describe('first start without PUSHCAST_ADMIN_TOKEN', () => {
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       PUSHCAST_QUEUE_PREFIX: prefix('bootstrap'),
+      METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
     };
     const first = start('apps/pushcast/src/main.ts', env);

@@ -46,7 +46,7 @@ describe('deleting a project (202, asynchronous)', () => {
     await queue.close();
     expect(await counts(projectId)).toEqual({ projects: 1, subscriptions: 3 });
 
-    const config = loadConfig({ DATABASE_URL: server.databaseUrl, REDIS_URL: TEST_REDIS_URL, PUSHCAST_QUEUE_PREFIX: server.queuePrefix });
+    const config = loadConfig({ DATABASE_URL: server.databaseUrl, REDIS_URL: TEST_REDIS_URL, PUSHCAST_QUEUE_PREFIX: server.queuePrefix, METRICS_PORT: '0' });
     const worker = await startWorker({ config, db: server.db, logger: createLogger('silent', 'test') }, { sweepEveryMs: 200 });
     try {
       const until = Date.now() + 20_000;

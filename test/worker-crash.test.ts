@@ -28,6 +28,7 @@ function startWorkerProcess(): Child {
     NODE_EXTRA_CA_CERTS: p.push.caFile,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     WORKER_LOCK_MS: '2000',
+    METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
   });
   children.push(child);

@@ -44,6 +44,8 @@ export async function startPipeline(label: string, env: Record<string, string> =
         PUSHCAST_FCM_URL: fcm.origin,
         // Tests close workers mid-broadcast: running chunks hand back quickly instead of finishing.
         SHUTDOWN_GRACE_MS: '500',
+        // Several workers share this process: each serves /metrics on a free port of its own (RunningWorker.metricsPort).
+        METRICS_PORT: '0',
         ...workerEnv,
       });
       const worker = await startWorker(

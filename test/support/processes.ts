@@ -38,9 +38,12 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
   }
 }
 
-/** A Redis server of the test's own, on a free port, that the test may flush, stop and restart. */
-export async function startPrivateRedis(): Promise<{ url: string; port: number; stop(): Promise<void> }> {
-  const port = await freePort();
+/**
+ * A Redis server of the test's own, on a free port (or on `port`: the one a stopped one had, so
+ * that clients pointed at it find it back), that the test may flush, stop and restart.
+ */
+export async function startPrivateRedis(port?: number): Promise<{ url: string; port: number; stop(): Promise<void> }> {
+  port ??= await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });

@@ -8,6 +8,7 @@ import { createAuthenticator } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { sendError } from './http-errors.ts';
 import { createRedis } from '@pushcast/queues';
+import { registerOperations } from './operations.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { accessTokenRoutes } from './routes/access-tokens.ts';
 import { projectRoutes } from './routes/projects.ts';
@@ -29,10 +30,12 @@ export interface BuildAppOptions {
   readonly ledger: Ledger;
   readonly quota: QuotaCounter;
   readonly logger: Logger;
+  /** The API's Redis connection (fails fast): /readyz pings it. */
+  readonly redis: ReturnType<typeof createRedis>;
 }
 
 /** Builds the HTTP app; it does not listen (main.ts does, tests use real sockets or inject). */
-export async function buildApp({ config, db, queues, ledger, quota, logger }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, db, queues, ledger, quota, logger, redis }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
@@ -59,6 +62,8 @@ export async function buildApp({ config, db, queues, ledger, quota, logger }: Bu
   );
   app.decorateRequest('principal', null as never);
   const limiterRedis = config.apiRateLimitPerMinute > 0 ? ownRedis(app, config.redisUrl, config.redisCluster) : null;
+  // /metrics, /readyz, Bull Board, and the request metrics hook, before the routes it measures.
+  await registerOperations(app, { db, redis, queues, auth: deps.auth, bullPrefix: config.bullPrefix, logger });
 
   await app.register(
     async (api) => {

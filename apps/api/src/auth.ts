@@ -17,10 +17,21 @@ export function tokenFromHeader(header: string | undefined): string | null {
 
 export interface Authenticator {
   authenticate(request: FastifyRequest): Promise<Principal>;
+  /** The principal of a token given some other way (the password of Bull Board's Basic auth). */
+  authenticateToken(token: string): Promise<Principal>;
 }
 
 export function createAuthenticator(db: Db, adminToken: string | undefined): Authenticator {
   const adminHash = adminToken === undefined ? null : hashAccessToken(adminToken);
+  const authenticateToken = async (token: string): Promise<Principal> => {
+    const hash = hashAccessToken(token);
+    if (adminHash !== null && timingSafeEqual(hash, adminHash)) return { kind: 'admin', tokenId: null };
+    const stored = await findAccessTokenByHash(db, hash);
+    if (stored === null) throw new PushcastError('unauthorized', 'invalid access token', { rule: 'token_invalid' });
+    return stored.admin
+      ? { kind: 'admin', tokenId: stored.id }
+      : { kind: 'project', tokenId: stored.id, projectIds: new Set(stored.projectIds) };
+  };
   return {
     async authenticate(request) {
       const token = tokenFromHeader(request.headers.authorization);
@@ -29,14 +40,9 @@ export function createAuthenticator(db: Db, adminToken: string | undefined): Aut
           rule: 'token_required',
         });
       }
-      const hash = hashAccessToken(token);
-      if (adminHash !== null && timingSafeEqual(hash, adminHash)) return { kind: 'admin', tokenId: null };
-      const stored = await findAccessTokenByHash(db, hash);
-      if (stored === null) throw new PushcastError('unauthorized', 'invalid access token', { rule: 'token_invalid' });
-      return stored.admin
-        ? { kind: 'admin', tokenId: stored.id }
-        : { kind: 'project', tokenId: stored.id, projectIds: new Set(stored.projectIds) };
+      return authenticateToken(token);
     },
+    authenticateToken,
   };
 }
 

@@ -15,7 +15,7 @@ export async function startApi({ config, db, logger }: Runtime): Promise<Running
   const queues = createQueues(redis, config.bullPrefix);
   const ledger = new Ledger(redis, config.queuePrefix);
   const quota = new QuotaCounter(redis, config.queuePrefix);
-  const app = await buildApp({ config, db, queues, ledger, quota, logger });
+  const app = await buildApp({ config, db, queues, ledger, quota, logger, redis });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

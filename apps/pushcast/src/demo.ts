@@ -65,6 +65,8 @@ async function run(counts: Record<Platform, number>, signal: AbortSignal): Promi
     PUSHCAST_APNS_URL: apns.origin,
     PUSHCAST_FCM_URL: fcm.origin,
     WORKER_CONCURRENCY,
+    // Any free port for the worker's /metrics: a Pushcast already running here keeps 9464.
+    METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
   });
   const db = createDb(config.databaseUrl, config.databasePoolSize);

@@ -26,10 +26,13 @@ import { webChannel } from './channels/web.ts';
 import { makeSendChunkProcessor } from './processors/send-chunk.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotency-keys.ts';
+import { startWorkerObservability } from './observability.ts';
 
 type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
 
 export interface RunningWorker {
+  /** Where /metrics, /healthz and /readyz are served (METRICS_PORT, or the port 0 picked). */
+  readonly metricsPort: number;
   /**
    * Stops taking jobs, lets running ones go on for `graceMs` (default SHUTDOWN_GRACE_MS), then has
    * them hand back what they have not sent, and closes every connection once they have returned.
@@ -61,12 +64,15 @@ export async function startWorker(
   { config, db, logger }: { config: Config; db: Db; logger: Logger },
   options: WorkerOptions = {},
 ): Promise<RunningWorker> {
+  // First: a METRICS_PORT already taken stops the start before anything else is opened.
+  const observability = await startWorkerObservability(config, db, logger);
   const producer = createRedis(config.redisUrl, 'worker', config.redisCluster);
   const queues = createQueues(producer, config.bullPrefix);
   const ledger = new Ledger(producer, config.queuePrefix);
   const webPush = new WebPushClient({
     allowedHosts: config.allowedPushHosts,
     maxInFlightPerOrigin: config.pushMaxInFlightPerOrigin,
+    observer: observability.metrics.providerObserver('web'),
     ...(options.pushCa ? { ca: options.pushCa } : {}),
   });
   // Read per chunk run (one row, one AES-GCM open): a key changed through the API is used by the next chunk.
@@ -85,6 +91,7 @@ export async function startWorker(
     defaultQuota: config.defaultQuota,
     quotaRecheckMs: config.quotaRecheckMs,
     logger,
+    metrics: observability.metrics,
     ...(options.now ? { now: options.now } : {}),
   };
   const handlers: Handlers = {
@@ -104,6 +111,7 @@ export async function startWorker(
         maxInFlightPerCredential: config.apnsMaxInFlightPerCredential,
         url: config.apnsUrl,
         ca: options.apnsCa,
+        observer: observability.metrics.providerObserver('apns'),
       }),
       chunkDeps,
     ),
@@ -113,6 +121,7 @@ export async function startWorker(
         clients: fcmClients,
         maxBatchesInFlightPerCredential: config.fcmMaxBatchesInFlightPerCredential,
         httpAgent: fcmTransport?.httpAgent,
+        observer: observability.metrics.providerObserver('fcm'),
       }),
       chunkDeps,
     ),
@@ -178,6 +187,7 @@ export async function startWorker(
   logger.info({ queues: queueNames }, 'worker started');
 
   return {
+    metricsPort: observability.port,
     async close({ graceMs = config.shutdownGraceMs } = {}) {
       clearInterval(watchdog);
       const graceOver = setTimeout(() => handBack.abort(), graceMs);
@@ -188,6 +198,7 @@ export async function startWorker(
       await Promise.all([webPush.close(), apnsClients.close(), fcmClients.close()]);
       fcmTransport?.close();
       for (const c of [producer, ...connections]) c.disconnect();
+      await observability.close();
     },
   };
 }

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Channel, Recipient } from '../channels/channel.ts';
 import { notificationAudience } from './audience.ts';
 import { retryDelayMs } from './backoff.ts';
+import type { ChunkMetrics } from './chunk-metrics.ts';
 
 /** Ledgers outlive the notification's TTL by a day, then Redis forgets them by itself. */
 const LEDGER_GRACE_S = 24 * 3600;
@@ -33,6 +34,8 @@ export interface SendChunkDeps {
   /** A chunk deferred by a quota looks again after this long at most (a raised quota is used soon). */
   readonly quotaRecheckMs: number;
   readonly logger: Logger;
+  /** Counts outcomes, prunes, retries and deferrals (optional: tests of the pipeline alone go without). */
+  readonly metrics?: ChunkMetrics;
   /** Aborted when a shutting-down worker's grace period is over: running chunks hand back what they have not sent. */
   readonly handBack?: AbortSignal;
   /** The clock of quota windows, throttling and TTLs (tests move it); BullMQ's delays stay real. */
@@ -73,6 +76,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
     const recorded: Entry[] = [];
     const record = (entries: Entry[]) => {
       recorded.push(...entries);
+      deps.metrics?.recorded(platform, entries);
       return deps.ledger.record(notificationId, chunkIndex, platform, entries, ledgerTtl);
     };
 
@@ -90,6 +94,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       /** Back to the delayed set for `delayMs` (real time), without consuming an attempt; the ledger says where to resume. */
       const defer = async (delayMs: number, why: string): Promise<never> => {
         log.debug({ delayMs, why }, 'chunk deferred');
+        deps.metrics?.deferred(platform, why);
         await job.moveToDelayed(Date.now() + Math.max(0, delayMs), token);
         throw new DelayedError();
       };
@@ -135,11 +140,13 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
             notBefore = Math.max(notBefore, o.notBefore);
           }
         });
+        deps.metrics?.retrying(platform, outcomes.length - final.length);
         // The ledger first: if the process dies right after, the re-run skips these recipients.
         await record(final);
         // The quota counts what providers accepted: what was pruned, failed or is to retry goes back.
         await deps.quota.release(reservation, slice.length - outcomes.filter((o) => o.kind === 'delivered').length);
         await deleteSubscriptionsByIds(deps.db, n.projectId, gone);
+        deps.metrics?.pruned(platform, gone.length);
       }
 
       if (retry.length > 0) {
@@ -147,6 +154,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
         const at = Math.max(now() + retryDelayMs(round), notBefore);
         if (at < expiry && round <= MAX_RETRY_ROUNDS) {
           log.debug({ retry: retry.length, round, at }, 'retrying part of the chunk later');
+          deps.metrics?.retryRound(platform);
           await job.updateData({ ...data, round });
           await job.moveToDelayed(at, token);
           throw new DelayedError();

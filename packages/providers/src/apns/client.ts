@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import type { ClientHttp2Session, ClientHttp2Stream, ClientSessionRequestOptions, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import apn from '@parse/node-apn';
 import type { ApnsCredentials, SendOutcome } from '@pushcast/domain';
+import type { ProviderObserver } from '../observer.ts';
 import { Semaphore } from '../webpush/semaphore.ts';
 import type { ApnsMessage } from './payload.ts';
 import type { ApnsProviderTokens, ApnsSigningKey } from './provider-token.ts';
@@ -27,6 +28,8 @@ export interface ApnsClientOptions {
   /** Per request. Default 10,000 ms. */
   readonly requestTimeoutMs?: number;
   readonly now?: () => number;
+  /** Told of every request on the wire, under the APNs origin it goes to (metrics). */
+  readonly observer?: ProviderObserver | undefined;
 }
 
 /** What @parse/node-apn's Client looks like inside: the parts this wrapper relies on (8.1.0). */
@@ -55,11 +58,16 @@ export class ApnsClient {
   readonly #key: ApnsSigningKey;
   readonly #topic: string;
   readonly #now: () => number;
+  readonly #observer: ProviderObserver | undefined;
+  /** Where requests go: Apple's production or sandbox host, or the local server of `url`. */
+  readonly #origin: string;
   #closed = false;
 
   constructor(options: ApnsClientOptions) {
     const { credentials } = options;
     const url = options.url === undefined ? undefined : new URL(options.url);
+    this.#origin = url ? url.origin : `https://${credentials.production ? 'api.push.apple.com' : 'api.sandbox.push.apple.com'}`;
+    this.#observer = options.observer;
     this.#provider = new apn.Provider({
       token: { key: credentials.keyPem, keyId: credentials.keyId, teamId: credentials.teamId },
       production: credentials.production,
@@ -113,7 +121,12 @@ export class ApnsClient {
     let failure: ApnsFailure | undefined;
     try {
       if (this.#closed) return { kind: 'retry', notBefore: this.#now(), reason: 'client_closed' };
-      await this.#client.write(built, token, 'device', 'post');
+      const answered = this.#observer?.requestStarted(this.#origin);
+      try {
+        await this.#client.write(built, token, 'device', 'post');
+      } finally {
+        answered?.();
+      }
     } catch (error) {
       failure = (typeof error === 'object' && error !== null ? error : { error }) as ApnsFailure;
     } finally {

@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { FcmCredentials, SendOutcome } from '@pushcast/domain';
 import { cert, deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getMessaging, type BatchResponse, type Messaging, type TokenMessage } from 'firebase-admin/messaging';
+import type { ProviderObserver } from '../observer.ts';
 import { Semaphore } from '../webpush/semaphore.ts';
 import type { FcmMessageTemplate } from './payload.ts';
+import { FCM_HOST } from './local-endpoint.ts';
 import { fcmOutcome, type FcmFailure } from './response.ts';
 
 /** firebase-admin's limit for one `sendEach`. */
@@ -22,7 +24,12 @@ export interface FcmClientOptions {
   /** For OAuth and HTTP/1.1 requests (a local FCM server in tests); HTTP/2 sends are redirected by `redirectFcmTo`. */
   readonly httpAgent?: Agent | undefined;
   readonly now?: () => number;
+  /** Told of every `sendEach` batch on the wire, under FCM's origin (metrics). */
+  readonly observer?: ProviderObserver | undefined;
 }
+
+/** Where `sendEach` goes (the local FCM server, when there is one, is reached under this name too). */
+const FCM_ORIGIN = `https://${FCM_HOST}`;
 
 /** The HTTP answer behind a message's error, which firebase-admin's error object no longer carries. */
 interface RequestResponseError {
@@ -51,6 +58,7 @@ export class FcmClient {
   readonly #slots: Semaphore;
   readonly #answers = new WeakMap<object, { status?: number; retryAfter?: string }>();
   readonly #now: () => number;
+  readonly #observer: ProviderObserver | undefined;
   #closed = false;
 
   constructor(options: FcmClientOptions) {
@@ -67,6 +75,7 @@ export class FcmClient {
     this.#messaging = getMessaging(this.#app);
     this.#slots = new Semaphore(options.maxBatchesInFlight);
     this.#now = options.now ?? Date.now;
+    this.#observer = options.observer;
     this.#wrapRequestHandler();
   }
 
@@ -88,6 +97,7 @@ export class FcmClient {
   async #sendBatch(targets: readonly FcmTarget[], template: FcmMessageTemplate): Promise<SendOutcome[]> {
     await this.#slots.acquire();
     let response: BatchResponse;
+    const answered = this.#observer?.requestStarted(FCM_ORIGIN);
     try {
       response = await this.#messaging.sendEach(targets.map((t): TokenMessage => ({ ...template, token: t.token })));
     } catch (error) {
@@ -95,6 +105,7 @@ export class FcmClient {
       const code = (error as { code?: string }).code ?? 'network';
       return targets.map(() => ({ kind: 'retry', notBefore: this.#now(), reason: `fcm_${code.replace(/[^A-Za-z0-9_.-]/g, '_')}` }) as const);
     } finally {
+      answered?.();
       this.#slots.release();
     }
     const now = this.#now();

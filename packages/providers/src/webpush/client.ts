@@ -3,6 +3,7 @@ import { checkPushEndpoint, type SendOutcome } from '@pushcast/domain';
 import { Client, Pool, type buildConnector, type Dispatcher } from 'undici';
 import webpush, { type PushSubscription, type RequestDetails, type RequestOptions } from 'web-push';
 import { MAX_WEB_PUSH_PLAINTEXT, webPushHeaders, webPushPayload, type WebPushHeaders, type WebPushNotification } from './payload.ts';
+import type { ProviderObserver } from '../observer.ts';
 import { outcomeForError, outcomeForStatus } from './response.ts';
 import { Semaphore } from './semaphore.ts';
 import { VapidCache, VapidKeyError, type VapidSender } from './vapid-cache.ts';
@@ -31,6 +32,8 @@ export interface WebPushClientOptions {
   ca?: string | Buffer;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
+  /** Told of every request on the wire, per push service origin (metrics). */
+  observer?: ProviderObserver;
 }
 
 /**
@@ -84,6 +87,7 @@ export class WebPushClient {
   readonly #timeoutMs: number;
   readonly #secureContext: SecureContext | undefined;
   readonly #now: () => number;
+  readonly #observer: ProviderObserver | undefined;
   readonly #vapid: VapidCache;
   readonly #routes = new Map<string, Route>();
   #closed = false;
@@ -97,6 +101,7 @@ export class WebPushClient {
     // parsing ~140 root certificates on every TLS connect costs ~15 ms of CPU.
     this.#secureContext = options.ca === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.ca] });
     this.#now = options.now ?? Date.now;
+    this.#observer = options.observer;
     this.#vapid = new VapidCache({ now: this.#now });
   }
 
@@ -156,7 +161,12 @@ export class WebPushClient {
       // maxInFlightPerOrigin ciphertexts at a time.
       const request = encrypt(target, url.origin, batch, authorization);
       if (!request) return BAD_SUBSCRIPTION_KEYS;
-      return await this.#post(route.pool, url, request, batch.signal);
+      const answered = this.#observer?.requestStarted(url.origin);
+      try {
+        return await this.#post(route.pool, url, request, batch.signal);
+      } finally {
+        answered?.();
+      }
     } finally {
       route.slots.release();
     }

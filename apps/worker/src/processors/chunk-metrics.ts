@@ -1,0 +1,19 @@
+import type { Platform } from '@pushcast/domain';
+import type { LedgerOutcome } from '@pushcast/queues';
+
+/**
+ * What the chunk processor tells metrics (optional; `@pushcast/observability`'s `SendMetrics`
+ * implements it). Every call is synchronous and cheap: counters in memory.
+ */
+export interface ChunkMetrics {
+  /** Final outcomes as the chunk records them in the ledger (delivered, pruned, failed, expired). */
+  recorded(platform: Platform, entries: readonly (readonly [subscriptionId: number, outcome: LedgerOutcome])[]): void;
+  /** Recipients a provider answered with a retryable error in this slice (429, 5xx, timeouts). */
+  retrying(platform: Platform, count: number): void;
+  /** Subscriptions deleted because their provider called them gone. */
+  pruned(platform: Platform, count: number): void;
+  /** A chunk run put back in the delayed set to retry some of its recipients. */
+  retryRound(platform: Platform): void;
+  /** A chunk run put back in the delayed set before it was done: `reason` is `quota`, `throttle`, … */
+  deferred(platform: Platform, reason: string): void;
+}

@@ -1,0 +1,102 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The label every sending metric carries: a push provider, as the queues name them. */
+export type Provider = 'web' | 'apns' | 'fcm';
+/** What became of one recipient in one chunk run. */
+export type SendOutcomeLabel = 'delivered' | 'pruned' | 'retry' | 'failed' | 'expired';
+
+/** Seconds: a push service answers in tens of milliseconds; an FCM batch of 500 can take seconds. */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The sending side's metrics: one metric per event, with `provider` (and `outcome`, `origin`,
+ * `reason`) labels. Implements the worker's `ChunkMetrics` and hands each provider client a
+ * `ProviderObserver` (both structurally: this package depends on neither).
+ */
+export class SendMetrics {
+  readonly #sends: Counter<'provider' | 'outcome'>;
+  readonly #pruned: Counter<'provider'>;
+  readonly #retryRounds: Counter<'provider'>;
+  readonly #deferrals: Counter<'provider' | 'reason'>;
+  readonly #requestSeconds: Histogram<'provider'>;
+  readonly #inFlight: Gauge<'provider' | 'origin'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#sends = new Counter({
+      name: 'pushcast_sends_total',
+      help: 'Recipients given an outcome by a chunk run: delivered, pruned, failed and expired as recorded, retry for each provider answer to try again',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    });
+    this.#pruned = new Counter({
+      name: 'pushcast_subscriptions_pruned_total',
+      help: 'Subscriptions deleted because their provider called them gone (Web Push 404/410, APNs Unregistered/BadDeviceToken, FCM UNREGISTERED)',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.#retryRounds = new Counter({
+      name: 'pushcast_chunk_retries_total',
+      help: 'Chunk runs put back in the delayed set to retry some of their recipients',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.#deferrals = new Counter({
+      name: 'pushcast_chunk_deferrals_total',
+      help: 'Chunk runs put back in the delayed set before they were done, by reason (quota, throttle, shutdown)',
+      labelNames: ['provider', 'reason'],
+      registers,
+    });
+    this.#requestSeconds = new Histogram({
+      name: 'pushcast_provider_request_duration_seconds',
+      help: 'Time from a request (Web Push, APNs) or batch (FCM sendEach) leaving until it is answered or fails',
+      labelNames: ['provider'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.#inFlight = new Gauge({
+      name: 'pushcast_provider_requests_in_flight',
+      help: 'Requests (Web Push, APNs) or batches (FCM) on the wire, per provider and origin',
+      labelNames: ['provider', 'origin'],
+      registers,
+    });
+  }
+
+  /** The observer a provider's client takes in its options. */
+  providerObserver(provider: Provider): { requestStarted(origin: string): () => void } {
+    return {
+      requestStarted: (origin) => {
+        const labels = { provider, origin };
+        this.#inFlight.inc(labels);
+        const stop = this.#requestSeconds.startTimer({ provider });
+        let done = false;
+        return () => {
+          if (done) return;
+          done = true;
+          stop();
+          this.#inFlight.dec(labels);
+        };
+      },
+    };
+  }
+
+  recorded(provider: Provider, entries: readonly (readonly [number, { readonly kind: Exclude<SendOutcomeLabel, 'retry'> }])[]): void {
+    for (const [, outcome] of entries) this.#sends.inc({ provider, outcome: outcome.kind });
+  }
+
+  retrying(provider: Provider, count: number): void {
+    if (count > 0) this.#sends.inc({ provider, outcome: 'retry' }, count);
+  }
+
+  pruned(provider: Provider, count: number): void {
+    if (count > 0) this.#pruned.inc({ provider }, count);
+  }
+
+  retryRound(provider: Provider): void {
+    this.#retryRounds.inc({ provider });
+  }
+
+  deferred(provider: Provider, reason: string): void {
+    this.#deferrals.inc({ provider, reason });
+  }
+}
