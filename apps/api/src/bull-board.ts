@@ -68,4 +68,3 @@ async function refusalOf(request: FastifyRequest, auth: Authenticator): Promise<
     return toPushcastError(error);
   }
 }
-
