@@ -152,8 +152,9 @@ describe('when Redis is unreachable', () => {
       const api = await startApiProcess(env);
       const get = () => call(api.url, 'GET', '/senders', { token: env.PUSHCAST_ADMIN_TOKEN! });
       expect((await get()).status).toBe(200);
-      expect((await get()).status).toBe(200);
-      expect((await get()).status).toBe(429);
+      // The limit bites while Redis is up (a loaded machine may let one through unchecked when
+      // the 500 ms budget runs out: that is the fail-open this test is about).
+      await waitFor('the limit to bite', async () => ((await get()).status === 429 ? true : undefined), 10_000);
 
       await redis.stop();
       for (let i = 0; i < 5; i += 1) expect((await get()).status).toBe(200);
