@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, redactConfig, type Config } from '@pushcast/config';
-import { createDb, ensureDatabase, migrate, type Db } from '@pushcast/store';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDb, ensureDatabase, migrate, migrationsApplied, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 
@@ -31,6 +32,13 @@ export async function startRuntime(name: string, env: NodeJS.ProcessEnv = proces
   if (config.migrateOnStart) {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  } else {
+    // New code must not run against an old schema: wait for the migration job (Kubernetes) or
+    // service (compose) rather than take jobs and fail them.
+    for (let waited = 0; !(await migrationsApplied(db)); waited += 1) {
+      if (waited % 15 === 0) logger.warn('waiting for migrations to be applied (PUSHCAST_MIGRATE_ON_START=false)');
+      await sleep(2_000);
+    }
   }
   return { config, logger, db };
 }
