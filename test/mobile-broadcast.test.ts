@@ -69,6 +69,7 @@ describe('one notification, three payloads', () => {
       require_interaction: true,
       silent: false,
       custom_data: '{"order":42}',
+      open_token: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/),
     });
 
     // APNs: payload, and the headers Apple reads, under the project's own provider token.

@@ -16,6 +16,7 @@ import { senderRoutes } from './routes/senders.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { quotaRoutes } from './routes/quota.ts';
+import { browserRoutes } from './routes/public/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,6 +40,8 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    // Who X-Forwarded-For may name as the client (the browser endpoints are limited per address).
+    trustProxy: typeof config.trustProxy === 'number' ? hopsOf(config.trustProxy) : (config.trustProxy as boolean | string[]),
     // Keys of the querystring like `uids[]` stay literal; repeated keys become arrays.
     routerOptions: { ignoreTrailingSlash: true },
   });
@@ -83,6 +86,8 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
     },
     { prefix: '/api/v1' },
   );
+  // The browser side (no token): /sdk/*, and its own /api/v1 routes outside the authenticated scope.
+  await app.register(browserRoutes, { deps, logger });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;
@@ -97,4 +102,9 @@ function ownRedis(app: FastifyInstance, url: string, cluster: boolean): ReturnTy
   redis.on('error', () => {}); // it reconnects by itself; the limiter warns about what it let through
   app.addHook('onClose', async () => redis.disconnect());
   return redis;
+}
+
+/** PUSHCAST_TRUST_PROXY as a number of hops: the nearest `hops` proxies are trusted. */
+function hopsOf(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

@@ -67,7 +67,7 @@ export async function registerRateLimit(api: FastifyInstance, opts: RateLimitOpt
 
 type CountRequest = (key: string, windowMs: number) => Promise<[number, number]>;
 
-function redisWindowStore({ redis, prefix, logger }: RateLimitOptions): FastifyRateLimitStoreCtor {
+export function redisWindowStore({ redis, prefix, logger }: RateLimitOptions): FastifyRateLimitStoreCtor {
   redis.defineCommand('pushcastCountRequest', { numberOfKeys: 1, lua: COUNT_REQUEST });
   const run = (redis as unknown as Record<string, CountRequest>).pushcastCountRequest!.bind(redis);
   let lastWarning = 0;

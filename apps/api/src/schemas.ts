@@ -1,5 +1,7 @@
 import {
   AUTH_SECRET_BYTES,
+  isBrowserTagPattern,
+  normalizeOrigin,
   checkPushEndpoint,
   decodeBase64Any,
   isFcmToken,
@@ -97,3 +99,29 @@ function credentialsInput<T>(parse: (input: unknown) => Result<T, CredentialProb
 
 export const apnsCredentialsInput = credentialsInput(parseApnsCredentials);
 export const fcmCredentialsInput = credentialsInput(parseFcmCredentials);
+
+/** `https://example.com` (or `http://…`): an origin, normalised as browsers send it in `Origin`. */
+export const allowedOriginList = z
+  .array(
+    z.string().max(2048).transform((v, ctx) => {
+      const origin = normalizeOrigin(v);
+      if (origin === null) {
+        ctx.addIssue({ code: 'custom', message: 'must be an origin: http(s)://host[:port], without a path', params: { rule: 'origin' } });
+        return z.NEVER;
+      }
+      return origin;
+    }),
+  )
+  .max(100)
+  .transform((origins) => [...new Set(origins)]);
+
+/** Tags a browser may set: an exact tag, or a prefix followed by `*` (`*` alone: any tag). */
+export const browserTagPatternList = z
+  .array(
+    z.string().refine(isBrowserTagPattern, {
+      message: 'must be a tag, or a tag prefix followed by * (letters, digits and _ - . : @ #)',
+      params: { rule: 'tag_pattern' },
+    }),
+  )
+  .max(MAX_TAGS)
+  .transform((patterns) => [...new Set(patterns)]);

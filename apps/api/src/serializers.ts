@@ -35,6 +35,9 @@ export const projectJson = (p: Project, credentials: ProjectCredentialsSummary) 
   quota_hourly: p.quota.hourly,
   quota_daily: p.quota.daily,
   quota_policy: p.quota.policy,
+  // Pushcast's browser side: null = the website's origin.
+  allowed_origins: p.allowedOrigins,
+  browser_tags_allowed: p.browserTagsAllowed,
   apns_credentials: credentials.apns && {
     key_id: credentials.apns.keyId,
     team_id: credentials.apns.teamId,
@@ -83,6 +86,8 @@ export interface PlatformStats {
 export interface LiveStats {
   readonly total: NotificationStats;
   readonly platforms: Readonly<Record<Platform, PlatformStats>>;
+  /** Opens reported by service workers (each recipient once), in all and per action. */
+  readonly opens?: { readonly count: number; readonly actions: Readonly<Record<string, number>> };
 }
 
 const failedCount = (s: NotificationStats): number => Object.values(s.failed).reduce((a, b) => a + b, 0);
@@ -96,7 +101,7 @@ const platformJson = ({ planned, stats }: PlatformStats) => ({
   failures: stats.failed,
 });
 
-export const notificationJson = (n: Notification, { total: stats, platforms }: LiveStats) => {
+export const notificationJson = (n: Notification, { total: stats, platforms, opens }: LiveStats) => {
   return {
     id: n.id,
     project_id: n.projectId,
@@ -127,7 +132,7 @@ export const notificationJson = (n: Notification, { total: stats, platforms }: L
     // Pushpad's statistics.
     scheduled_count: n.scheduledCount,
     successfully_sent_count: stats.delivered,
-    opened_count: 0,
+    opened_count: opens?.count ?? 0,
     scheduled: n.status === 'scheduled',
     cancelled: n.status === 'cancelled',
     // Pushcast's: where the broadcast is, and what happened to everyone it did not reach.
@@ -136,6 +141,8 @@ export const notificationJson = (n: Notification, { total: stats, platforms }: L
     expired_count: stats.expired,
     failed_count: failedCount(stats),
     failures: stats.failed,
+    // Pushcast's: how many of the opens came through each action (keyed by `action`, or the title).
+    opened_actions: opens?.actions ?? {},
     platforms: { web: platformJson(platforms.web), apns: platformJson(platforms.apns), fcm: platformJson(platforms.fcm) },
     completed_at: n.completedAt?.toISOString() ?? null,
   };

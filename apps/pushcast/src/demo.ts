@@ -13,6 +13,7 @@ import { audience, parseDemoOptions, USAGE } from './demo/options.ts';
 import { fmt, seconds, watchBroadcast } from './demo/progress.ts';
 import { broadcastMs, summary } from './demo/report.ts';
 import { seedAll } from './demo/seed.ts';
+import { runBrowserDemo } from './demo/browser.ts';
 import { clearQueuePrefix, demoDatabaseUrl, demoNames, redactUrl, resetDemoDatabase } from './demo/setup.ts';
 
 /**
@@ -140,6 +141,7 @@ let code = 0;
 try {
   const options = parseDemoOptions();
   if (options === 'help') out(`${USAGE}\n`);
+  else if (options === 'browser') await runBrowserDemo(stop.signal, out, closers);
   else await run(options, stop.signal);
 } catch (error) {
   code = stop.signal.aborted ? 130 : 1;

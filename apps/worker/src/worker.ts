@@ -102,7 +102,7 @@ export async function startWorker(
       handBack: handBack.signal,
       ...(options.plan ? { options: options.plan } : {}),
     }),
-    'send-web-chunk': makeSendChunkProcessor(webChannel({ db, webPush }), chunkDeps),
+    'send-web-chunk': makeSendChunkProcessor(webChannel({ db, webPush, secretKey: config.secretKey }), chunkDeps),
     'send-apns-chunk': makeSendChunkProcessor(
       apnsChannel({
         credentials,

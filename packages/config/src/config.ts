@@ -27,6 +27,19 @@ const localOverrideUrl = z
 
 const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/**
+ * Which proxies' X-Forwarded-For to believe for the client's address (Fastify's `trustProxy`):
+ * `true`/`false`, a number of hops, or comma-separated addresses and CIDR ranges.
+ */
+const trustProxy = z.string().transform((v, ctx): boolean | number | string[] => {
+  if (v === 'true' || v === 'false') return v === 'true';
+  if (/^\d{1,2}$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  if (entries.length > 0 && entries.every((e) => /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/.test(e))) return entries;
+  ctx.addIssue({ code: 'custom', message: 'must be true, false, a number of hops, or comma-separated addresses/CIDRs' });
+  return z.NEVER;
+});
+
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -58,6 +71,8 @@ export const configSchema = z.object({
   APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
   FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(64).default(4),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
+  BROWSER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(300),
+  PUSHCAST_TRUST_PROXY: trustProxy.default(false),
   PUSHCAST_DEFAULT_QUOTA_HOURLY: z.coerce.number().int().min(0).default(0),
   PUSHCAST_DEFAULT_QUOTA_DAILY: z.coerce.number().int().min(0).default(0),
   QUOTA_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
@@ -107,6 +122,10 @@ export interface Config {
   readonly fcmMaxBatchesInFlightPerCredential: number;
   /** Requests one access token may make per minute, counted in Redis across API processes; 0 = no limit. */
   readonly apiRateLimitPerMinute: number;
+  /** Requests one client address may make per minute to the browser endpoints (no token); 0 = no limit. */
+  readonly browserRateLimitPerMinute: number;
+  /** Whose X-Forwarded-For gives the client's address (Fastify's `trustProxy`). */
+  readonly trustProxy: boolean | number | readonly string[];
   /** Quotas of projects that set none (0 = unlimited). */
   readonly defaultQuota: { readonly hourly: number; readonly daily: number };
   /** How often a chunk deferred by a quota looks again (a raised quota is used within this long). */
@@ -161,6 +180,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apnsMaxInFlightPerCredential: c.APNS_MAX_IN_FLIGHT_PER_CREDENTIAL,
     fcmMaxBatchesInFlightPerCredential: c.FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL,
     apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
+    browserRateLimitPerMinute: c.BROWSER_RATE_LIMIT_PER_MINUTE,
+    trustProxy: Array.isArray(c.PUSHCAST_TRUST_PROXY) ? Object.freeze([...c.PUSHCAST_TRUST_PROXY]) : c.PUSHCAST_TRUST_PROXY,
     defaultQuota: Object.freeze({ hourly: c.PUSHCAST_DEFAULT_QUOTA_HOURLY, daily: c.PUSHCAST_DEFAULT_QUOTA_DAILY }),
     quotaRecheckMs: c.QUOTA_RECHECK_MS,
     metricsPort: c.METRICS_PORT,

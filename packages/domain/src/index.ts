@@ -14,3 +14,5 @@ export * from './secret-box.ts';
 export * from './credential-rules.ts';
 export * from './device-token.ts';
 export * from './quota.ts';
+export * from './open-token.ts';
+export * from './browser-rules.ts';

@@ -25,6 +25,10 @@ export interface Project extends ProjectSettings {
   readonly id: number;
   readonly senderId: number;
   readonly quota: ProjectQuota;
+  /** Origins whose pages may use the browser endpoints; null = the origin of `website`. */
+  readonly allowedOrigins: readonly string[] | null;
+  /** Tags a browser may set on its own subscription: exact tags, or a prefix and `*`. */
+  readonly browserTagsAllowed: readonly string[];
   readonly createdAt: Date;
 }
 

@@ -10,3 +10,5 @@ export * from './notifications.ts';
 export * from './chunks.ts';
 export * from './credentials.ts';
 export * from './idempotency-keys.ts';
+export * from './browser-subscriptions.ts';
+export * from './opens.ts';

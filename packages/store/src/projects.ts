@@ -14,11 +14,13 @@ interface ProjectRow {
   quota_hourly: number | null;
   quota_daily: number | null;
   quota_policy: QuotaPolicy;
+  allowed_origins: string[] | null;
+  browser_tags_allowed: string[];
   created_at: Date;
 }
 
 const COLUMNS = `id, sender_id, name, website, icon_url, badge_url, notifications_ttl,
-  notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy, created_at`;
+  notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy, allowed_origins, browser_tags_allowed, created_at`;
 
 const toProject = (r: ProjectRow): Project => ({
   id: r.id,
@@ -31,19 +33,29 @@ const toProject = (r: ProjectRow): Project => ({
   notificationsRequireInteraction: r.notifications_require_interaction,
   notificationsSilent: r.notifications_silent,
   quota: { hourly: r.quota_hourly, daily: r.quota_daily, policy: r.quota_policy },
+  allowedOrigins: r.allowed_origins,
+  browserTagsAllowed: r.browser_tags_allowed,
   createdAt: r.created_at,
 });
 
-export type NewProject = ProjectSettings & { senderId: number; quota?: ProjectQuota };
+export type NewProject = ProjectSettings & {
+  senderId: number;
+  quota?: ProjectQuota;
+  /** null or absent = the website's origin. */
+  allowedOrigins?: readonly string[] | null;
+  browserTagsAllowed?: readonly string[];
+};
 
 export async function insertProject(db: Queryable, p: NewProject): Promise<Project> {
   const { rows } = await db.query<ProjectRow>(
     `INSERT INTO projects (sender_id, name, website, icon_url, badge_url, notifications_ttl,
-       notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+       notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy,
+       allowed_origins, browser_tags_allowed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
     [
       p.senderId, p.name, p.website, p.iconUrl, p.badgeUrl, p.notificationsTtl, p.notificationsRequireInteraction, p.notificationsSilent,
       p.quota?.hourly ?? null, p.quota?.daily ?? null, p.quota?.policy ?? 'defer',
+      p.allowedOrigins ?? null, p.browserTagsAllowed ?? [],
     ],
   );
   return toProject(rows[0]!);
@@ -79,7 +91,9 @@ export async function updateProject(db: Queryable, id: number, patch: ProjectPat
        notifications_silent = COALESCE($11, notifications_silent),
        quota_hourly = CASE WHEN $12::boolean THEN $13 ELSE quota_hourly END,
        quota_daily = CASE WHEN $14::boolean THEN $15 ELSE quota_daily END,
-       quota_policy = COALESCE($16, quota_policy)
+       quota_policy = COALESCE($16, quota_policy),
+       allowed_origins = CASE WHEN $17::boolean THEN $18 ELSE allowed_origins END,
+       browser_tags_allowed = COALESCE($19, browser_tags_allowed)
      WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [
       id,
@@ -98,6 +112,9 @@ export async function updateProject(db: Queryable, id: number, patch: ProjectPat
       patch.quota?.daily !== undefined,
       patch.quota?.daily ?? null,
       patch.quota?.policy ?? null,
+      patch.allowedOrigins !== undefined,
+      patch.allowedOrigins ?? null,
+      patch.browserTagsAllowed ?? null,
     ],
   );
   return rows[0] ? toProject(rows[0]) : null;

@@ -234,3 +234,6 @@ export async function insertDeviceSubscriptionsBulk(
     ],
   );
 }
+
+// The row mapping, for the browser-side queries in browser-subscriptions.ts.
+export { COLUMNS as SUBSCRIPTION_COLUMNS, toSubscription, type SubscriptionRow };

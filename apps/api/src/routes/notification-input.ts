@@ -1,4 +1,4 @@
-import { MAX_TAG_LENGTH, PushcastError, TAG_PATTERN, parseTagFilter, tagFilterError, type Project } from '@pushcast/domain';
+import { MAX_TAG_LENGTH, OPEN_TOKEN_LENGTH, PushcastError, TAG_PATTERN, parseTagFilter, tagFilterError, type Project } from '@pushcast/domain';
 import {
   apnsMessageOf,
   apnsPayloadBytes,
@@ -146,12 +146,13 @@ export function resolveContent(input: NotificationInput, project: Project) {
 
 /**
  * Refuses content that some platform could not carry: the Web Push payload must fit one 4,096-byte
- * encrypted record, the APNs payload Apple's 4 KB, FCM's notification and data its 4 KB. Computed
+ * encrypted record (open-tracking token included), the APNs payload Apple's 4 KB, FCM's notification and data its 4 KB. Computed
  * with the largest id the notification could get, so that the check holds for the id assigned later.
  */
 export function checkPayloadSize(resolved: ReturnType<typeof resolveContent>): void {
   const n = { ...resolved, id: Number.MAX_SAFE_INTEGER };
-  const web = Buffer.byteLength(webPushPayload(webPushNotificationOf(n, n.ttl)));
+  // With an open-tracking token as every recipient's message carries one (fixed length, no escapes).
+  const web = Buffer.byteLength(webPushPayload({ ...webPushNotificationOf(n, n.ttl), openToken: 'x'.repeat(OPEN_TOKEN_LENGTH) }));
   if (web > MAX_WEB_PUSH_PLAINTEXT) {
     throw tooLarge('payload', `the Web Push payload would be ${web} bytes; the limit is ${MAX_WEB_PUSH_PLAINTEXT} bytes (one 4096-byte encrypted record)`, web, MAX_WEB_PUSH_PLAINTEXT);
   }

@@ -9,6 +9,8 @@ import {
   findProject,
   insertNotification,
   listNotifications,
+  openedCountsByCustomMetric,
+  openStats,
   subscribedUids,
   type Db,
 } from '@pushcast/store';
@@ -32,7 +34,7 @@ const listQuery = z.object(pageQuery);
 
 /** Finished chunks' counts from PostgreSQL plus the running chunks' from Redis, in all and per platform. */
 export async function liveStats(db: Db, ledger: Ledger, n: Notification): Promise<LiveStats> {
-  const { byPlatform, doneIndexes } = await completedChunkStats(db, n.id);
+  const [{ byPlatform, doneIndexes }, opens] = await Promise.all([completedChunkStats(db, n.id), openStats(db, n.id)]);
   const finished = n.status === 'sent' || n.status === 'cancelled';
   const live = finished ? null : await ledger.liveStats(n.id, doneIndexes);
   const platforms = {} as Record<Platform, PlatformStats>;
@@ -42,7 +44,7 @@ export async function liveStats(db: Db, ledger: Ledger, n: Notification): Promis
     platforms[p] = { planned: byPlatform[p].planned, stats };
     total = addStats(total, stats);
   }
-  return { total, platforms };
+  return { total, platforms, opens };
 }
 
 export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -124,12 +126,13 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
   // Pushpad aggregates statistics per custom metric in its dashboard; Pushcast serves them here.
   app.get('/projects/:projectId/custom_metrics', async (request) => {
     const project = await loadProject(request.principal, request.params);
-    return (await customMetricStats(db, project.id)).map((m) => ({
+    const [metrics, opened] = await Promise.all([customMetricStats(db, project.id), openedCountsByCustomMetric(db, project.id)]);
+    return metrics.map((m) => ({
       name: m.name,
       notifications_count: m.notifications,
       scheduled_count: m.scheduled,
       successfully_sent_count: m.delivered,
-      opened_count: 0,
+      opened_count: opened.get(m.name) ?? 0,
       pruned_count: m.pruned,
       expired_count: m.expired,
       failed_count: m.failed,

@@ -25,7 +25,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin, requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { apnsCredentialsInput, fcmCredentialsInput, httpUrl, idParam } from '../schemas.ts';
+import { allowedOriginList, apnsCredentialsInput, browserTagPatternList, fcmCredentialsInput, httpUrl, idParam } from '../schemas.ts';
 import { projectJson } from '../serializers.ts';
 import { parseInput } from '../validation.ts';
 
@@ -48,6 +48,10 @@ const settings = {
   quota_hourly: z.number().int().min(0).max(2_000_000_000).nullable().optional(),
   quota_daily: z.number().int().min(0).max(2_000_000_000).nullable().optional(),
   quota_policy: z.enum(['defer', 'reject']).optional(),
+  // Pushcast's browser side: origins allowed to call the browser endpoints (null = the website's),
+  // and the tags a browser may set on its own subscription.
+  allowed_origins: allowedOriginList.nullable().optional(),
+  browser_tags_allowed: browserTagPatternList.optional(),
 };
 
 const QUOTA_FIELDS = ['quota_hourly', 'quota_daily', 'quota_policy'] as const;
@@ -121,6 +125,8 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
         notificationsRequireInteraction: body.notifications_require_interaction ?? false,
         notificationsSilent: body.notifications_silent ?? false,
         quota: { hourly: body.quota_hourly ?? null, daily: body.quota_daily ?? null, policy: body.quota_policy ?? 'defer' },
+        allowedOrigins: body.allowed_origins ?? null,
+        browserTagsAllowed: body.browser_tags_allowed ?? [],
       });
       await applyCredentials(tx, created.id, body, key);
       return created;
@@ -161,6 +167,8 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
         notificationsRequireInteraction: body.notifications_require_interaction,
         notificationsSilent: body.notifications_silent,
         quota: { hourly: body.quota_hourly, daily: body.quota_daily, policy: body.quota_policy },
+        allowedOrigins: body.allowed_origins,
+        browserTagsAllowed: body.browser_tags_allowed,
       });
       if (updated) await applyCredentials(tx, id, body, key);
       return updated;

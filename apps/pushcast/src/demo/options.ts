@@ -2,14 +2,15 @@ import { parseArgs } from 'node:util';
 import type { Platform } from './api-client.ts';
 import { fmt } from './progress.ts';
 
-export const USAGE = `usage: npm run demo [-- --subscribers N] [--apns N] [--fcm N]
+export const USAGE = `usage: npm run demo [-- --subscribers N] [--apns N] [--fcm N] | npm run demo -- --browser
   --subscribers, -n   browsers (Web Push), default 10000
   --apns              Apple devices (APNs), default 2000
   --fcm               Android devices (FCM), default 2000
-  0 leaves a platform out; at least one must have recipients.`;
+  0 leaves a platform out; at least one must have recipients.
+  --browser           instead: the demo website, to subscribe a real browser and open a notification`;
 
-/** Recipients per platform, or `help` when the user asked for the usage text. */
-export type DemoOptions = Record<Platform, number> | 'help';
+/** Recipients per platform, `help` when the user asked for the usage text, `browser` for the demo website. */
+export type DemoOptions = Record<Platform, number> | 'help' | 'browser';
 
 export function parseDemoOptions(args: string[] = process.argv.slice(2)): DemoOptions {
   const options = {
@@ -17,6 +18,7 @@ export function parseDemoOptions(args: string[] = process.argv.slice(2)): DemoOp
     apns: { type: 'string', default: '2000' },
     fcm: { type: 'string', default: '2000' },
     help: { type: 'boolean', short: 'h' },
+    browser: { type: 'boolean' },
   } as const;
   let values;
   try {
@@ -25,6 +27,7 @@ export function parseDemoOptions(args: string[] = process.argv.slice(2)): DemoOp
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
   }
   if (values.help) return 'help';
+  if (values.browser) return 'browser';
   const count = (name: string, raw: string): number => {
     const n = Number(raw.replaceAll(/[_,]/g, ''));
     if (raw.trim() === '' || !Number.isSafeInteger(n) || n < 0) {

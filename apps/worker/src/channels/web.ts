@@ -1,6 +1,6 @@
-import { err, expiresAt, ok } from '@pushcast/domain';
+import { err, expiresAt, ok, openToken } from '@pushcast/domain';
 import { webPushNotificationOf, type WebPushClient } from '@pushcast/providers';
-import { findSender, loadWebRecipients, type Db, type WebRecipient } from '@pushcast/store';
+import { findSender, loadOpenTrackingKey, loadWebRecipients, type Db, type WebRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
 
 /** RFC 8292 wants a contact: the project's site if it is https, else a mailto at its host. */
@@ -9,8 +9,21 @@ export function vapidSubject(website: string): string {
   return url.protocol === 'https:' ? url.origin : `mailto:webpush@${url.hostname}`;
 }
 
-/** Web Push: browser subscriptions, VAPID keys of the project's sender. */
-export function webChannel(deps: { db: Db; webPush: WebPushClient }): Channel<WebRecipient> {
+/**
+ * Web Push: browser subscriptions, VAPID keys of the project's sender. Every message carries its
+ * recipient's open-tracking token (bound to the notification and the subscription), so each
+ * recipient's payload is built on its own; the encryption is per recipient anyway.
+ */
+export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKey: Buffer | undefined }): Channel<WebRecipient> {
+  // Loaded once per process (derived from PUSHCAST_SECRET_KEY, or Pushcast's own secret in PostgreSQL).
+  let openKey: Promise<Buffer> | undefined;
+  const loadOpenKey = () => {
+    openKey ??= loadOpenTrackingKey(deps.db, deps.secretKey).catch((error: unknown) => {
+      openKey = undefined;
+      throw error;
+    });
+    return openKey;
+  };
   return {
     platform: 'web',
     sliceSize: 100,
@@ -18,15 +31,21 @@ export function webChannel(deps: { db: Db; webPush: WebPushClient }): Channel<We
     async prepare(n, project, nowMs) {
       const sender = await findSender(deps.db, project.senderId);
       if (!sender) return err('sender_missing');
+      const key = await loadOpenKey();
       const message = webPushNotificationOf(n, ttlLeft(expiresAt(n), nowMs));
       const vapid = { publicKeyPem: sender.vapidPublicKey, privateKeyPem: sender.vapidPrivateKey, subject: vapidSubject(project.website) };
-      return ok((slice) =>
-        deps.webPush.send(
-          slice.map((r) => ({ subscriptionId: r.id, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth })),
-          message,
-          vapid,
-        ),
-      );
+      return ok(async (slice) => {
+        const outcomes = await Promise.all(
+          slice.map((r) =>
+            deps.webPush.send(
+              [{ subscriptionId: r.id, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth }],
+              { ...message, openToken: openToken(key, n.id, r.id) },
+              vapid,
+            ),
+          ),
+        );
+        return outcomes.map((o) => o[0]!);
+      });
     },
   };
 }

@@ -37,6 +37,11 @@ export interface WebPushNotification {
   urgent: boolean;
   /** Replaces a pending message with the same topic at the push service; ignored unless valid. */
   topic?: string | null;
+  /**
+   * The recipient's open-tracking token (`OPEN_TOKEN_LENGTH` characters, fixed), written last as
+   * `open_token`: the one field that differs per recipient.
+   */
+  openToken?: string | null;
 }
 
 export interface WebPushHeaders {
@@ -68,6 +73,7 @@ export function webPushPayload(n: WebPushNotification): string {
   payload.require_interaction = n.requireInteraction;
   payload.silent = n.silent;
   setIfPresent(payload, 'custom_data', n.customData);
+  setIfPresent(payload, 'open_token', n.openToken);
   return JSON.stringify(payload);
 }
 

@@ -1,0 +1,74 @@
+import { notFound, PushcastError, readOpenToken, validationError, OPEN_TOKEN_LENGTH, type Notification } from '@pushcast/domain';
+import { findNotification, loadOpenTrackingKey, recordOpen } from '@pushcast/store';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ApiDeps } from '../../deps.ts';
+import { idParam } from '../../schemas.ts';
+import { parseInput } from '../../validation.ts';
+
+const params = z.object({ id: idParam });
+const body = z.strictObject({
+  token: z.string().max(OPEN_TOKEN_LENGTH * 2),
+  action: z.string().max(200).nullable().optional(),
+});
+
+/** The key an action is counted under: its `action`, or its title when it has none (what the service worker reports). */
+export function actionKeys(n: Notification): string[] {
+  const web = n.overrides.web?.actions;
+  return web ? web.map((a) => a.action ?? a.title) : n.actions.map((a) => a.action ?? a.title);
+}
+
+/**
+ * `POST /notifications/:id/open {"token", "action"}`: a service worker reports that its notification
+ * was opened (clicked, or one of its actions). The token in each message is bound to the notification
+ * and the subscription, so only a recipient can report, and only for itself; each recipient counts
+ * once however often it reports. Any origin may call it (the token is what is checked), and the body
+ * may come as `text/plain`, which spares the service worker a CORS preflight.
+ */
+export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
+  let key: Promise<Buffer> | undefined;
+  const openKey = () => {
+    key ??= loadOpenTrackingKey(db, config.secretKey).catch((error: unknown) => {
+      key = undefined;
+      throw error;
+    });
+    return key;
+  };
+
+  app.options('/notifications/:id/open', async (_request, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-origin', '*')
+      .header('access-control-allow-methods', 'POST')
+      .header('access-control-allow-headers', 'Content-Type')
+      .header('access-control-max-age', '600')
+      .send(),
+  );
+
+  app.post('/notifications/:id/open', async (request, reply) => {
+    void reply.header('access-control-allow-origin', '*');
+    const { id } = parseInput(params, request.params, 'params');
+    const report = parseInput(body, typeof request.body === 'string' ? parseJsonText(request.body) : request.body, 'body');
+    const subscriptionId = readOpenToken(await openKey(), id, report.token);
+    if (subscriptionId === null) {
+      throw new PushcastError('forbidden', `token: is not an open token of notification ${id}`, { field: 'token', rule: 'open_token' });
+    }
+    const n = await findNotification(db, id);
+    if (!n) throw notFound(`notification ${id}`);
+    const action = report.action ?? null;
+    if (action !== null && action !== '' && !actionKeys(n).includes(action)) {
+      throw validationError('action', 'unknown_action', `is not an action of notification ${id}`);
+    }
+    const counted = await recordOpen(db, { notificationId: id, subscriptionId, action: action === '' ? null : action });
+    return { counted };
+  });
+}
+
+/** A `text/plain` body holds the same JSON. */
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PushcastError('bad_request', 'body: is not valid JSON', { field: 'body', rule: 'json' });
+  }
+}

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { openTrackingKey } from '@pushcast/domain';
+import type { Queryable } from './db.ts';
+
+/** Open tracking: one row per opened (notification, subscription), counters per action. */
+
+export interface OpenStats {
+  /** Recipients who opened the notification, each counted once. */
+  readonly count: number;
+  /** Of those, how many opened it through each action (keyed by the action's `action`, or its title). */
+  readonly actions: Readonly<Record<string, number>>;
+}
+
+export const NO_OPENS: OpenStats = Object.freeze({ count: 0, actions: Object.freeze({}) });
+
+/**
+ * Records that a subscription opened a notification (through `action`, or null for the notification
+ * itself). Only the first report of a (notification, subscription) counts: it bumps the counter and
+ * sets the subscription's `last_click_at`, all in one statement. Returns whether this one counted.
+ */
+export async function recordOpen(
+  db: Queryable,
+  open: { notificationId: number; subscriptionId: number; action: string | null },
+): Promise<boolean> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH opened AS (
+       INSERT INTO notification_opens (notification_id, subscription_id, action) VALUES ($1, $2, $3)
+       ON CONFLICT (notification_id, subscription_id) DO NOTHING
+       RETURNING notification_id, action),
+     counted AS (
+       INSERT INTO notification_open_counts (notification_id, action, count)
+       SELECT notification_id, COALESCE(action, ''), 1 FROM opened
+       ON CONFLICT (notification_id, action) DO UPDATE SET count = notification_open_counts.count + 1
+       RETURNING 1),
+     clicked AS (
+       UPDATE subscriptions SET last_click_at = now() WHERE id = $2 AND EXISTS (SELECT 1 FROM opened)
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM opened)::int AS n`,
+    [open.notificationId, open.subscriptionId, open.action],
+  );
+  return rows[0]!.n === 1;
+}
+
+export async function openStats(db: Queryable, notificationId: number): Promise<OpenStats> {
+  const { rows } = await db.query<{ action: string; count: number }>(
+    `SELECT action, count FROM notification_open_counts WHERE notification_id = $1`,
+    [notificationId],
+  );
+  let count = 0;
+  const actions: Record<string, number> = {};
+  for (const r of rows) {
+    count += r.count;
+    if (r.action !== '') actions[r.action] = r.count;
+  }
+  return { count, actions };
+}
+
+/** Opens summed per custom metric over a project's notifications. */
+export async function openedCountsByCustomMetric(db: Queryable, projectId: number): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ name: string; opened: number }>(
+    `SELECT m AS name, sum(c.count)::bigint AS opened
+     FROM notifications n
+     JOIN notification_open_counts c ON c.notification_id = n.id, unnest(n.custom_metrics) AS m
+     WHERE n.project_id = $1 AND cardinality(n.custom_metrics) > 0
+     GROUP BY m`,
+    [projectId],
+  );
+  return new Map(rows.map((r) => [r.name, r.opened]));
+}
+
+/** Stores `fresh` under `name` unless a secret of that name exists (the first process to ask wins). */
+export async function insertSecretIfMissing(db: Queryable, name: string, fresh: Buffer): Promise<void> {
+  await db.query(`INSERT INTO pushcast_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [name, fresh]);
+}
+
+export async function findSecret(db: Queryable, name: string): Promise<Buffer | null> {
+  const { rows } = await db.query<{ value: Buffer }>(`SELECT value FROM pushcast_secrets WHERE name = $1`, [name]);
+  return rows[0]?.value ?? null;
+}
+
+/**
+ * The key of open-tracking tokens, the same in the API and every worker: derived from
+ * PUSHCAST_SECRET_KEY when it is set, else from a random secret Pushcast keeps in PostgreSQL
+ * (generated once, by whichever process asks first). Two statements on purpose: the SELECT runs
+ * after the INSERT in a new snapshot, so it sees a secret that a racing process committed.
+ */
+export async function loadOpenTrackingKey(db: Queryable, secretKey: Buffer | undefined): Promise<Buffer> {
+  if (secretKey !== undefined) return openTrackingKey(secretKey);
+  const existing = await findSecret(db, OPEN_TRACKING_SECRET);
+  if (existing) return openTrackingKey(existing);
+  await insertSecretIfMissing(db, OPEN_TRACKING_SECRET, randomBytes(32));
+  const stored = await findSecret(db, OPEN_TRACKING_SECRET);
+  if (!stored) throw new Error('open-tracking secret missing right after it was stored');
+  return openTrackingKey(stored);
+}
+
+const OPEN_TRACKING_SECRET = 'open_tracking';
