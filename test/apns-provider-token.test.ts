@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { signApnsProviderToken } from '@pushcast/local-apns-service';
-import { insertDeviceSubscriptionsBulk, loadProjectCredentials } from '@pushcast/store';
+import { insertDeviceSubscriptionsBulk } from '@pushcast/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apnsToken, giveProjectCredentials } from './support/devices.ts';
 import { createProject } from './support/fixtures.ts';
@@ -44,11 +44,10 @@ describe('APNs provider tokens', () => {
   it('a token APNs calls expired is replaced once, and its pushes are retried, not lost', async () => {
     const { projectId } = await createProject(p.server, 'expired-token');
     const creds = await giveProjectCredentials(p, projectId);
-    const opened = await loadProjectCredentials(p.server.db, Buffer.from(p.secretKey, 'base64'), projectId, 'apns');
-    if (!opened.ok || !opened.value) throw new Error('credentials not readable');
     // A token older than Apple's hour, but recorded as fresh: as if a clock had been wrong.
     const stale = signApnsProviderToken(creds.apnsKey, Math.floor(Date.now() / 1000) - 7200);
-    const key = `${p.server.queuePrefix}:apns-token:{k${opened.value.fingerprint}}`;
+    // Tokens are shared per Apple key (team id and key id), as Apple counts their updates.
+    const key = `${p.server.queuePrefix}:apns-token:{k${creds.apnsKey.teamId}.${creds.apnsKey.keyId}}`;
     await redis.hset(key, 'token', stale, 'iat', Math.floor(Date.now() / 1000), 'minting', 0);
 
     const tokens = Array.from({ length: 50 }, (_, i) => apnsToken(`expired-${i}`));

@@ -9,6 +9,8 @@ const RELEASE = readFileSync(new URL('./lua/release-quota-2.lua', import.meta.ur
 export interface Reservation {
   readonly projectId: number;
   readonly granted: number;
+  /** False when no limit applied: nothing was counted, so nothing is given back. */
+  readonly counted: boolean;
   readonly hour: number;
   readonly day: number;
   /** When nothing (more) could be granted: when the window that blocks resets; null if nothing blocked. */
@@ -49,7 +51,7 @@ export class QuotaCounter {
   async reserve(projectId: number, want: number, limits: QuotaLimits, nowMs: number): Promise<Reservation> {
     const w = quotaWindows(nowMs);
     if (limits.hourly === 0 && limits.daily === 0) {
-      return { projectId, granted: want, hour: w.hour, day: w.day, blockedUntil: null };
+      return { projectId, granted: want, counted: false, hour: w.hour, day: w.day, blockedUntil: null };
     }
     const [hourKey, dayKey] = this.#keys(projectId, w.hour, w.day);
     // Counters outlive their window a little, so that the quota endpoint can read the one just past.
@@ -62,11 +64,13 @@ export class QuotaCounter {
       const hourFull = limits.hourly > 0 && usedHour >= limits.hourly;
       blockedUntil = dayFull ? w.dayResetAt : hourFull ? w.hourResetAt : null;
     }
-    return { projectId, granted, hour: w.hour, day: w.day, blockedUntil };
+    return { projectId, granted, counted: true, hour: w.hour, day: w.day, blockedUntil };
   }
 
   async release(r: Reservation, unused: number): Promise<void> {
-    if (unused <= 0) return;
+    // An unlimited reservation counted nothing: giving back would eat into what others reserved
+    // under a limit set meanwhile.
+    if (unused <= 0 || !r.counted) return;
     const [hourKey, dayKey] = this.#keys(r.projectId, r.hour, r.day);
     await this.#scripts.pushcastReleaseQuota(hourKey, dayKey, unused);
   }

@@ -52,15 +52,18 @@ export async function nextAudienceIds(
 }
 
 /**
- * Records planned chunks and moves the planner's cursor, in one transaction. Re-running a planner
- * that crashed inserts nothing twice (the primary key) and resumes after `planned_through_id`.
+ * Records a round of planned chunks in one transaction (each platform's cursor is the highest
+ * `last_id` of its chunks). Returns false when not all of them were new: another planner run of
+ * the same notification got there first (a stalled job taken over), and this one must stop.
  */
-export async function recordChunks(db: Db, notificationId: number, chunks: readonly Chunk[]): Promise<void> {
-  if (chunks.length === 0) return;
-  await inTransaction(db, async (tx) => {
-    await tx.query(
+export async function recordChunks(db: Db, notificationId: number, chunks: readonly Chunk[]): Promise<boolean> {
+  if (chunks.length === 0) return true;
+  return inTransaction(db, async (tx) => {
+    // Not for a notification cancelled (or finished) meanwhile: its chunks would never be sent.
+    const { rowCount } = await tx.query(
       `INSERT INTO notification_chunks (notification_id, chunk_index, platform, first_id, last_id, size)
        SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::int[])
+       WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND status NOT IN ('cancelled', 'sent'))
        ON CONFLICT DO NOTHING`,
       [
         notificationId,
@@ -74,8 +77,9 @@ export async function recordChunks(db: Db, notificationId: number, chunks: reado
     await tx.query(
       `UPDATE notifications SET planned_through_id = GREATEST(COALESCE(planned_through_id, 0), $2), updated_at = now()
        WHERE id = $1`,
-      [notificationId, chunks[chunks.length - 1]!.lastId],
+      [notificationId, Math.max(...chunks.map((c) => c.lastId))],
     );
+    return rowCount === chunks.length;
   });
 }
 
@@ -139,11 +143,15 @@ export async function completeChunk(db: Db, notificationId: number, index: numbe
      WHERE notification_id = $1 AND chunk_index = $2 AND status = 'pending'`,
     [notificationId, index, stats.delivered, stats.pruned, stats.expired, JSON.stringify(stats.failed)],
   );
+  // After the commit, not in the same transaction: two last chunks finishing together would each
+  // see the other still pending. Each looks after its own commit, so the later one sees both. A
+  // crash in between is healed by the reconciler, which completes 'sending' notifications with
+  // nothing pending.
   await completeNotificationIfDone(db, notificationId);
   return rowCount === 1;
 }
 
-async function completeNotificationIfDone(db: Queryable, notificationId: number): Promise<void> {
+export async function completeNotificationIfDone(db: Queryable, notificationId: number): Promise<void> {
   await db.query(
     `UPDATE notifications SET status = 'sent', completed_at = now(), updated_at = now()
      WHERE id = $1 AND status = 'sending' AND planned_at IS NOT NULL

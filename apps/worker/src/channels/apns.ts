@@ -30,7 +30,6 @@ export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient> {
       const create = () =>
         new ApnsClient({
           credentials: apns,
-          fingerprint,
           tokens: deps.tokens,
           maxInFlight: deps.maxInFlightPerCredential,
           url: deps.url,

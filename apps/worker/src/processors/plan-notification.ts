@@ -73,7 +73,9 @@ export function makePlanNotificationProcessor(deps: {
   const options = deps.options ?? DEFAULT_PLAN_OPTIONS;
   return async ({ notificationId }: ParsedJobData<'plan-notification'>, job: Job, token: string | undefined): Promise<void> => {
     const n = await findNotification(deps.db, notificationId);
-    if (!n || n.status === 'cancelled' || n.status === 'sent') return;
+    // Only what is still to plan: a late re-run (the reconciler re-adding a job that just finished)
+    // must not plan subscribers who arrived after planning ended.
+    if (!n || !['queued', 'scheduled', 'planning'].includes(n.status)) return;
     await advanceNotification(deps.db, n.id, 'planning');
     const log = deps.logger.child({ notificationId });
 
@@ -98,7 +100,12 @@ export function makePlanNotificationProcessor(deps: {
         }
         cursors[platform] = ids[ids.length - 1]!;
       }
-      await recordChunks(deps.db, n.id, chunks);
+      if (!(await recordChunks(deps.db, n.id, chunks))) {
+        // Cancelled meanwhile, or another run of this plan (a stalled job taken over) recorded some
+        // of them first: that run goes on, this one stops.
+        log.warn('chunks not recorded (cancelled, or another planner run is ahead); this run stops');
+        return;
+      }
       await enqueueChunks(deps.queues, chunks);
       const current = await findNotification(deps.db, n.id);
       if (!current || current.status === 'cancelled') {

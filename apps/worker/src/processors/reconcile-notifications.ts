@@ -1,5 +1,5 @@
 import { jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
-import { listUnfinishedNotifications, pendingChunks, type Db } from '@pushcast/store';
+import { completeNotificationIfDone, listUnfinishedNotifications, pendingChunks, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 import { enqueueChunks } from './plan-notification.ts';
 
@@ -17,7 +17,10 @@ export function makeReconcileNotificationsProcessor(deps: { db: Db; queues: Queu
       const batch = await listUnfinishedNotifications(deps.db, after, PAGE);
       for (const n of batch) {
         if (n.status === 'sending') {
-          await enqueueChunks(deps.queues, await pendingChunks(deps.db, n.id));
+          const pending = await pendingChunks(deps.db, n.id);
+          // Nothing left to send but not marked sent (a crash between the last chunk and the mark).
+          if (pending.length === 0) await completeNotificationIfDone(deps.db, n.id);
+          await enqueueChunks(deps.queues, pending);
         } else {
           const delay = n.sendAt ? Math.max(0, n.sendAt.getTime() - Date.now()) : 0;
           await deps.queues.enqueue('plan-notification', { notificationId: n.id }, { jobId: jobIds.planNotification(n.id), delay });

@@ -61,7 +61,14 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
     const log = deps.logger.child({ notificationId, chunkIndex, platform, jobId: job.id });
     const n = await findNotification(deps.db, notificationId);
     const chunk = n ? await findChunk(deps.db, notificationId, chunkIndex) : null;
-    if (!n || !chunk || chunk.status !== 'pending' || n.status === 'cancelled') return;
+    if (!n || !chunk || chunk.status === 'done') return;
+    if (chunk.status === 'cancelled') {
+      // Cancelled while it waited (retry, quota, throttle, shutdown) or while another run sent:
+      // what the ledger holds was sent, and counts.
+      await saveCancelledChunkStats(deps.db, notificationId, chunkIndex, await deps.ledger.chunkStats(notificationId, chunkIndex));
+      return;
+    }
+    if (n.status === 'cancelled') return;
     const project = await findProject(deps.db, n.projectId);
     if (!project) return;
 
@@ -125,7 +132,11 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
         }
         const slice = todo.slice(start, start + reservation.granted);
         start += slice.length;
+        // Senders answer every recipient with an outcome; if one throws anyway, its reservation stays
+        // counted (what it sent is unknown, and a quota must never be passed).
         const outcomes = await send(slice);
+        // The quota counts what providers accepted: what was pruned, failed or is to retry goes back.
+        await deps.quota.release(reservation, slice.length - outcomes.filter((o) => o.kind === 'delivered').length);
         const final: Entry[] = [];
         const gone: number[] = [];
         outcomes.forEach((o, i) => {
@@ -143,8 +154,6 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
         deps.metrics?.retrying(platform, outcomes.length - final.length);
         // The ledger first: if the process dies right after, the re-run skips these recipients.
         await record(final);
-        // The quota counts what providers accepted: what was pruned, failed or is to retry goes back.
-        await deps.quota.release(reservation, slice.length - outcomes.filter((o) => o.kind === 'delivered').length);
         await deleteSubscriptionsByIds(deps.db, n.projectId, gone);
         deps.metrics?.pruned(platform, gone.length);
       }
@@ -156,7 +165,8 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
           log.debug({ retry: retry.length, round, at }, 'retrying part of the chunk later');
           deps.metrics?.retryRound(platform);
           await job.updateData({ ...data, round });
-          await job.moveToDelayed(at, token);
+          // `at` is on the pipeline's clock; BullMQ's delays are on the real one.
+          await job.moveToDelayed(Date.now() + (at - now()), token);
           throw new DelayedError();
         }
         const outcome: LedgerOutcome = at >= expiry ? { kind: 'expired' } : { kind: 'failed', reason: 'retries_exhausted' };
@@ -175,6 +185,9 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
     if (await completeChunk(deps.db, notificationId, chunkIndex, stats)) {
       await deps.ledger.forgetChunk(notificationId, chunkIndex);
       log.debug({ stats }, 'chunk done');
+    } else if ((await findChunk(deps.db, notificationId, chunkIndex))?.status === 'cancelled') {
+      // Cancelled during its last slice: it keeps the counts of what it sent.
+      await saveCancelledChunkStats(deps.db, notificationId, chunkIndex, stats);
     }
   };
 }

@@ -16,8 +16,6 @@ export interface ApnsTarget {
 
 export interface ApnsClientOptions {
   readonly credentials: ApnsCredentials;
-  /** Identifies the credential: provider tokens are shared per fingerprint. */
-  readonly fingerprint: string;
   readonly tokens: ApnsProviderTokens;
   /** Requests in flight at once on this client's HTTP/2 session, over all concurrent `send` calls. */
   readonly maxInFlight: number;
@@ -80,7 +78,8 @@ export class ApnsClient {
     this.#slots = new Semaphore(options.maxInFlight);
     this.#tokens = options.tokens;
     this.#key = {
-      id: options.fingerprint,
+      // Apple counts token updates per key: projects sharing a .p8 key share its token.
+      id: `${credentials.teamId}.${credentials.keyId}`,
       keyId: credentials.keyId,
       teamId: credentials.teamId,
       privateKey: createPrivateKey(credentials.keyPem),
@@ -133,7 +132,8 @@ export class ApnsClient {
       this.#slots.release();
     }
     if (failure && apnsReason(failure) === 'ExpiredProviderToken') {
-      await this.#tokens.rejected(this.#key, providerToken);
+      // A failure to tell the shared store only delays the new token; this recipient is retried anyway.
+      await this.#tokens.rejected(this.#key, providerToken).catch(() => {});
     }
     return apnsOutcome(failure, this.#now());
   }

@@ -14,7 +14,7 @@ export interface ApnsProviderTokens {
 }
 
 export interface ApnsSigningKey {
-  /** Identifies the credential (its fingerprint): tokens are shared per key, across projects and processes. */
+  /** Identifies the Apple key (`<team id>.<key id>`): tokens are shared per key, across projects and processes. */
   readonly id: string;
   readonly keyId: string;
   readonly teamId: string;

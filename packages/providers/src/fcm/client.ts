@@ -33,7 +33,7 @@ const FCM_ORIGIN = `https://${FCM_HOST}`;
 
 /** The HTTP answer behind a message's error, which firebase-admin's error object no longer carries. */
 interface RequestResponseError {
-  response?: { status?: number; headers?: Record<string, string | string[] | undefined> };
+  response?: { status?: number; headers?: Record<string, string | string[] | undefined>; isJson?(): boolean; data?: unknown };
 }
 interface MessagingInternals {
   messagingRequestHandler: {
@@ -56,7 +56,7 @@ export class FcmClient {
   readonly #app: App;
   readonly #messaging: Messaging;
   readonly #slots: Semaphore;
-  readonly #answers = new WeakMap<object, { status?: number; retryAfter?: string }>();
+  readonly #answers = new WeakMap<object, { status?: number; retryAfter?: string; fcmErrorCode?: string }>();
   readonly #now: () => number;
   readonly #observer: ProviderObserver | undefined;
   #closed = false;
@@ -101,9 +101,15 @@ export class FcmClient {
     try {
       response = await this.#messaging.sendEach(targets.map((t): TokenMessage => ({ ...template, token: t.token })));
     } catch (error) {
-      // The whole batch failed before FCM answered it (session refused or reset): nobody is final.
-      const code = (error as { code?: string }).code ?? 'network';
-      return targets.map(() => ({ kind: 'retry', notBefore: this.#now(), reason: `fcm_${code.replace(/[^A-Za-z0-9_.-]/g, '_')}` }) as const);
+      // The session failed (GOAWAY, reset): firebase-admin still says what became of the messages
+      // answered before; only the others are retried, so accepted ones are not sent twice.
+      const pending = (error as { pendingBatchResponse?: Promise<BatchResponse> }).pendingBatchResponse;
+      const settled = pending ? await pending.catch(() => undefined) : undefined;
+      if (!settled) {
+        const code = (error as { code?: string }).code ?? 'network';
+        return targets.map(() => ({ kind: 'retry', notBefore: this.#now(), reason: `fcm_${code.replace(/[^A-Za-z0-9_.-]/g, '_')}` }) as const);
+      }
+      response = settled;
     } finally {
       answered?.();
       this.#slots.release();
@@ -118,6 +124,7 @@ export class FcmClient {
         message: error?.message ?? '',
         status: answer?.status,
         retryAfter: answer?.retryAfter,
+        fcmErrorCode: answer?.fcmErrorCode,
       };
       return fcmOutcome(failure, now);
     });
@@ -132,12 +139,25 @@ export class FcmClient {
       const result = build(err);
       if (result.error) {
         const header = err.response?.headers?.['retry-after'];
+        const fcmErrorCode = fcmErrorCodeOf(err);
         this.#answers.set(result.error, {
           ...(err.response?.status !== undefined ? { status: err.response.status } : {}),
           ...(header !== undefined ? { retryAfter: Array.isArray(header) ? header[0]! : header } : {}),
+          ...(fcmErrorCode !== undefined ? { fcmErrorCode } : {}),
         });
       }
       return result;
     };
+  }
+}
+
+/** The `errorCode` of the FcmError detail in an FCM error body (`{error: {details: [{'@type', errorCode}]}}`). */
+function fcmErrorCodeOf(err: RequestResponseError): string | undefined {
+  try {
+    const data = err.response?.isJson?.() ? err.response.data : undefined;
+    const details = (data as { error?: { details?: { '@type'?: string; errorCode?: string }[] } } | undefined)?.error?.details;
+    return details?.find((d) => d['@type']?.endsWith('google.firebase.fcm.v1.FcmError'))?.errorCode;
+  } catch {
+    return undefined;
   }
 }

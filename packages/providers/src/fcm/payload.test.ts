@@ -70,7 +70,11 @@ describe('FCM message mapping', () => {
 describe('FCM answers', () => {
   const now = 5_000;
   it.each([
-    [{ code: 'messaging/registration-token-not-registered', message: 'Requested entity was not found.', status: 404 }, { kind: 'gone', status: 404 }],
+    [{ code: 'messaging/registration-token-not-registered', message: 'Requested entity was not found.', status: 404, fcmErrorCode: 'UNREGISTERED' }, { kind: 'gone', status: 404 }],
+    // firebase-admin maps a bare NOT_FOUND (no FcmError detail: a wrong Firebase project) the same way: not a prune.
+    [{ code: 'messaging/registration-token-not-registered', message: 'Requested entity was not found.', status: 404 }, { kind: 'failed', reason: 'fcm_http_404' }],
+    [{ code: 'app/network-timeout', message: 'Error while making request: timeout of 15000ms exceeded.' }, { kind: 'retry', notBefore: now, reason: 'fcm_app_network-timeout' }],
+    [{ code: 'app/network-error', message: 'Error while making request: stream reset' }, { kind: 'retry', notBefore: now, reason: 'fcm_app_network-error' }],
     [{ code: 'messaging/invalid-argument', message: 'The registration token is not a valid FCM registration token', status: 400 }, { kind: 'gone', status: 400 }],
     [{ code: 'messaging/invalid-argument', message: 'Invalid value at message.android.ttl', status: 400 }, { kind: 'failed', reason: 'fcm_invalid-argument' }],
     [{ code: 'messaging/message-rate-exceeded', message: 'Sending limit exceeded', status: 429, retryAfter: '3' }, { kind: 'retry', notBefore: 8_000, reason: 'fcm_message-rate-exceeded' }],

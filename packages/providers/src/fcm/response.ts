@@ -9,10 +9,15 @@ export interface FcmFailure {
   readonly message: string;
   readonly status?: number | undefined;
   readonly retryAfter?: string | undefined;
+  /** The `errorCode` of FCM's FcmError detail (`UNREGISTERED`, `INVALID_ARGUMENT`, …), when the answer had one. */
+  readonly fcmErrorCode?: string | undefined;
 }
 
 const GONE_CODES = new Set(['messaging/registration-token-not-registered', 'messaging/invalid-registration-token']);
 const RETRY_CODES = new Set([
+  // A request that timed out or whose stream was reset: FCM may never have seen it.
+  'app/network-error',
+  'app/network-timeout',
   'messaging/message-rate-exceeded',
   'messaging/device-message-rate-exceeded',
   'messaging/server-unavailable',
@@ -30,7 +35,12 @@ const CREDENTIAL_REFUSED = /invalid_grant|invalid_client|unauthorized_client|acc
 export function fcmOutcome(failure: FcmFailure | undefined, now: number): SendOutcome {
   if (failure === undefined) return DELIVERED;
   const { code, status } = failure;
-  if (GONE_CODES.has(code)) return { kind: 'gone', status: status ?? 404 };
+  if (GONE_CODES.has(code)) {
+    // firebase-admin also maps a bare NOT_FOUND (a wrong Firebase project, say) to "not
+    // registered": only FCM's own UNREGISTERED detail may delete a subscription.
+    if (status !== undefined && failure.fcmErrorCode !== 'UNREGISTERED') return { kind: 'failed', reason: `fcm_http_${status}` };
+    return { kind: 'gone', status: status ?? 404 };
+  }
   if (code === 'messaging/invalid-argument' && /registration token/i.test(failure.message)) {
     return { kind: 'gone', status: status ?? 400 };
   }
