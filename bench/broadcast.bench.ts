@@ -3,47 +3,27 @@
  * service, each in a process of its own, and in the same run the baseline a user would write
  * (web-push `sendNotification` over the same subscribers, bounded concurrency).
  *
- *   npm run bench                        # 1,000,000 subscribers, baseline over the first 100,000
- *   npm run bench -- 200000 50000        # subscribers, baseline subscribers
+ *   npm run bench:web                    # 1,000,000 subscribers, baseline over the first 100,000
+ *   npm run bench:web -- 200000 50000    # subscribers, baseline subscribers
+ * (`npm run bench` runs this and then bench/mobile.bench.ts, see bench/all.ts.)
  *
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, freemem, totalmem, tmpdir, release } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
-import { createDb, ensureDatabase, insertWebSubscriptionsBulk, migrate, quoteIdentifier } from '@pushcast/store';
+import { createDb, insertWebSubscriptionsBulk, migrate } from '@pushcast/store';
+import { connectApi, dropRedisPrefix, freePort, gitLine, log, machineLine, REDIS_URL, resetDatabase } from './common.ts';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 1_000_000);
 const BASELINE = Math.min(SUBSCRIBERS, Number(process.argv[3] ?? 100_000));
 const CREATE_SAMPLES = 200;
-const PG_SERVER = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE = 'pushcast_bench';
-const DATABASE_URL = `${PG_SERVER}/${DATABASE}`;
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
-const log = (line: string) => process.stdout.write(`${line}\n`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function resetDatabase(): Promise<void> {
-  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(DATABASE)} WITH (FORCE)`);
-  await admin.end();
-  await ensureDatabase(DATABASE_URL);
-}
 
 async function seed(db: pg.Pool, origin: string, projectId: number): Promise<void> {
   const started = Date.now();
@@ -83,10 +63,10 @@ async function watch(proc: Proc, progress: () => Promise<number>, target: number
   return { seconds, cpu, rssAtTenth, maxRss, peak: memoryMiB(proc.pid).peak };
 }
 
-const c = cpus();
 log(`# Pushcast broadcast benchmark`);
-log(`machine: ${c.length} × ${c[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), Linux ${release()}, Node ${process.version}`);
-log(`command: npm run bench -- ${SUBSCRIBERS} ${BASELINE}`);
+log(machineLine());
+log(`command: npm run bench:web -- ${SUBSCRIBERS} ${BASELINE}`);
+log(gitLine());
 log(`subscribers: ${SUBSCRIBERS.toLocaleString('en')} (distinct keys), baseline over the first ${BASELINE.toLocaleString('en')}, payload ~1 KB`);
 
 const procs: Proc[] = [];
@@ -95,7 +75,7 @@ try {
   procs.push(push);
   const { origin, caFile } = JSON.parse(await push.firstLine()) as { origin: string; caFile: string };
 
-  await resetDatabase();
+  const DATABASE_URL = await resetDatabase(DATABASE);
   const db = createDb(DATABASE_URL, 4);
   await migrate(db);
   const adminToken = randomBytes(24).toString('hex');
@@ -108,24 +88,12 @@ try {
     PUSHCAST_ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
     NODE_EXTRA_CA_CERTS: caFile,
+    // A free port for the worker's /metrics: the default 9464 may be taken by another process on the machine.
+    METRICS_PORT: '0',
   };
   const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' });
   procs.push(api);
-  const apiUrl = `http://127.0.0.1:${port}/api/v1`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${apiUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
-  for (let i = 0; ; i += 1) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
-    if (i > 200) throw new Error('API did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { call } = await connectApi(api, port, adminToken);
   const sender = (await call('POST', '/senders', { name: 'bench' })).body;
   const project = (await call('POST', '/projects', { sender_id: sender.id, name: 'Bench', website: 'https://bench.example' })).body;
   await seed(db, origin, project.id);
@@ -218,4 +186,5 @@ try {
   await db.end();
 } finally {
   for (const p of procs.reverse()) await p.stop();
+  await dropRedisPrefix(PREFIX).catch(() => 0);
 }

@@ -1,0 +1,62 @@
+/**
+ * The APNs baseline: what a user would otherwise write with @parse/node-apn — one Provider with the
+ * .p8 key, and ONE `provider.send(note, allTokens)` over every device token of the project (the
+ * library's documented call; it starts every recipient at once). Run by mobile.bench.ts in a process
+ * of its own so that its CPU and memory can be read.
+ *   DATABASE_URL PROJECT_ID LIMIT MESSAGE_FILE (payload and headers, the same as Pushcast's)
+ *   APNS_HOST APNS_PORT CA_FILE KEY_FILE KEY_ID TEAM_ID TOPIC
+ * Protocol (shared with baseline-fcm.ts): prints {"ready":true} once loaded, starts on the stdin
+ * line "go" (loading the tokens is part of the measured work), prints one JSON line of results,
+ * then exits when stdin closes.
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import apn from '@parse/node-apn';
+import pg from 'pg';
+import { failureReason, tally, waitFor } from './baseline-protocol.ts';
+
+const env = (k: string) => process.env[k] ?? '';
+const message = JSON.parse(readFileSync(env('MESSAGE_FILE'), 'utf8')) as {
+  payload: Record<string, unknown>;
+  pushType: string;
+  priority: number;
+  expiration: number;
+  collapseId?: string;
+};
+const db = new pg.Client({ connectionString: env('DATABASE_URL') });
+await db.connect();
+const provider = new apn.Provider({
+  token: { key: readFileSync(env('KEY_FILE'), 'utf8'), keyId: env('KEY_ID'), teamId: env('TEAM_ID') },
+  production: true,
+  address: env('APNS_HOST'),
+  port: Number(env('APNS_PORT')),
+  ca: [readFileSync(env('CA_FILE'), 'utf8')],
+});
+
+const lines = createInterface({ input: process.stdin });
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+await waitFor(lines, 'go');
+
+const started = performance.now();
+const { rows } = await db.query<{ device_token: string }>(
+  `SELECT device_token FROM subscriptions WHERE project_id = $1 AND platform = 'apns' ORDER BY id LIMIT $2`,
+  [env('PROJECT_ID'), Number(env('LIMIT'))],
+);
+const tokens = rows.map((r) => r.device_token);
+const note = new apn.Notification();
+note.rawPayload = message.payload;
+note.topic = env('TOPIC');
+note.pushType = message.pushType as apn.NotificationPushType;
+note.priority = message.priority;
+note.expiry = message.expiration;
+if (message.collapseId) note.collapseId = message.collapseId;
+
+const result = await provider.send(note, tokens);
+const seconds = (performance.now() - started) / 1000;
+const reasons = tally(result.failed.map((f) => failureReason(f.response?.reason ?? (f.status ? `HTTP ${f.status}` : undefined), f.error)));
+process.stdout.write(`${JSON.stringify({ attempted: tokens.length, delivered: result.sent.length, failed: result.failed.length, reasons, seconds })}\n`);
+
+await new Promise<void>((resolve) => lines.once('close', resolve));
+await provider.shutdown();
+await db.end();
+process.exit(0);

@@ -1,0 +1,161 @@
+/** What the broadcast benchmarks share: ports, a fresh database, the machine line, the API, sampling /proc. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
+import pg from 'pg';
+import { ensureDatabase, quoteIdentifier } from '@pushcast/store';
+import { cpuSeconds, memoryMiB, type Proc } from './proc.ts';
+
+export const PG_SERVER = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const log = (line: string): void => void process.stdout.write(`${line}\n`);
+export const progress = (line: string): void => void process.stderr.write(`${line}\n`);
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Drops and recreates `database` on the benchmark's PostgreSQL server; returns its URL. */
+export async function resetDatabase(database: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
+  await admin.end();
+  const url = `${PG_SERVER}/${database}`;
+  await ensureDatabase(url);
+  return url;
+}
+
+/** Cores, CPU model, memory, kernel and Node, as one line. */
+export function machineLine(): string {
+  const c = cpus();
+  return `machine: ${c.length} × ${c[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), Linux ${release()}, Node ${process.version}`;
+}
+
+/** The commit measured, and whether apps/ or packages/ had uncommitted changes (another engineer's work in progress). */
+export function gitLine(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'apps', 'packages').split('\n').filter(Boolean).length;
+    return `code: ${git('rev-parse', '--short', 'HEAD')}${dirty ? ` + uncommitted changes in ${dirty} files under apps/ and packages/` : ''}`;
+  } catch {
+    return 'code: (not a git checkout)';
+  }
+}
+
+export const loadLine = (): string => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+
+/** Jiffies the whole machine spent busy and in all, from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** How busy the whole machine was (all cores, every process) since it was created, 0–100%. */
+export class MachineWindow {
+  readonly #start = machineJiffies();
+  busyPercent(): number {
+    const now = machineJiffies();
+    return (100 * (now.busy - this.#start.busy)) / Math.max(1, now.total - this.#start.total);
+  }
+}
+
+export interface Api {
+  readonly url: string;
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+/** A client for the API process `proc` listening on `port`, with a bearer token; waits for /healthz first. */
+export async function connectApi(proc: Proc, port: number, token: string): Promise<Api> {
+  const url = `http://127.0.0.1:${port}/api/v1`;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  for (let i = 0; ; i += 1) {
+    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+    if (exited || i > 300) throw new Error(`API did not start: ${proc.stderrTail()}`);
+    await sleep(100);
+  }
+  return {
+    url,
+    async call(method, path, body) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+  };
+}
+
+/** CPU seconds and memory of one process over a window, read from /proc. */
+export class ProcWindow {
+  readonly #pid: number;
+  readonly #cpu0: number;
+  readonly #t0 = performance.now();
+  #cpu = 0;
+  #rss = 0;
+  #maxRss = 0;
+  #peak = 0;
+  constructor(proc: Proc | number) {
+    this.#pid = typeof proc === 'number' ? proc : proc.pid;
+    this.#cpu0 = cpuSeconds(this.#pid);
+  }
+  /** Reads /proc now; false when the process is gone (the last reading stays). */
+  sample(): boolean {
+    try {
+      this.#cpu = cpuSeconds(this.#pid) - this.#cpu0;
+      const m = memoryMiB(this.#pid);
+      this.#rss = m.rss;
+      this.#maxRss = Math.max(this.#maxRss, m.rss);
+      this.#peak = Math.max(this.#peak, m.peak);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  get cpu(): number {
+    return this.#cpu;
+  }
+  get rss(): number {
+    return this.#rss;
+  }
+  /** VmHWM: the process's peak resident memory over its whole life. */
+  get peakRss(): number {
+    return Math.max(this.#peak, this.#maxRss);
+  }
+  get seconds(): number {
+    return (performance.now() - this.#t0) / 1000;
+  }
+}
+
+/** Deletes every Redis key under `prefix:` (a benchmark's queues and ledgers), so runs leave nothing behind. */
+export async function dropRedisPrefix(prefix: string): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  let dropped = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) dropped += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return dropped;
+}

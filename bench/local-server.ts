@@ -1,0 +1,68 @@
+/**
+ * The local APNs or FCM server in a process of its own for mobile.bench.ts, so that the worker's (or
+ * the baseline's) CPU is measured alone. It records every request (to count each device token's
+ * deliveries: duplicates show), and answers commands on stdin, one JSON line each on stdout:
+ *   stats  → {counters, delivered: tokens answered 200 at least once, ok200: 200 answers, duplicates}
+ *   reset  → forgets requests, counters and minted provider tokens (trusted keys stay)
+ *
+ *   PLATFORM=apns KEYS='[{"keyId","teamId","publicKeyPem","topics":[…]}]' node --import tsx bench/local-server.ts
+ *   PLATFORM=fcm ACCOUNTS='[{"clientEmail","projectId","publicKeyPem"}]' node --import tsx bench/local-server.ts
+ * First line: {"origin","caFile"}.
+ */
+import { createInterface } from 'node:readline';
+import { startLocalApnsService, type TrustedApnsKey } from '@pushcast/local-apns-service';
+import { startLocalFcmService, type ServiceAccountToTrust } from '@pushcast/local-fcm-service';
+
+interface Service {
+  origin: string;
+  caFile: string;
+  received(): readonly { token: string; status: number }[];
+  counters(): unknown;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const platform = process.env.PLATFORM;
+let service: Service;
+if (platform === 'apns') {
+  const apns = await startLocalApnsService({ record: true });
+  for (const { topics, ...key } of JSON.parse(process.env.KEYS ?? '[]') as (TrustedApnsKey & { topics: string[] })[]) {
+    apns.trustKey(key, topics);
+  }
+  service = apns;
+} else if (platform === 'fcm') {
+  const fcm = await startLocalFcmService({ record: true });
+  for (const account of JSON.parse(process.env.ACCOUNTS ?? '[]') as ServiceAccountToTrust[]) fcm.trustServiceAccount(account);
+  service = fcm;
+} else {
+  process.stderr.write('PLATFORM must be apns or fcm\n');
+  process.exit(2);
+}
+
+const print = (value: unknown) => void process.stdout.write(`${JSON.stringify(value)}\n`);
+print({ origin: service.origin, caFile: service.caFile });
+
+function stats() {
+  const ok = new Map<string, number>();
+  let ok200 = 0;
+  for (const r of service.received()) {
+    if (r.status !== 200) continue;
+    ok200 += 1;
+    ok.set(r.token, (ok.get(r.token) ?? 0) + 1);
+  }
+  let duplicates = 0;
+  for (const n of ok.values()) duplicates += n - 1;
+  return { counters: service.counters(), delivered: ok.size, ok200, duplicates };
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const command = line.trim();
+  if (command === 'stats') print(stats());
+  else if (command === 'reset') {
+    service.reset();
+    print({ reset: true });
+  } else print({ error: `unknown command ${command}` });
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => void service.close().then(() => process.exit(0)));
+}
