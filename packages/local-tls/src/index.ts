@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { generate } from 'selfsigned';
 
 export interface LocalCertificate {
@@ -17,7 +18,11 @@ export interface LocalCertificate {
  * trust explicitly (`ca`, NODE_EXTRA_CA_CERTS). Created in about 20 ms, so every server makes its own.
  */
 export async function createLocalCertificate(label: string, extraDnsNames: readonly string[] = []): Promise<LocalCertificate> {
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+  // A subject of its own: OpenSSL finds a self-signed certificate in its trust store by subject, so
+  // two servers whose certificates shared one (all "CN=localhost") could not both be trusted from
+  // one NODE_EXTRA_CA_CERTS file. Host names are checked against the subjectAltName below.
+  const subject = `pushcast-local-${label}-${randomBytes(6).toString('hex')}`;
+  const pems = await generate([{ name: 'commonName', value: subject }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
@@ -39,10 +44,12 @@ export async function createLocalCertificate(label: string, extraDnsNames: reado
   });
   const dir = await mkdtemp(join(tmpdir(), `pushcast-local-${label}-`));
   const caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, pems.cert);
+  // Ending in a newline, so that certificates concatenated into one CA file stay apart.
+  const certPem = pems.cert.endsWith('\n') ? pems.cert : `${pems.cert}\n`;
+  await writeFile(caFile, certPem);
   return {
     keyPem: pems.private,
-    certPem: pems.cert,
+    certPem,
     caFile,
     remove: () => rm(dir, { recursive: true, force: true }),
   };

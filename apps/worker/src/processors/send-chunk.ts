@@ -97,6 +97,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       const send = prepared.value;
       const limits = effectiveQuota(project.quota, deps.defaultQuota);
       const retry: number[] = [];
+      const retryReasons: Record<string, number> = {};
       let notBefore = 0;
       /** Back to the delayed set for `delayMs` (real time), without consuming an attempt; the ledger says where to resume. */
       const defer = async (delayMs: number, why: string): Promise<never> => {
@@ -148,6 +149,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
           } else if (o.kind === 'failed') final.push([id, { kind: 'failed', reason: o.reason }]);
           else {
             retry.push(id);
+            retryReasons[o.reason] = (retryReasons[o.reason] ?? 0) + 1;
             notBefore = Math.max(notBefore, o.notBefore);
           }
         });
@@ -162,7 +164,9 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
         const round = data.round + 1;
         const at = Math.max(now() + retryDelayMs(round), notBefore);
         if (at < expiry && round <= MAX_RETRY_ROUNDS) {
-          log.debug({ retry: retry.length, round, at }, 'retrying part of the chunk later');
+          // A few rounds are weather (429s, a restart); more look like a problem someone should see.
+          const level = round >= 3 ? 'warn' : 'debug';
+          log[level]({ retry: retry.length, reasons: retryReasons, round, at }, 'retrying part of the chunk later');
           deps.metrics?.retryRound(platform);
           await job.updateData({ ...data, round });
           // `at` is on the pipeline's clock; BullMQ's delays are on the real one.

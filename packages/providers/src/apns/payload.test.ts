@@ -108,6 +108,9 @@ describe('APNs answers', () => {
     // What node-apn actually rejects an expired provider token with: the reason only in the error.
     [{ status: 403, error: new Error('ExpiredProviderToken') }, { kind: 'retry', notBefore: now, reason: 'apns_ExpiredProviderToken' }],
     [{ error: new Error('apn write timeout') }, { kind: 'retry', notBefore: now, reason: 'apns_transport' }],
+    // A connection that failed TLS verification: node-apn passes the socket's error on as is.
+    [{ error: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) }, { kind: 'retry', notBefore: now, reason: 'apns_transport_DEPTH_ZERO_SELF_SIGNED_CERT' }],
+    [{ error: { cause: () => Object.assign(new Error('reset'), { code: 'ECONNRESET' }) } }, { kind: 'retry', notBefore: now, reason: 'apns_transport_ECONNRESET' }],
   ])('%o → %o', (failure, outcome) => {
     expect(apnsOutcome(failure, now)).toEqual(outcome);
   });

@@ -25,8 +25,10 @@ export function apnsOutcome(failure: ApnsFailure | undefined, now: number): Send
   const status = typeof failure.status === 'number' ? failure.status : Number(failure.status);
   const reason = apnsReason(failure);
   if (!Number.isInteger(status) || status === 0) {
-    // Timeout, reset, refused connection: APNs may not have seen it; try again.
-    return { kind: 'retry', notBefore: now, reason: 'apns_transport' };
+    // Timeout, reset, refused connection, TLS: APNs may not have seen it; try again. The code goes
+    // into the reason, so that a certificate problem retried round after round shows in the logs.
+    const code = errorCode(failure.error);
+    return { kind: 'retry', notBefore: now, reason: code ? `apns_transport_${safeReason(code)}` : 'apns_transport' };
   }
   if (status === 410) return { kind: 'gone', status };
   if (status === 400 && reason !== undefined && GONE_REASONS.has(reason)) return { kind: 'gone', status };
@@ -49,4 +51,13 @@ export function apnsReason(failure: ApnsFailure): string | undefined {
 /** Reasons become ledger codes and JSON keys: keep them to a plain alphabet. */
 function safeReason(reason: string): string {
   return reason.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+}
+
+/** The `code` of a transport error, looking through node-apn's VError wrapping (`cause()`). */
+function errorCode(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 3) return undefined;
+  const e = error as { code?: unknown; cause?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  const cause = typeof e.cause === 'function' ? (e.cause as () => unknown).call(error) : e.cause;
+  return errorCode(cause, depth + 1);
 }
