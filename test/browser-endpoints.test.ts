@@ -154,7 +154,7 @@ describe('subscribing', () => {
     expect(unknown.body).toMatchObject({ field: 'platform', rule: 'unknown_field' });
   });
 
-  it('takes a uid only with signature_for(uid) under a live token of the project, or an admin token', async () => {
+  it('takes a uid only with signature_for(uid) under a live token of the project, not an admin token', async () => {
     const sub = browserSubscription('uid-1');
     const unsigned = await browser('POST', path(), { body: { ...sub, uid: 'alice' } });
     expect(unsigned.status).toBe(400);
@@ -174,9 +174,12 @@ describe('subscribing', () => {
     const signed = await browser('POST', path(), { body: { ...sub, uid: 'alice', uid_signature: sign(token, 'alice') } });
     expect(signed.status).toBe(201);
     expect(signed.body.uid).toBe('alice');
-    // PUSHCAST_ADMIN_TOKEN is not in the database, and signs too.
-    const byAdmin = await browser('POST', path(), { body: { ...sub, uid: 'bob', uid_signature: sign(p.server.adminToken, 'bob').toUpperCase() } });
-    expect(byAdmin.body.uid).toBe('bob');
+    // An admin token is valid for every project, and signature_for(uid) does not name the project:
+    // its signature would let a visitor of one site claim that uid in every project. Refused.
+    const byAdmin = await browser('POST', path(), { body: { ...sub, uid: 'bob', uid_signature: sign(p.server.adminToken, 'bob') } });
+    expect(byAdmin.status).toBe(403);
+    const byBob = await browser('POST', path(), { body: { ...sub, uid: 'bob', uid_signature: sign(token, 'bob').toUpperCase() } });
+    expect(byBob.body.uid).toBe('bob');
     // Omitted: kept; null: cleared (no signature needed to drop one's own uid).
     expect((await browser('POST', path(), { body: sub })).body.uid).toBe('bob');
     expect((await browser('POST', path(), { body: { ...sub, uid: null } })).body.uid).toBeNull();
@@ -207,6 +210,15 @@ describe('subscribing', () => {
     expect(changed.status).toBe(200);
     expect(changed.body.tags).toEqual(['city:rome']); // a browser is shown only its own kind of tags
     expect((await stored(sub.endpoint))[0].tags.sort()).toEqual(['city:rome', 'vip']);
+    // The server's tags and the browser's together must still fit the 100-tag limit.
+    const serverTags = Array.from({ length: 90 }, (_, i) => `segment-${i}`);
+    await call(api, 'PATCH', `/projects/${projectId}/subscriptions/${created.body.id}`, { token, body: { tags: serverTags } });
+    const tooMany = await browser('PATCH', path(), {
+      body: { endpoint: sub.endpoint, keys: { auth: sub.keys.auth }, tags: Array.from({ length: 20 }, (_, i) => `city:c${i}`) },
+    });
+    expect(tooMany.status).toBe(422);
+    expect(tooMany.body).toMatchObject({ field: 'tags', rule: 'max_items' });
+    expect((await stored(sub.endpoint))[0].tags).toHaveLength(90);
     const patterns = await call(api, 'PATCH', `/projects/${projectId}`, { token, body: { browser_tags_allowed: ['a b'] } });
     expect(patterns.body).toMatchObject({ field: 'browser_tags_allowed.0', rule: 'tag_pattern' });
   });

@@ -65,4 +65,16 @@ describe('Bull Board', () => {
     expect(revoked.status).toBe(204);
     await expectChallenge(await get('/admin/queues/api/queues', basic('', minted.body.token)));
   });
+
+  it('refuses a POST another page could make an admin’s browser send (text/plain needs no preflight); takes JSON', async () => {
+    const auth = basic('anyone', server.adminToken);
+    const add = (contentType: string, body: string) =>
+      fetch(`${server.url}/admin/queues/api/queues/maintenance/add`, { method: 'POST', headers: { authorization: auth, 'content-type': contentType }, body });
+    const forged = await add('text/plain', JSON.stringify({ name: 'junk', data: {} }));
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { rule: string }).rule).toBe('json_only');
+    const real = await add('application/json', JSON.stringify({ name: 'sweep-deleted-projects', data: {} }));
+    expect(real.status).toBeLessThan(300);
+  });
 });
+

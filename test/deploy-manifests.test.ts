@@ -597,7 +597,7 @@ function composeEnv(service: Obj): Record<string, string> {
 }
 
 /** What `docker compose up` with only PUSHCAST_ADMIN_TOKEN exported would pass. */
-const SHELL = { PUSHCAST_ADMIN_TOKEN: 'a'.repeat(32) };
+const SHELL = { PUSHCAST_ADMIN_TOKEN: 'a'.repeat(32), PUSHCAST_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') };
 const composeValues = (service: Obj) => Object.fromEntries(Object.entries(composeEnv(service)).map(([k, v]) => [k, interpolate(v, SHELL)]));
 
 function composeRole(service: Obj): Role | undefined {
@@ -642,13 +642,14 @@ describe('docker-compose.yml', () => {
     }
     expect(composeValues(services.api!).PUSHCAST_SECRET_KEY).toBe(composeValues(services.worker!).PUSHCAST_SECRET_KEY);
     expect(() => interpolate(composeEnv(services.api!).PUSHCAST_ADMIN_TOKEN ?? '', {}), 'no admin token, no start').toThrow();
+    // No default anybody could read here: without a key of one's own, compose refuses to start.
+    expect(() => interpolate(composeEnv(services.api!).PUSHCAST_SECRET_KEY ?? '', {}), 'no secret key, no start').toThrow();
   });
 
-  it('keeps the dev-only secret key of the dev overlay: one placeholder, declared as such', () => {
-    const key = composeValues(services.api!).PUSHCAST_SECRET_KEY!;
-    expect(Buffer.from(key, 'base64').toString('utf8')).toMatch(/dev-only/);
+  it('keeps the dev-only secret key of the dev overlay declared as such, and none in compose', () => {
     const dev = parseYamlDocs(read('infra/overlays/dev/secret.yaml'), 'dev/secret.yaml')[0]!;
-    expect(dev.stringData.PUSHCAST_SECRET_KEY).toBe(key);
+    expect(Buffer.from(String(dev.stringData.PUSHCAST_SECRET_KEY), 'base64').toString('utf8')).toMatch(/dev-only/);
+    expect(read('docker-compose.yml')).not.toContain(String(dev.stringData.PUSHCAST_SECRET_KEY));
   });
 
   it('health checks /readyz on PORT (api) and METRICS_PORT (worker)', () => {

@@ -192,6 +192,8 @@ describe('refusals', () => {
       ['GET', `/projects/${projectId}/notifications`],
       ['GET', `/notifications/${created.id}`],
       ['DELETE', `/notifications/${created.id}/cancel`],
+      // One that does not exist answers the same: ids of other tenants cannot be probed.
+      ['GET', `/notifications/${created.id + 1_000_000}`],
     ] as const;
     for (const [method, path, body] of routes) {
       const res = await call(server.apiUrl, method, path, { token, body });

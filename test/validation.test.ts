@@ -40,6 +40,7 @@ describe('subscription endpoint', () => {
     ['https://localhost/push/1', 'private_host'],
     ['https://attacker.example.net/push/1', 'host_not_allowed'],
     ['https://fcm.googleapis.com.evil.net/x', 'host_not_allowed'],
+    ['https://fcm.googleapis.com:25/fcm/send/x', 'host_not_allowed'], // a known host, on a port it does not push from
     [`https://fcm.googleapis.com/${'a'.repeat(2100)}`, 'max_length'],
     ['https://user:pw@fcm.googleapis.com/x', 'url'],
   ])('refuses %s (%s)', async (endpoint, rule) => {

@@ -35,6 +35,12 @@ export function basicAuthPassword(header: string | undefined): string | null {
 export async function registerBullBoard(app: FastifyInstance, deps: { queues: Queues; auth: Authenticator; prefix: string }): Promise<void> {
   await app.register(async (board) => {
     board.addHook('onRequest', async (request, reply) => {
+      // Browsers resend Basic credentials by themselves, so a page elsewhere could make an admin's
+      // browser post to the board (a text/plain POST needs no preflight). The board's own page
+      // posts JSON, which no other origin can send without a preflight that nothing here answers.
+      if (request.method === 'POST' && !String(request.headers['content-type'] ?? '').startsWith('application/json')) {
+        return sendError(reply, request, new PushcastError('forbidden', 'Bull Board takes POSTs of application/json only', { rule: 'json_only' }));
+      }
       const refusal = await refusalOf(request, deps.auth);
       if (refusal === null) return;
       if (refusal.kind === 'unauthorized') void reply.header('www-authenticate', BULL_BOARD_CHALLENGE);

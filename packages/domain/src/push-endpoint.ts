@@ -106,7 +106,9 @@ export function checkPushEndpoint(raw: string, allowedHosts: readonly string[]):
   if (isNonPublicAddress(hostname) || hostname === 'localhost' || hostname.endsWith('.localhost')) {
     return err({ rule: 'private_host', message: `host ${hostname} is loopback, link-local or private` });
   }
-  if (!PUBLIC_PUSH_HOSTS.some((entry) => hostMatches(entry, hostname, port))) {
+  // The public push services listen on 443: a stranger's endpoint on another port of their host is
+  // refused (operators list other ports in PUSHCAST_ALLOWED_PUSH_HOSTS).
+  if (port !== '443' || !PUBLIC_PUSH_HOSTS.some((entry) => hostMatches(entry, hostname, port))) {
     return err({
       rule: 'host_not_allowed',
       message: `host ${hostname} is not a known push service nor listed in PUSHCAST_ALLOWED_PUSH_HOSTS`,

@@ -41,12 +41,13 @@ export async function insertBrowserSubscription(
 }
 
 /**
- * The HMAC key states of the live tokens that may sign uids for a project: scoped to it, or admin.
- * A uid signature made with any of them is accepted.
+ * The HMAC key states of the live tokens that may sign uids for a project: those scoped to it.
+ * Not admin tokens: `signature_for(uid)` does not name the project, so a uid signed with a token
+ * valid everywhere would let a visitor of one site claim the same uid in every other project.
  */
 export async function listUidSigningStates(db: Queryable, projectId: number): Promise<Buffer[]> {
   const { rows } = await db.query<{ hmac_key_state: Buffer }>(
-    `SELECT hmac_key_state FROM access_tokens WHERE revoked_at IS NULL AND (admin OR $1 = ANY(project_ids))`,
+    `SELECT hmac_key_state FROM access_tokens WHERE revoked_at IS NULL AND $1 = ANY(project_ids)`,
     [projectId],
   );
   return rows.map((r) => r.hmac_key_state);

@@ -60,6 +60,11 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
   async function loadNotification(principal: Principal, raw: unknown): Promise<Notification> {
     const { id } = parseInput(params, raw, 'params');
     const n = await findNotification(db, id);
+    // As for projects, a scoped token learns nothing outside its scope: a notification that does
+    // not exist and another tenant's answer the same 403.
+    if (!n && principal.kind !== 'admin') {
+      throw new PushcastError('forbidden', `this token has no access to notification ${id}`, { rule: 'project_scope' });
+    }
     if (!n) throw notFound(`notification ${id}`);
     requireProject(principal, n.projectId);
     return n;

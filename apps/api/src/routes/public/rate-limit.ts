@@ -11,6 +11,13 @@ import { RATE_LIMIT_WINDOW_MS, redisWindowStore, type RateLimitOptions } from '.
  */
 export async function registerBrowserRateLimit(api: FastifyInstance, opts: RateLimitOptions): Promise<void> {
   if (opts.perMinute === 0) return;
+  // The 429 comes before any route has looked at the Origin: without CORS headers an allowed page
+  // would see a network error instead of "retry in N s". The answer reveals nothing else.
+  api.addHook('onSend', async (request, reply, payload) => {
+    const origin = request.headers.origin;
+    if (reply.statusCode === 429 && origin) void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    return payload;
+  });
   await api.register(rateLimit, {
     global: true,
     hook: 'onRequest',
@@ -19,7 +26,7 @@ export async function registerBrowserRateLimit(api: FastifyInstance, opts: RateL
     store: redisWindowStore(opts),
     skipOnError: true,
     allowList: (request) => request.method === 'OPTIONS',
-    keyGenerator: (request) => `ip:${request.ip}`,
+    keyGenerator: (request) => `ip:${clientKey(request.ip)}`,
     errorResponseBuilder: (_request, context) => {
       const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
       return new PushcastError('rate_limited', `too many requests: this address may make ${context.max} per minute to the browser endpoints; retry in ${retryAfter} s`, {
@@ -29,4 +36,19 @@ export async function registerBrowserRateLimit(api: FastifyInstance, opts: RateL
       });
     },
   });
+}
+
+/**
+ * What one client is: an IPv4 address, or an IPv6 /64 (one subscriber line gets a whole /64, so
+ * counting single IPv6 addresses would let one client rotate through millions).
+ */
+export function clientKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail = ''] = ip.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : ip.split(':');
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }

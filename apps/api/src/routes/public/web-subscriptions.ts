@@ -3,7 +3,6 @@ import {
   browserMaySetTag,
   browserVisibleTags,
   decodeBase64Any,
-  hmacKeyState,
   mergeBrowserTags,
   notFound,
   PushcastError,
@@ -25,7 +24,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
-import { authSecret, idParam, p256dh, pushEndpoint, tagList, uid } from '../../schemas.ts';
+import { MAX_TAGS, authSecret, idParam, p256dh, pushEndpoint, tagList, uid } from '../../schemas.ts';
 import { parseInput } from '../../validation.ts';
 import { requireAllowedOrigin, sendPreflight } from './cors.ts';
 
@@ -74,8 +73,6 @@ export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }
     uid_signature: uidSignature,
     tags: tagList.optional(),
   });
-  // PUSHCAST_ADMIN_TOKEN is an admin token that is not in the database: its signatures count too.
-  const envAdminState = config.adminToken === undefined ? null : hmacKeyState(config.adminToken);
 
   async function loadProject(request: FastifyRequest, reply: FastifyReply): Promise<Project> {
     const { projectId } = parseInput(projectParams, request.params, 'params');
@@ -101,7 +98,6 @@ export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }
       throw validationError('uid_signature', 'hmac_sha256_hex', 'must be 64 hex digits: HMAC-SHA256 of the uid keyed with a project token');
     }
     const states = await listUidSigningStates(db, projectId);
-    if (envAdminState) states.push(envAdminState);
     if (!states.some((state) => verifyUidSignature(state, given, signature))) {
       throw new PushcastError('forbidden', `uid_signature: is not signature_for(uid) under any access token of project ${projectId}`, {
         field: 'uid_signature',
@@ -136,6 +132,10 @@ export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }
 
   async function apply(q: Queryable, project: Project, s: Subscription, changes: Changes): Promise<Subscription> {
     const tags = changes.tags === undefined ? undefined : mergeBrowserTags(project.browserTagsAllowed, s.tags, changes.tags);
+    // The server's tags are kept beside the browser's: together they must still fit the limit.
+    if (tags !== undefined && tags.length > MAX_TAGS) {
+      throw validationError('tags', 'max_items', `with the tags the site's server set, this subscription would have ${tags.length} tags; the limit is ${MAX_TAGS}`);
+    }
     return (await updateSubscription(q, project.id, s.id, { uid: changes.uid, tags }))!;
   }
 
