@@ -3,7 +3,11 @@
  * the baseline's) CPU is measured alone. It records every request (to count each device token's
  * deliveries: duplicates show), and answers commands on stdin, one JSON line each on stdout:
  *   stats  → {counters, delivered: tokens answered 200 at least once, ok200: 200 answers, duplicates}
- *   reset  → forgets requests, counters and minted provider tokens (trusted keys stay)
+ *   reset  → forgets requests, counters, minted provider tokens and scripts (trusted keys stay)
+ *   script {"groups":[{"answers":[{"status":429,"retryAfterSeconds":1}],"tokens":[…]}]}
+ *          → each token of a group gets that group's answers, one per request, then 200s again
+ *            (the services' script(); thousands of tokens in one line, where /__script/<token> takes
+ *            one request each); prints {"scripted": tokens}
  *
  *   PLATFORM=apns KEYS='[{"keyId","teamId","publicKeyPem","topics":[…]}]' node --import tsx bench/local-server.ts
  *   PLATFORM=fcm ACCOUNTS='[{"clientEmail","projectId","publicKeyPem"}]' node --import tsx bench/local-server.ts
@@ -19,6 +23,7 @@ interface Service {
   received(): readonly { token: string; status: number }[];
   counters(): unknown;
   reset(): void;
+  script(token: string, answers: never[]): void;
   close(): Promise<void>;
 }
 
@@ -55,13 +60,31 @@ function stats() {
   return { counters: service.counters(), delivered: ok.size, ok200, duplicates };
 }
 
+/** Scripted answers, as the platform's service takes them (ScriptedApnsAnswer / ScriptedFcmAnswer). */
+function script(json: string) {
+  const { groups } = JSON.parse(json) as { groups: { answers: never[]; tokens: string[] }[] };
+  let scripted = 0;
+  for (const { answers, tokens } of groups) {
+    for (const token of tokens) service.script(token, answers);
+    scripted += tokens.length;
+  }
+  return { scripted };
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
-  if (command === 'stats') print(stats());
-  else if (command === 'reset') {
-    service.reset();
-    print({ reset: true });
-  } else print({ error: `unknown command ${command}` });
+  const space = command.indexOf(' ');
+  const [verb, rest] = space < 0 ? [command, ''] : [command.slice(0, space), command.slice(space + 1)];
+  try {
+    if (verb === 'stats') print(stats());
+    else if (verb === 'reset') {
+      service.reset();
+      print({ reset: true });
+    } else if (verb === 'script') print(script(rest));
+    else print({ error: `unknown command ${command.slice(0, 100)}` });
+  } catch (error) {
+    print({ error: error instanceof Error ? error.message : String(error) });
+  }
 });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => void service.close().then(() => process.exit(0)));

@@ -14,7 +14,13 @@
  * BENCH_PROFILE_DIR (the worker and the baselines write V8 CPU profiles to <dir>/pushcast-<platform> and
  * <dir>/baseline-<platform>, see bench/profile-summary.ts; a baseline killed at its timeout writes none),
  * BENCH_WORKER_ENV (extra worker settings as JSON, e.g. '{"WORKER_CONCURRENCY":"16"}'),
- * BENCH_VERBOSE=1 (the worker's log on stderr).
+ * BENCH_VERBOSE=1 (the worker's log on stderr),
+ * BENCH_FAULTS (default 0: every request answered 200): the fraction of devices whose first request the
+ * local server answers as a provider under load does, the same devices for Pushcast and for the baseline:
+ * with 0.01, every 100th device (0, 100, 200, …) gets one 429 with `retry-after: 1` (APNs TooManyRequests,
+ * FCM QUOTA_EXCEEDED), and every 1,000th (50, 1,050, …) one 5xx without retry-after (FCM 503 UNAVAILABLE;
+ * APNs 500 InternalServerError and 503 ServiceUnavailable in turn); every later request is answered 200.
+ * BENCH_FAULTS_5XX (e.g. 503, or 500,503) sets those 5xx statuses, taken in turn, for both platforms.
  *
  * Each sender's CPU and memory are read from /proc for its own process only. Prints the machine, the
  * command and the figures. Not a test: compare ratios within a run, not absolutes.
@@ -36,11 +42,21 @@ const PLATFORMS = (process.argv[3] ?? 'apns,fcm').split(',').filter((p): p is Pl
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 900);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const BASELINE_TIMEOUT_S = process.env.BENCH_BASELINE_TIMEOUT_S ? Number(process.env.BENCH_BASELINE_TIMEOUT_S) : undefined;
+const FAULTS = Number(process.env.BENCH_FAULTS ?? 0);
+const FAULTS_5XX = process.env.BENCH_FAULTS_5XX?.split(',').map(Number);
 const DATABASE = 'pushcast_bench_mobile';
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 const TOPIC = 'com.pushcast.bench';
 if (!Number.isInteger(DEVICES) || DEVICES < 1 || PLATFORMS.length === 0) {
   process.stderr.write('usage: npm run bench:mobile -- [devices per platform] [apns|fcm|apns,fcm]\n');
+  process.exit(2);
+}
+if (!(FAULTS >= 0 && FAULTS <= 1)) {
+  process.stderr.write('BENCH_FAULTS must be a fraction from 0 to 1, e.g. 0.01\n');
+  process.exit(2);
+}
+if (FAULTS_5XX && !FAULTS_5XX.every((s) => Number.isInteger(s) && s >= 500 && s <= 599)) {
+  process.stderr.write('BENCH_FAULTS_5XX must list 5xx statuses, e.g. 503 or 500,503\n');
   process.exit(2);
 }
 
@@ -55,6 +71,39 @@ const NOTIFICATION = {
 const apnsToken = (i: number) => createHash('sha256').update(`apns-${i}`).digest('hex');
 const fcmToken = (i: number) =>
   `${createHash('md5').update(`fcm-${i}`).digest('base64url').slice(0, 22)}:APA91b${createHash('sha256').update(`fcm-${i}`).digest('base64url')}${createHash('sha512').update(`fcm-${i}`).digest('base64url')}`;
+
+/**
+ * The scripted answers of BENCH_FAULTS, by device index (the seeding order, which is also the order
+ * both senders load the devices in): every `every`-th device one 429 with retry-after 1 s, every
+ * 10 × `every`-th (offset by half a step) one 5xx. Deterministic: the same devices each run and sender.
+ */
+function faultPlan(platform: Platform): { answers: object[]; label: string; indexes: number[] }[] {
+  if (FAULTS <= 0) return [];
+  const every = Math.max(1, Math.round(1 / FAULTS));
+  const statuses = FAULTS_5XX ?? (platform === 'apns' ? [500, 503] : [503]);
+  const throttled: number[] = [];
+  const unavailable: number[][] = statuses.map(() => []);
+  for (let i = 0; i < DEVICES; i += 1) {
+    if (i % every === 0) throttled.push(i);
+    else if (i % (10 * every) === Math.floor(every / 2)) unavailable[Math.floor(i / (10 * every)) % statuses.length]!.push(i);
+  }
+  const names: Record<Platform, Record<number, string>> = {
+    apns: { 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' },
+    fcm: { 429: 'QUOTA_EXCEEDED', 500: 'INTERNAL', 503: 'UNAVAILABLE' },
+  };
+  const label = (status: number) => `${status}${names[platform][status] ? ` ${names[platform][status]}` : ''}`;
+  return [
+    { answers: [{ status: 429, retryAfterSeconds: 1 }], label: `${label(429)}, retry-after 1`, indexes: throttled },
+    ...statuses.map((status, k) => ({ answers: [{ status }], label: label(status), indexes: unavailable[k]! })),
+  ];
+}
+
+function faultLine(platform: Platform): string {
+  const plan = faultPlan(platform);
+  if (plan.length === 0) return 'faults: none (BENCH_FAULTS=0: every request answered 200)';
+  const parts = plan.map((g) => `${fmt(g.indexes.length)} × one ${g.label}`);
+  return `faults (BENCH_FAULTS=${FAULTS}, the same devices for Pushcast and the baseline, each answer once, then 200): ${parts.join('; ')}`;
+}
 
 interface ServerStats {
   counters: {
@@ -131,7 +180,21 @@ async function settled(proc: Proc, maxMs = 20_000): Promise<void> {
 
 async function serverCommand(server: Proc, command: string): Promise<unknown> {
   server.send(command);
-  return JSON.parse(await server.nextLine());
+  const answer = JSON.parse(await server.nextLine()) as { error?: string };
+  if (answer.error) throw new Error(`local server: ${answer.error}`);
+  return answer;
+}
+
+/** Forgets the last run (requests, counters, scripts) and scripts BENCH_FAULTS's answers for the next. */
+async function resetServer(server: Proc, platform: Platform): Promise<void> {
+  await serverCommand(server, 'reset');
+  const plan = faultPlan(platform);
+  if (plan.length === 0) return;
+  const token = platform === 'apns' ? apnsToken : fcmToken;
+  const groups = plan.map((g) => ({ answers: g.answers, tokens: g.indexes.map(token) }));
+  const expected = groups.reduce((n, g) => n + g.tokens.length, 0);
+  const { scripted } = (await serverCommand(server, `script ${JSON.stringify({ groups })}`)) as { scripted: number };
+  if (scripted !== expected) throw new Error(`local server scripted ${scripted} tokens, not ${expected}`);
 }
 
 log('# Pushcast mobile broadcast benchmark (APNs, FCM)');
@@ -208,6 +271,7 @@ try {
     .concat(process.env.BENCH_WORKER_ENV ? [`BENCH_WORKER_ENV=${process.env.BENCH_WORKER_ENV}`] : [])
     .join(', ');
   log(`devices: ${fmt(DEVICES)} per platform (distinct tokens); worker settings: ${settings}`);
+  for (const platform of PLATFORMS) log(`${platform} ${faultLine(platform)}`);
 
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const profile = (who: string, platform: Platform, round: number) =>
@@ -216,7 +280,7 @@ try {
   /** Pushcast: a worker process, a notification created over the API, done when PostgreSQL says sent. */
   const runPushcast = async (platform: Platform, round: number): Promise<{ row: Row; n: any }> => {
     const server = servers[platform];
-    await serverCommand(server.proc, 'reset');
+    await resetServer(server.proc, platform);
     // One CA per worker: the local servers' self-signed certificates share their subject (CN=localhost),
     // and OpenSSL trusts only the first of two such certificates in one NODE_EXTRA_CA_CERTS file.
     const worker = run('apps/worker/src/main.ts', { ...workerEnv, NODE_EXTRA_CA_CERTS: server.caFile }, [], profile('pushcast', platform, round));
@@ -303,7 +367,7 @@ try {
   /** The baseline, over the same devices and the same bytes on the wire as notification `n`. */
   const runBaseline = async (platform: Platform, round: number, n: any, pushcastSeconds: number): Promise<{ row: Row; payloadBytes: number }> => {
     const server = servers[platform];
-    await serverCommand(server.proc, 'reset');
+    await resetServer(server.proc, platform);
     const source = {
       id: n.id,
       title: n.title,
@@ -445,13 +509,14 @@ function median(xs: number[]): number {
 function printPlatform(platform: Platform, rows: Row[], payloadBytes: number): void {
   const name = platform === 'apns' ? 'APNs' : 'FCM';
   log(`\n## ${name}: ${fmt(DEVICES)} devices, payload ${payloadBytes} bytes${ROUNDS > 1 ? `, ${ROUNDS} rounds (Pushcast, then its baseline, each round)` : ''}`);
-  log(`\n| ${ROUNDS > 1 ? 'round | ' : ''}sender | delivered (at the server) | sender counted delivered | not delivered | duplicates | seconds | msgs/s | CPU µs/msg | peak RSS (MiB) |`);
-  log(`|${ROUNDS > 1 ? '---|' : ''}---|---|---|---|---|---|---|---|---|`);
+  if (FAULTS > 0) log(`\n${faultLine(platform)}`);
+  log(`\n| ${ROUNDS > 1 ? 'round | ' : ''}sender | delivered (at the server) | sender counted delivered | sender reported failed | not delivered | duplicates | seconds | msgs/s | CPU µs/msg | peak RSS (MiB) |`);
+  log(`|${ROUNDS > 1 ? '---|' : ''}---|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows) {
     // Per delivered message; meaningless when next to nothing was delivered, so the CPU is shown instead.
     const perMsg = r.delivered >= DEVICES / 100 ? fmt((r.cpu / r.delivered) * 1e6) : `n/a (${r.cpu.toFixed(1)} s CPU)`;
     log(
-      `| ${ROUNDS > 1 ? `${r.round} | ` : ''}${r.sender} | ${fmt(r.delivered)} | ${fmt(r.senderDelivered)} | ${fmt(DEVICES - r.delivered)} | ${fmt(r.duplicates)} | ${r.seconds.toFixed(1)} | ${fmt(r.delivered / r.seconds)} | ${perMsg} | ${r.peakRss.toFixed(0)} |`,
+      `| ${ROUNDS > 1 ? `${r.round} | ` : ''}${r.sender} | ${fmt(r.delivered)} | ${fmt(r.senderDelivered)} | ${fmt(r.failed)} | ${fmt(DEVICES - r.delivered)} | ${fmt(r.duplicates)} | ${r.seconds.toFixed(1)} | ${fmt(r.delivered / r.seconds)} | ${perMsg} | ${r.peakRss.toFixed(0)} |`,
     );
   }
   log('');
