@@ -216,6 +216,22 @@ describe('outcomes per platform', () => {
     for (const t of fcmOk) expect(p.fcm.receivedFor(t)).toHaveLength(1);
   });
 
+  it('an APNs 500 is retried for that token only: the session and the answers in flight on it are kept', { timeout: 60_000 }, async () => {
+    const { projectId } = await createProject(p.server, 'apns-500');
+    await giveProjectCredentials(p, projectId);
+    const tokens = Array.from({ length: 3_000 }, (_, i) => apnsToken(`apns-500-${i}`));
+    const crashing = tokens.filter((_, i) => i % 600 === 7);
+    for (const t of crashing) p.apns.script(t, [{ status: 500 }]);
+    await insertDeviceSubscriptionsBulk(p.server.db, projectId, 'apns', tokens.map((token) => ({ token })));
+    const res = await create(projectId, { body: 'Despite a 500' });
+    const n = await waitForNotification(p.server, res.body.id);
+    expect(n.platforms.apns).toMatchObject({ successfully_sent_count: tokens.length, failed_count: 0 });
+    // Every device got it exactly once: nothing answered 200 was lost with a dropped session and sent again.
+    const twice = tokens.filter((t) => p.apns.receivedFor(t).filter((r) => r.status === 200).length !== 1);
+    expect(twice).toEqual([]);
+    for (const t of crashing) expect(p.apns.receivedFor(t).map((r) => r.status)).toEqual([500, 200]);
+  });
+
   it('a project without credentials for a platform counts its devices as failed with no_credentials', async () => {
     const { projectId } = await createProject(p.server, 'nocreds');
     const iphone = apnsToken('nocreds-iphone');

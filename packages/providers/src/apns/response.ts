@@ -10,6 +10,8 @@ export interface ApnsFailure {
   readonly error?: unknown;
   /** Added by Pushcast's wrapper: the library reads `Retry-After`, HTTP/2 sends `retry-after`. */
   readonly retryAfterHeader?: string;
+  /** Added by Pushcast's wrapper: a status hidden from node-apn (500, on which it would drop the session). */
+  readonly answeredStatus?: number;
 }
 
 /** Reasons that mean the device token will never work again: prune the subscription. */
@@ -22,7 +24,8 @@ const GONE_REASONS = new Set(['Unregistered', 'BadDeviceToken']);
  */
 export function apnsOutcome(failure: ApnsFailure | undefined, now: number): SendOutcome {
   if (failure === undefined) return DELIVERED;
-  const status = typeof failure.status === 'number' ? failure.status : Number(failure.status);
+  const raw = failure.answeredStatus ?? failure.status;
+  const status = typeof raw === 'number' ? raw : Number(raw);
   const reason = apnsReason(failure);
   if (!Number.isInteger(status) || status === 0) {
     // Timeout, reset, refused connection, TLS: APNs may not have seen it; try again. The code goes
