@@ -361,7 +361,8 @@ describe('the limit per client address', () => {
 
   it('counts each address on its own, in Redis; preflights are free', async () => {
     const { projectId: project } = await createProject(server, 'Limited');
-    const get = (ip: string) => fetch(`${server.apiUrl}/projects/${project}/vapid_public_key`, { headers: { 'x-forwarded-for': ip } });
+    const get = (ip: string) =>
+      fetch(`${server.apiUrl}/projects/${project}/vapid_public_key`, { headers: { 'x-forwarded-for': ip, origin: 'https://example.com' } });
     for (let i = 0; i < 3; i += 1) {
       const preflight = await fetch(`${server.apiUrl}/projects/${project}/web_subscriptions`, {
         method: 'OPTIONS',
@@ -374,6 +375,8 @@ describe('the limit per client address', () => {
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 429]);
     expect(await answers[3]!.json()).toMatchObject({ code: 'rate_limited', rule: 'rate_limit', limit: 3 });
     expect(answers[3]!.headers.get('retry-after')).toMatch(/^\d+$/);
+    // The page can read the 429 (and its Retry-After) rather than seeing a network error.
+    expect(answers[3]!.headers.get('access-control-allow-origin')).toBe('https://example.com');
     expect((await get('203.0.113.8')).status).toBe(200);
     // The authenticated API is not counted against the address.
     const authed = await call(server.apiUrl, 'GET', `/projects/${project}`, { token: server.adminToken });

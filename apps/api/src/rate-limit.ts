@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { PushcastError, type Principal } from '@pushcast/domain';
 import type { createRedis } from '@pushcast/queues';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 /**
@@ -38,12 +38,18 @@ export interface RateLimitOptions {
   readonly logger: Logger;
 }
 
+/** What a fixed-window limit counts: a key per request (null = not counted), and whom a 429 speaks of. */
+export interface WindowLimit {
+  readonly key: (request: FastifyRequest) => string | null;
+  /** e.g. "this token": the 429 says "<who> may make N per minute". */
+  readonly who: string;
+}
+
 /**
- * Registers the limit on an instance whose `onRequest` hook has already authenticated: the limit
- * runs as a route-level `onRequest` hook, after it. Requests without a principal are not counted
- * (a route that does not authenticate is not limited here).
+ * A fixed-window limit on an instance, as an `onRequest` hook (after the instance's own
+ * `onRequest` hooks, e.g. authentication), counted in Redis by every API replica.
  */
-export async function registerRateLimit(api: FastifyInstance, opts: RateLimitOptions): Promise<void> {
+export async function registerWindowLimit(api: FastifyInstance, opts: RateLimitOptions, limit: WindowLimit): Promise<void> {
   if (opts.perMinute === 0) return;
   await api.register(rateLimit, {
     global: true,
@@ -52,16 +58,27 @@ export async function registerRateLimit(api: FastifyInstance, opts: RateLimitOpt
     timeWindow: RATE_LIMIT_WINDOW_MS,
     store: redisWindowStore(opts),
     skipOnError: true,
-    allowList: (request) => !request.principal,
-    keyGenerator: (request) => rateLimitIdentity(request.principal),
+    allowList: (request) => limit.key(request) === null,
+    keyGenerator: (request) => limit.key(request) ?? '',
     errorResponseBuilder: (_request, context) => {
       const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
-      return new PushcastError('rate_limited', `too many requests: this token may make ${context.max} per minute; retry in ${retryAfter} s`, {
+      return new PushcastError('rate_limited', `too many requests: ${limit.who} may make ${context.max} per minute; retry in ${retryAfter} s`, {
         rule: 'rate_limit',
         limit: context.max,
         retry_after: retryAfter,
       });
     },
+  });
+}
+
+/**
+ * The limit per access token, on an instance whose `onRequest` hook has already authenticated.
+ * Requests without a principal are not counted (a route that does not authenticate is not limited here).
+ */
+export async function registerRateLimit(api: FastifyInstance, opts: RateLimitOptions): Promise<void> {
+  await registerWindowLimit(api, opts, {
+    key: (request) => (request.principal ? rateLimitIdentity(request.principal) : null),
+    who: 'this token',
   });
 }
 

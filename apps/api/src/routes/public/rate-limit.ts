@@ -1,7 +1,5 @@
-import rateLimit from '@fastify/rate-limit';
-import { PushcastError } from '@pushcast/domain';
 import type { FastifyInstance } from 'fastify';
-import { RATE_LIMIT_WINDOW_MS, redisWindowStore, type RateLimitOptions } from '../../rate-limit.ts';
+import { registerWindowLimit, type RateLimitOptions } from '../../rate-limit.ts';
 
 /**
  * The browser endpoints have no token to count against: they are limited per client address
@@ -18,23 +16,10 @@ export async function registerBrowserRateLimit(api: FastifyInstance, opts: RateL
     if (reply.statusCode === 429 && origin) void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
     return payload;
   });
-  await api.register(rateLimit, {
-    global: true,
-    hook: 'onRequest',
-    max: opts.perMinute,
-    timeWindow: RATE_LIMIT_WINDOW_MS,
-    store: redisWindowStore(opts),
-    skipOnError: true,
-    allowList: (request) => request.method === 'OPTIONS',
-    keyGenerator: (request) => `ip:${clientKey(request.ip)}`,
-    errorResponseBuilder: (_request, context) => {
-      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
-      return new PushcastError('rate_limited', `too many requests: this address may make ${context.max} per minute to the browser endpoints; retry in ${retryAfter} s`, {
-        rule: 'rate_limit',
-        limit: context.max,
-        retry_after: retryAfter,
-      });
-    },
+  await registerWindowLimit(api, opts, {
+    // Preflights are not counted: a page's every call would count twice.
+    key: (request) => (request.method === 'OPTIONS' ? null : `ip:${clientKey(request.ip)}`),
+    who: 'this address (browser endpoints)',
   });
 }
 
