@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { generateApnsKey, type LocalApnsService } from '@pushcast/local-apns-service';
 import { generateServiceAccount, type LocalFcmService } from '@pushcast/local-fcm-service';
 import { insertDeviceSubscriptionsBulk, type Db } from '@pushcast/store';
-import { faultOf, type Faults } from './setup.ts';
+import { seedWithFaults, type Faults } from './setup.ts';
 
 /** The bundle id of the demo's "app", and the Firebase project of its service account. */
 export const DEMO_APNS_TOPIC = 'com.example.demo';
@@ -65,7 +65,7 @@ export function seedFcmDevices(db: Db, fcm: LocalFcmService, projectId: number, 
 }
 
 /** Written straight to PostgreSQL, like the browsers: the demo measures the broadcast, not an import. */
-async function seedDevices(
+function seedDevices(
   db: Db,
   projectId: number,
   platform: 'apns' | 'fcm',
@@ -74,20 +74,14 @@ async function seedDevices(
   tokenOf: (i: number) => string,
   script: (token: string, fault: keyof Faults) => void,
 ): Promise<Faults> {
-  const BATCH = 5_000;
-  const faults: Faults = { gone: 0, throttled: 0 };
-  for (let start = 0; start < count; start += BATCH) {
-    signal.throwIfAborted();
-    const rows = [];
-    for (let i = start; i < Math.min(count, start + BATCH); i += 1) {
+  return seedWithFaults(
+    count,
+    signal,
+    (i, fault) => {
       const token = tokenOf(i);
-      rows.push({ token });
-      const fault = faultOf(i);
-      if (fault === undefined) continue;
-      script(token, fault);
-      faults[fault] += 1;
-    }
-    await insertDeviceSubscriptionsBulk(db, projectId, platform, rows);
-  }
-  return faults;
+      if (fault !== undefined) script(token, fault);
+      return { token };
+    },
+    (rows) => insertDeviceSubscriptionsBulk(db, projectId, platform, rows),
+  );
 }

@@ -86,32 +86,46 @@ export function faultOf(i: number): keyof Faults | undefined {
 }
 
 /**
- * Subscribers whose keys the local push service derives from their id, written straight to
- * PostgreSQL: importing 10,000 over the API would measure the import, not the broadcast.
+ * Seeds `count` recipients in batches of 5,000 — `make` builds recipient i's row and scripts its
+ * fault at its local server — and counts the faults; `insert` writes a batch.
  */
-export async function seedSubscribers(
-  db: Db,
-  push: LocalPushService,
-  projectId: number,
+export async function seedWithFaults<Row>(
   count: number,
   signal: AbortSignal,
+  make: (i: number, fault: keyof Faults | undefined) => Row,
+  insert: (rows: Row[]) => Promise<void>,
 ): Promise<Faults> {
   const BATCH = 5_000;
   const faults: Faults = { gone: 0, throttled: 0 };
   for (let start = 0; start < count; start += BATCH) {
     signal.throwIfAborted();
-    const rows = [];
+    const rows: Row[] = [];
     for (let i = start; i < Math.min(count, start + BATCH); i += 1) {
-      const id = `demo${i}`;
-      rows.push(push.subscription(id));
       const fault = faultOf(i);
-      if (fault === 'gone') push.script(id, [{ status: 410 }], { sticky: true });
-      if (fault === 'throttled') push.script(id, [{ status: 429, retryAfterSeconds: 1 }]);
+      rows.push(make(i, fault));
       if (fault !== undefined) faults[fault] += 1;
     }
-    await insertWebSubscriptionsBulk(db, projectId, rows);
+    await insert(rows);
   }
   return faults;
+}
+
+/**
+ * Subscribers whose keys the local push service derives from their id, written straight to
+ * PostgreSQL: importing 10,000 over the API would measure the import, not the broadcast.
+ */
+export function seedSubscribers(db: Db, push: LocalPushService, projectId: number, count: number, signal: AbortSignal): Promise<Faults> {
+  return seedWithFaults(
+    count,
+    signal,
+    (i, fault) => {
+      const id = `demo${i}`;
+      if (fault === 'gone') push.script(id, [{ status: 410 }], { sticky: true });
+      if (fault === 'throttled') push.script(id, [{ status: 429, retryAfterSeconds: 1 }]);
+      return push.subscription(id);
+    },
+    (rows) => insertWebSubscriptionsBulk(db, projectId, rows),
+  );
 }
 
 export function redactUrl(raw: string): string {

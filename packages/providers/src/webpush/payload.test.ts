@@ -130,3 +130,18 @@ describe('webPushHeaders', () => {
     expect(webPushHeaders({ ...base, topic: null })).not.toHaveProperty('Topic');
   });
 });
+
+describe('the open-tracking token in the payload', () => {
+  it('comes last, as open_token, and adds the same bytes for every recipient', () => {
+    const token = 'A'.repeat(32);
+    const json = webPushPayload({ ...base, openToken: token });
+    expect(Object.keys(JSON.parse(json) as object).at(-1)).toBe('open_token');
+    expect(json).toBe(`${webPushPayload(base).slice(0, -1)},"open_token":"${token}"}`);
+    const other = webPushPayload({ ...base, openToken: 'b'.repeat(32) });
+    expect(Buffer.byteLength(other)).toBe(Buffer.byteLength(json));
+  });
+
+  it('is left out when there is none', () => {
+    expect(JSON.parse(webPushPayload({ ...base, openToken: null }))).not.toHaveProperty('open_token');
+  });
+});
