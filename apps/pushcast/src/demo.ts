@@ -1,17 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { startApi } from '@pushcast/api';
 import { loadConfig } from '@pushcast/config';
 import { startLocalApnsService } from '@pushcast/local-apns-service';
 import { startLocalFcmService } from '@pushcast/local-fcm-service';
 import { startLocalPushService } from '@pushcast/local-push-service';
-import { createLogger } from '@pushcast/runtime';
-import { createDb } from '@pushcast/store';
-import { startWorker } from '@pushcast/worker';
 import { apiClient, type Platform } from './demo/api-client.ts';
 import { DEMO_APNS_TOPIC, demoCredentials } from './demo/devices.ts';
 import { audience, parseDemoOptions, USAGE } from './demo/options.ts';
 import { fmt, seconds, watchBroadcast } from './demo/progress.ts';
 import { broadcastMs, summary } from './demo/report.ts';
+import { startDemoProcesses } from './demo/processes.ts';
 import { seedAll } from './demo/seed.ts';
 import { runBrowserDemo } from './demo/browser.ts';
 import { clearQueuePrefix, demoDatabaseUrl, demoNames, redactUrl, resetDemoDatabase } from './demo/setup.ts';
@@ -32,7 +28,6 @@ async function run(counts: Record<Platform, number>, signal: AbortSignal): Promi
   // Validated like any Pushcast process, so a bad DATABASE_URL or REDIS_URL gets the usual message.
   const env = loadConfig({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
   const names = demoNames(process.env);
-  const adminToken = randomBytes(24).toString('hex');
   const base = {
     DATABASE_URL: demoDatabaseUrl(env.databaseUrl, names.database),
     REDIS_URL: env.redisUrl,
@@ -55,32 +50,21 @@ async function run(counts: Record<Platform, number>, signal: AbortSignal): Promi
   closers.push(() => fcm.close());
   out(`  FCM           ${fcm.origin} (local, with Google's OAuth token endpoint, in this process)\n`);
 
-  const config = loadConfig({
-    ...base,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PUSHCAST_ADMIN_TOKEN: adminToken,
-    PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
-    // A key of this run's own: the credentials below are sealed with it and useless after it.
-    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
-    PUSHCAST_APNS_URL: apns.origin,
-    PUSHCAST_FCM_URL: fcm.origin,
-    WORKER_CONCURRENCY,
-    // Any free port for the worker's /metrics: a Pushcast already running here keeps 9464.
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'warn',
-  });
-  const db = createDb(config.databaseUrl, config.databasePoolSize);
-  closers.push(() => db.end());
-  const logger = createLogger(config.logLevel, 'demo');
-  const api = await startApi({ config, db, logger });
-  closers.push(() => api.close());
-  const worker = await startWorker({ config, db, logger }, { pushCa: push.caPem, apnsCa: apns.caPem, fcmCa: fcm.caPem });
-  closers.push(() => worker.close());
-  out(`  API           ${api.url}/api/v1, with a worker (concurrency ${config.workerConcurrency} per platform)\n\n`);
+  const { config, db, apiUrl, adminToken } = await startDemoProcesses(
+    {
+      ...base,
+      PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+      PUSHCAST_APNS_URL: apns.origin,
+      PUSHCAST_FCM_URL: fcm.origin,
+      WORKER_CONCURRENCY,
+    },
+    closers,
+    { pushCa: push.caPem, apnsCa: apns.caPem, fcmCa: fcm.caPem },
+  );
+  out(`  API           ${apiUrl}/api/v1, with a worker (concurrency ${config.workerConcurrency} per platform)\n\n`);
   signal.throwIfAborted();
 
-  const http = apiClient(`${api.url}/api/v1`, adminToken, signal);
+  const http = apiClient(`${apiUrl}/api/v1`, adminToken, signal);
   const sender = await http.post<{ id: number }>('/senders', { name: 'Demo sender' });
   const project = await http.post<{ id: number }>('/projects', {
     sender_id: sender.id,

@@ -1,10 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { startApi } from '@pushcast/api';
 import { loadConfig } from '@pushcast/config';
-import { createLogger } from '@pushcast/runtime';
-import { createDb } from '@pushcast/store';
-import { startWorker } from '@pushcast/worker';
 import { apiClient } from './api-client.ts';
+import { startDemoProcesses } from './processes.ts';
 import { clearQueuePrefix, demoDatabaseUrl, demoNames, redactUrl, resetDemoDatabase } from './setup.ts';
 import { DEMO_TAGS, startDemoSite } from './site.ts';
 
@@ -18,7 +14,6 @@ import { DEMO_TAGS, startDemoSite } from './site.ts';
 export async function runBrowserDemo(signal: AbortSignal, out: (text: string) => void, closers: (() => Promise<void>)[]): Promise<void> {
   const env = loadConfig({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
   const names = demoNames(process.env);
-  const adminToken = randomBytes(24).toString('hex');
   const databaseUrl = demoDatabaseUrl(env.databaseUrl, names.database);
   out('Pushcast demo in a browser: the SDK, the service worker and open tracking\n');
   await clearQueuePrefix(env.redisUrl, names.queuePrefix);
@@ -26,31 +21,18 @@ export async function runBrowserDemo(signal: AbortSignal, out: (text: string) =>
   out(`  database      ${redactUrl(databaseUrl)} (recreated), queues under ${names.queuePrefix}:* (cleared)\n`);
   signal.throwIfAborted();
 
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: env.redisUrl,
-    PUSHCAST_QUEUE_PREFIX: names.queuePrefix,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PUSHCAST_ADMIN_TOKEN: adminToken,
-    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'warn',
-  });
-  const db = createDb(config.databaseUrl, config.databasePoolSize);
-  closers.push(() => db.end());
-  const logger = createLogger(config.logLevel, 'demo');
-  const api = await startApi({ config, db, logger });
-  closers.push(() => api.close());
-  const worker = await startWorker({ config, db, logger });
-  closers.push(() => worker.close());
-  out(`  API           ${api.url}/api/v1 (the SDK at ${api.url}/sdk/pushcast.js), with a worker\n`);
+  const { apiUrl, adminToken } = await startDemoProcesses(
+    { DATABASE_URL: databaseUrl, REDIS_URL: env.redisUrl, PUSHCAST_QUEUE_PREFIX: names.queuePrefix },
+    closers,
+  );
+  out(`  API           ${apiUrl}/api/v1 (the SDK at ${apiUrl}/sdk/pushcast.js), with a worker\n`);
 
-  const http = apiClient(`${api.url}/api/v1`, adminToken, signal);
+  const http = apiClient(`${apiUrl}/api/v1`, adminToken, signal);
   const sender = await http.post<{ id: number }>('/senders', { name: 'Demo sender' });
   const project = await http.post<{ id: number }>('/projects', { sender_id: sender.id, name: 'Pushcast demo', website: 'http://localhost' });
   const token = await http.post<{ token: string }>('/access_tokens', { name: 'demo site', project_ids: [project.id] });
   const site = await startDemoSite({
-    pushcastUrl: api.url,
+    pushcastUrl: apiUrl,
     projectId: project.id,
     token: token.token,
     port: Number(process.env.PUSHCAST_DEMO_SITE_PORT ?? 0),
