@@ -10,10 +10,8 @@
  * then exits when stdin closes.
  */
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import apn from '@parse/node-apn';
-import pg from 'pg';
-import { failureReason, tally, waitFor } from './baseline-protocol.ts';
+import { failureReason, startWhenToldAndLoadTokens, tally } from './baseline-protocol.ts';
 
 const env = (k: string) => process.env[k] ?? '';
 const message = JSON.parse(readFileSync(env('MESSAGE_FILE'), 'utf8')) as {
@@ -23,8 +21,6 @@ const message = JSON.parse(readFileSync(env('MESSAGE_FILE'), 'utf8')) as {
   expiration: number;
   collapseId?: string;
 };
-const db = new pg.Client({ connectionString: env('DATABASE_URL') });
-await db.connect();
 const provider = new apn.Provider({
   token: { key: readFileSync(env('KEY_FILE'), 'utf8'), keyId: env('KEY_ID'), teamId: env('TEAM_ID') },
   production: true,
@@ -33,16 +29,7 @@ const provider = new apn.Provider({
   ca: [readFileSync(env('CA_FILE'), 'utf8')],
 });
 
-const lines = createInterface({ input: process.stdin });
-process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-await waitFor(lines, 'go');
-
-const started = performance.now();
-const { rows } = await db.query<{ device_token: string }>(
-  `SELECT device_token FROM subscriptions WHERE project_id = $1 AND platform = 'apns' ORDER BY id LIMIT $2`,
-  [env('PROJECT_ID'), Number(env('LIMIT'))],
-);
-const tokens = rows.map((r) => r.device_token);
+const { started, tokens, lines } = await startWhenToldAndLoadTokens('apns');
 const note = new apn.Notification();
 note.rawPayload = message.payload;
 note.topic = env('TOPIC');
@@ -58,5 +45,4 @@ process.stdout.write(`${JSON.stringify({ attempted: tokens.length, delivered: re
 
 await new Promise<void>((resolve) => lines.once('close', resolve));
 await provider.shutdown();
-await db.end();
 process.exit(0);

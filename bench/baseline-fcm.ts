@@ -12,12 +12,10 @@
  * where the TCP connection goes and nothing else.
  */
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { cert, initializeApp } from 'firebase-admin/app';
 import { getMessaging, type MulticastMessage } from 'firebase-admin/messaging';
-import pg from 'pg';
 import { createFcmAgent, redirectFcmTo, redirectOAuthTo } from '@pushcast/providers';
-import { failureReason, tally, waitFor } from './baseline-protocol.ts';
+import { failureReason, startWhenToldAndLoadTokens, tally } from './baseline-protocol.ts';
 
 const env = (k: string) => process.env[k] ?? '';
 const template = JSON.parse(readFileSync(env('MESSAGE_FILE'), 'utf8')) as Omit<MulticastMessage, 'tokens'>;
@@ -29,19 +27,8 @@ redirectOAuthTo(origin, ca);
 const agent = createFcmAgent(origin, ca);
 const app = initializeApp({ credential: cert(serviceAccount), projectId: serviceAccount.project_id!, httpAgent: agent });
 const messaging = getMessaging(app);
-const db = new pg.Client({ connectionString: env('DATABASE_URL') });
-await db.connect();
 
-const lines = createInterface({ input: process.stdin });
-process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-await waitFor(lines, 'go');
-
-const started = performance.now();
-const { rows } = await db.query<{ device_token: string }>(
-  `SELECT device_token FROM subscriptions WHERE project_id = $1 AND platform = 'fcm' ORDER BY id LIMIT $2`,
-  [env('PROJECT_ID'), Number(env('LIMIT'))],
-);
-const tokens = rows.map((r) => r.device_token);
+const { started, tokens, lines } = await startWhenToldAndLoadTokens('fcm');
 let delivered = 0;
 const failures: string[] = [];
 for (let i = 0; i < tokens.length; i += 500) {
@@ -61,5 +48,4 @@ process.stdout.write(
 );
 
 await new Promise<void>((resolve) => lines.once('close', resolve));
-await db.end();
 process.exit(0);
