@@ -13,7 +13,18 @@ export interface Migration {
   readonly sql: string;
 }
 
-export async function listMigrations(): Promise<Migration[]> {
+// The files ship with the code and never change while it runs: read once, not on every readiness probe.
+let migrations: Promise<Migration[]> | undefined;
+
+export function listMigrations(): Promise<Migration[]> {
+  migrations ??= readMigrations().catch((error: unknown) => {
+    migrations = undefined;
+    throw error;
+  });
+  return migrations;
+}
+
+async function readMigrations(): Promise<Migration[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
   return Promise.all(
     files.map(async (file) => ({
