@@ -94,4 +94,19 @@ export async function loadOpenTrackingKey(db: Queryable, secretKey: Buffer | und
   return openTrackingKey(stored);
 }
 
+/**
+ * The key, loaded once per process and kept (it never changes while the process runs); a failed
+ * load (PostgreSQL away) is tried again on the next call. What the API and the workers hold.
+ */
+export function openTrackingKeySource(db: Queryable, secretKey: Buffer | undefined): () => Promise<Buffer> {
+  let key: Promise<Buffer> | undefined;
+  return () => {
+    key ??= loadOpenTrackingKey(db, secretKey).catch((error: unknown) => {
+      key = undefined;
+      throw error;
+    });
+    return key;
+  };
+}
+
 const OPEN_TRACKING_SECRET = 'open_tracking';

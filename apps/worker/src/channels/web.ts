@@ -1,6 +1,6 @@
 import { err, expiresAt, ok, openToken } from '@pushcast/domain';
 import { webPushNotificationOf, type WebPushClient } from '@pushcast/providers';
-import { findSender, loadOpenTrackingKey, loadWebRecipients, type Db, type WebRecipient } from '@pushcast/store';
+import { findSender, loadWebRecipients, openTrackingKeySource, type Db, type WebRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
 
 /** RFC 8292 wants a contact: the project's site if it is https, else a mailto at its host. */
@@ -16,14 +16,7 @@ export function vapidSubject(website: string): string {
  */
 export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKey: Buffer | undefined }): Channel<WebRecipient> {
   // Loaded once per process (derived from PUSHCAST_SECRET_KEY, or Pushcast's own secret in PostgreSQL).
-  let openKey: Promise<Buffer> | undefined;
-  const loadOpenKey = () => {
-    openKey ??= loadOpenTrackingKey(deps.db, deps.secretKey).catch((error: unknown) => {
-      openKey = undefined;
-      throw error;
-    });
-    return openKey;
-  };
+  const loadOpenKey = openTrackingKeySource(deps.db, deps.secretKey);
   return {
     platform: 'web',
     sliceSize: 100,

@@ -1,5 +1,5 @@
 import { notFound, PushcastError, readOpenToken, validationError, OPEN_TOKEN_LENGTH, type Notification } from '@pushcast/domain';
-import { findNotification, loadOpenTrackingKey, recordOpen } from '@pushcast/store';
+import { findNotification, openTrackingKeySource, recordOpen } from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
@@ -26,14 +26,7 @@ export function actionKeys(n: Notification): string[] {
  * may come as `text/plain`, which spares the service worker a CORS preflight.
  */
 export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
-  let key: Promise<Buffer> | undefined;
-  const openKey = () => {
-    key ??= loadOpenTrackingKey(db, config.secretKey).catch((error: unknown) => {
-      key = undefined;
-      throw error;
-    });
-    return key;
-  };
+  const openKey = openTrackingKeySource(db, config.secretKey);
 
   app.options('/notifications/:id/open', async (_request, reply) =>
     reply
