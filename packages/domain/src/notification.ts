@@ -41,7 +41,6 @@ export interface Notification extends NotificationContent {
   readonly throttleRatePerMinute: number | null;
   readonly status: NotificationStatus;
   readonly scheduledCount: number;
-  readonly plannedThroughId: number | null;
   readonly createdAt: Date;
   readonly plannedAt: Date | null;
   readonly completedAt: Date | null;

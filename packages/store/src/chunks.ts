@@ -1,5 +1,5 @@
 import { addStats, emptyStats, type DevicePlatform, type NotificationStats, type Platform } from '@pushcast/domain';
-import { inTransaction, type Db, type Queryable } from './db.ts';
+import type { Queryable } from './db.ts';
 import { SqlParams } from './sql-params.ts';
 import { audienceWhere, type AudienceFilter } from './subscriptions.ts';
 
@@ -52,35 +52,29 @@ export async function nextAudienceIds(
 }
 
 /**
- * Records a round of planned chunks in one transaction (each platform's cursor is the highest
- * `last_id` of its chunks). Returns false when not all of them were new: another planner run of
- * the same notification got there first (a stalled job taken over), and this one must stop.
+ * Records a round of planned chunks in one statement (each platform's cursor is the highest
+ * `last_id` of its chunks, so chunks and cursors move together). Returns false when not all of
+ * them were new: another planner run of the same notification got there first (a stalled job taken
+ * over), and this one must stop; or the notification was cancelled (or finished) meanwhile, whose
+ * chunks would never be sent.
  */
-export async function recordChunks(db: Db, notificationId: number, chunks: readonly Chunk[]): Promise<boolean> {
+export async function recordChunks(db: Queryable, notificationId: number, chunks: readonly Chunk[]): Promise<boolean> {
   if (chunks.length === 0) return true;
-  return inTransaction(db, async (tx) => {
-    // Not for a notification cancelled (or finished) meanwhile: its chunks would never be sent.
-    const { rowCount } = await tx.query(
-      `INSERT INTO notification_chunks (notification_id, chunk_index, platform, first_id, last_id, size)
-       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::int[])
-       WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND status NOT IN ('cancelled', 'sent'))
-       ON CONFLICT DO NOTHING`,
-      [
-        notificationId,
-        chunks.map((c) => c.index),
-        chunks.map((c) => c.platform),
-        chunks.map((c) => c.firstId),
-        chunks.map((c) => c.lastId),
-        chunks.map((c) => c.size),
-      ],
-    );
-    await tx.query(
-      `UPDATE notifications SET planned_through_id = GREATEST(COALESCE(planned_through_id, 0), $2), updated_at = now()
-       WHERE id = $1`,
-      [notificationId, Math.max(...chunks.map((c) => c.lastId))],
-    );
-    return rowCount === chunks.length;
-  });
+  const { rowCount } = await db.query(
+    `INSERT INTO notification_chunks (notification_id, chunk_index, platform, first_id, last_id, size)
+     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::int[])
+     WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND status NOT IN ('cancelled', 'sent'))
+     ON CONFLICT DO NOTHING`,
+    [
+      notificationId,
+      chunks.map((c) => c.index),
+      chunks.map((c) => c.platform),
+      chunks.map((c) => c.firstId),
+      chunks.map((c) => c.lastId),
+      chunks.map((c) => c.size),
+    ],
+  );
+  return rowCount === chunks.length;
 }
 
 /** Each platform's planner cursor: the last subscription id in its chunks (0 before the first). */
@@ -136,7 +130,7 @@ export async function pendingChunks(db: Queryable, notificationId: number): Prom
  * Marks a chunk done with its outcome counts (once: a re-run changes nothing), then the
  * notification sent when it was the last one. Returns whether this call completed the chunk.
  */
-export async function completeChunk(db: Db, notificationId: number, index: number, stats: NotificationStats): Promise<boolean> {
+export async function completeChunk(db: Queryable, notificationId: number, index: number, stats: NotificationStats): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE notification_chunks SET status = 'done', completed_at = now(),
        delivered = $3, pruned = $4, expired = $5, failed = $6

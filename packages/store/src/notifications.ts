@@ -26,7 +26,6 @@ interface NotificationRow {
   throttle_rate_per_minute: number | null;
   status: NotificationStatus;
   scheduled_count: number;
-  planned_through_id: number | null;
   created_at: Date;
   planned_at: Date | null;
   completed_at: Date | null;
@@ -35,7 +34,7 @@ interface NotificationRow {
 
 const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
   silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, target_uids, target_tags, send_at, throttle_rate_per_minute, status,
-  scheduled_count, planned_through_id, created_at, planned_at, completed_at, cancelled_at`;
+  scheduled_count, created_at, planned_at, completed_at, cancelled_at`;
 
 const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
   title: a.title,
@@ -69,7 +68,6 @@ const toNotification = (r: NotificationRow): Notification => ({
   throttleRatePerMinute: r.throttle_rate_per_minute,
   status: r.status,
   scheduledCount: r.scheduled_count,
-  plannedThroughId: r.planned_through_id,
   createdAt: r.created_at,
   plannedAt: r.planned_at,
   completedAt: r.completed_at,

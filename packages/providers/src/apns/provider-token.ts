@@ -32,22 +32,3 @@ export function mintApnsProviderToken(key: ApnsSigningKey, iatSeconds: number): 
   const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;
 }
-
-/** Tokens kept in this process only: for a single process (tests of the client, a script). */
-export class LocalApnsProviderTokens implements ApnsProviderTokens {
-  readonly #tokens = new Map<string, { token: string; iat: number }>();
-  constructor(private readonly now: () => number = Date.now) {}
-
-  async current(key: ApnsSigningKey): Promise<string> {
-    const nowS = Math.floor(this.now() / 1000);
-    const held = this.#tokens.get(key.id);
-    if (held && nowS - held.iat < APNS_TOKEN_REUSE_S) return held.token;
-    const token = mintApnsProviderToken(key, nowS);
-    this.#tokens.set(key.id, { token, iat: nowS });
-    return token;
-  }
-
-  async rejected(key: ApnsSigningKey, token: string): Promise<void> {
-    if (this.#tokens.get(key.id)?.token === token) this.#tokens.delete(key.id);
-  }
-}
