@@ -58,12 +58,7 @@ export class QuotaCounter {
     const hourTtl = Math.ceil((w.hourResetAt - nowMs) / 1000) + 3600;
     const dayTtl = Math.ceil((w.dayResetAt - nowMs) / 1000) + 3600;
     const [granted, usedHour, usedDay] = await this.#scripts.pushcastReserveQuota(hourKey, dayKey, want, limits.hourly, limits.daily, hourTtl, dayTtl);
-    let blockedUntil: number | null = null;
-    if (granted < want) {
-      const dayFull = limits.daily > 0 && usedDay >= limits.daily;
-      const hourFull = limits.hourly > 0 && usedHour >= limits.hourly;
-      blockedUntil = dayFull ? w.dayResetAt : hourFull ? w.hourResetAt : null;
-    }
+    const blockedUntil = granted < want ? blockingReset(limits, usedHour, usedDay, nowMs) : null;
     return { projectId, granted, counted: true, hour: w.hour, day: w.day, blockedUntil };
   }
 
@@ -75,10 +70,28 @@ export class QuotaCounter {
     await this.#scripts.pushcastReleaseQuota(hourKey, dayKey, unused);
   }
 
+  /**
+   * When a window that is full now resets, or null if the project may send. A look without
+   * reserving, so that a chunk still blocked goes back to wait before loading its recipients.
+   */
+  async blockedUntil(projectId: number, limits: QuotaLimits, nowMs: number): Promise<number | null> {
+    if (limits.hourly === 0 && limits.daily === 0) return null;
+    const used = await this.usage(projectId, nowMs);
+    return blockingReset(limits, used.hour, used.day, nowMs);
+  }
+
   /** Sends counted in the current hour and day. */
   async usage(projectId: number, nowMs: number): Promise<{ hour: number; day: number }> {
     const w = quotaWindows(nowMs);
     const [h, d] = await this.#redis.mget(...this.#keys(projectId, w.hour, w.day));
     return { hour: Number(h ?? 0), day: Number(d ?? 0) };
   }
+}
+
+/** The reset of the window that blocks (the day's when both are full), or null if neither is full. */
+function blockingReset(limits: QuotaLimits, usedHour: number, usedDay: number, nowMs: number): number | null {
+  const w = quotaWindows(nowMs);
+  if (limits.daily > 0 && usedDay >= limits.daily) return w.dayResetAt;
+  if (limits.hourly > 0 && usedHour >= limits.hourly) return w.hourResetAt;
+  return null;
 }

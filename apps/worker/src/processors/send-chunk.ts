@@ -72,7 +72,21 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
     const project = await findProject(deps.db, n.projectId);
     if (!project) return;
 
+    /** Back to the delayed set for `delayMs` (real time), without consuming an attempt; the ledger says where to resume. */
+    const defer = async (delayMs: number, why: string): Promise<never> => {
+      log.debug({ delayMs, why }, 'chunk deferred');
+      deps.metrics?.deferred(platform, why);
+      await job.moveToDelayed(Date.now() + Math.max(0, delayMs), token);
+      throw new DelayedError();
+    };
+    const limits = effectiveQuota(project.quota, deps.defaultQuota);
     const expiry = expiresAt(n);
+    if (now() < expiry) {
+      // Still blocked by a full window: back to wait before loading a thousand recipients and
+      // opening credentials for nothing (every QUOTA_RECHECK_MS, for every deferred chunk).
+      const blockedUntil = await deps.quota.blockedUntil(n.projectId, limits, now());
+      if (blockedUntil !== null) await defer(Math.min(blockedUntil - now(), deps.quotaRecheckMs), 'quota');
+    }
     const ledgerTtl = (expiry - now()) / 1000 + LEDGER_GRACE_S;
     const done = await deps.ledger.finalIds(notificationId, chunkIndex);
     const recipients = await channel.load(deps.db, notificationAudience(n), chunk);
@@ -95,17 +109,9 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       await record(todo.map((r) => [r.id, { kind: 'failed', reason: prepared.error }] as const));
     } else if (prepared?.ok) {
       const send = prepared.value;
-      const limits = effectiveQuota(project.quota, deps.defaultQuota);
       const retry: number[] = [];
       const retryReasons: Record<string, number> = {};
       let notBefore = 0;
-      /** Back to the delayed set for `delayMs` (real time), without consuming an attempt; the ledger says where to resume. */
-      const defer = async (delayMs: number, why: string): Promise<never> => {
-        log.debug({ delayMs, why }, 'chunk deferred');
-        deps.metrics?.deferred(platform, why);
-        await job.moveToDelayed(Date.now() + Math.max(0, delayMs), token);
-        throw new DelayedError();
-      };
       // Slices, so that a cancel stops a running chunk within one slice.
       let start = 0;
       while (start < todo.length) {
