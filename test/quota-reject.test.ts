@@ -44,6 +44,44 @@ describe('the reject policy', () => {
     expect(over.body).toMatchObject({ error: 'QUOTA_EXCEEDED', daily_remaining: 20, audience: 70 });
   });
 
+  it('notifications created at the same moment never together pass the day: the check and the reservation are one step', async () => {
+    const { projectId } = await createProject(p.server, 'race');
+    expect((await admin('PATCH', `/projects/${projectId}`, { quota_daily: 100, quota_policy: 'reject' })).status).toBe(200);
+    const ids = await seedSubscribers(p.server.db, p.push, projectId, 30, { idPrefix: 'race', uid: () => 'all' });
+
+    // Five at once, 30 recipients each: three fit in 100, the other two must be refused.
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => admin('POST', `/projects/${projectId}/notifications`, { body: `Race ${i}`, uids: ['all'] })));
+    const accepted = answers.filter((a) => a.status === 201);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 201, 429, 429]);
+    for (const refused of answers.filter((a) => a.status === 429)) {
+      expect(refused.body).toMatchObject({ error: 'QUOTA_EXCEEDED', audience: 30, daily_limit: 100 });
+      expect(refused.body.daily_remaining).toBeLessThan(30);
+    }
+    for (const a of accepted) await waitForNotification(p.server, a.body.id);
+    expect(delivered(ids)).toBe(90);
+    expect((await admin('GET', `/projects/${projectId}/quota`)).body).toMatchObject({ daily_used: 90, daily_remaining: 10 });
+  });
+
+  it('what a notification holds goes back when it is cancelled or refused', async () => {
+    const { projectId } = await createProject(p.server, 'hold');
+    expect((await admin('PATCH', `/projects/${projectId}`, { quota_daily: 100, quota_policy: 'reject' })).status).toBe(200);
+    await seedSubscribers(p.server.db, p.push, projectId, 90, { idPrefix: 'hold', uid: (i) => (i < 60 ? 'many' : 'few') });
+
+    // Scheduled later today: its 60 are held from now, so 30 more do not fit beside them... (40 left)
+    const sendAt = new Date(Date.now() + 60_000).toISOString();
+    const scheduled = await admin('POST', `/projects/${projectId}/notifications`, { body: 'Later', uids: ['many'], send_at: sendAt });
+    expect(scheduled.status).toBe(201);
+    const second = await admin('POST', `/projects/${projectId}/notifications`, { body: 'Also later', uids: ['many'], send_at: sendAt });
+    expect(second.status).toBe(429);
+    expect(second.body).toMatchObject({ daily_remaining: 40, audience: 60 });
+
+    // ...until it is cancelled.
+    expect((await admin('DELETE', `/notifications/${scheduled.body.id}/cancel`)).status).toBe(204);
+    const third = await admin('POST', `/projects/${projectId}/notifications`, { body: 'Now it fits', uids: ['many'], send_at: sendAt });
+    expect(third.status).toBe(201);
+    expect((await admin('DELETE', `/notifications/${third.body.id}/cancel`)).status).toBe(204);
+  });
+
   it('only an admin sets a quota', async () => {
     const { projectId } = await createProject(p.server, 'owner');
     const token = (await admin('POST', '/access_tokens', { name: 'owner', project_ids: [projectId] })).body.token;

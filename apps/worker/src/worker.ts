@@ -82,11 +82,12 @@ export async function startWorker(
   const fcmTransport = config.fcmUrl ? localFcmTransport(config.fcmUrl, options.fcmCa) : undefined;
   // Aborted when a closing worker's grace period is over: chunks and plans hand back their rest.
   const handBack = new AbortController();
+  const quota = new QuotaCounter(producer, config.queuePrefix);
   const chunkDeps = {
     db,
     ledger,
     handBack: handBack.signal,
-    quota: new QuotaCounter(producer, config.queuePrefix),
+    quota,
     throttle: new ThrottleGate(producer, config.queuePrefix),
     defaultQuota: config.defaultQuota,
     quotaRecheckMs: config.quotaRecheckMs,
@@ -98,6 +99,7 @@ export async function startWorker(
     'plan-notification': makePlanNotificationProcessor({
       db,
       queues,
+      quota,
       logger,
       handBack: handBack.signal,
       ...(options.plan ? { options: options.plan } : {}),
@@ -125,7 +127,7 @@ export async function startWorker(
       }),
       chunkDeps,
     ),
-    'reconcile-notifications': makeReconcileNotificationsProcessor({ db, queues, logger }),
+    'reconcile-notifications': makeReconcileNotificationsProcessor({ db, queues, quota, logger }),
     'purge-project': makePurgeProjectProcessor({ db, logger }),
     'sweep-deleted-projects': makeSweepDeletedProjectsProcessor({ db, queues }),
     'purge-idempotency-keys': makePurgeIdempotencyKeysProcessor({ db, logger }),

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { quotaWindows, type QuotaLimits } from '@pushcast/domain';
 import type { RedisConnection } from './connection.ts';
 
-const RESERVE = readFileSync(new URL('./lua/reserve-quota-2.lua', import.meta.url), 'utf8');
+const RESERVE = readFileSync(new URL('./lua/reserve-quota-3.lua', import.meta.url), 'utf8');
+const HOLD = readFileSync(new URL('./lua/hold-quota-2.lua', import.meta.url), 'utf8');
 const RELEASE = readFileSync(new URL('./lua/release-quota-2.lua', import.meta.url), 'utf8');
 
 /** Where a reservation was taken from, so that what it did not use goes back there. */
@@ -18,7 +19,19 @@ export interface Reservation {
 }
 
 type Scripts = {
-  pushcastReserveQuota(hourKey: string, dayKey: string, want: number, hourly: number, daily: number, hourTtl: number, dayTtl: number): Promise<[number, number, number]>;
+  pushcastReserveQuota(
+    hourKey: string,
+    dayKey: string,
+    holdsKey: string,
+    want: number,
+    hourly: number,
+    daily: number,
+    hourTtl: number,
+    dayTtl: number,
+    day: number,
+    notificationId: number,
+  ): Promise<[number, number, number]>;
+  pushcastHoldQuota(dayKey: string, holdsKey: string, want: number, daily: number, day: number, notificationId: number, today: number, ttl: number): Promise<[number, number]>;
   pushcastReleaseQuota(hourKey: string, dayKey: string, n: number): Promise<number>;
 };
 
@@ -37,7 +50,8 @@ export class QuotaCounter {
     redis: RedisConnection,
     private readonly prefix: string,
   ) {
-    redis.defineCommand('pushcastReserveQuota', { numberOfKeys: 2, lua: RESERVE });
+    redis.defineCommand('pushcastReserveQuota', { numberOfKeys: 3, lua: RESERVE });
+    redis.defineCommand('pushcastHoldQuota', { numberOfKeys: 2, lua: HOLD });
     redis.defineCommand('pushcastReleaseQuota', { numberOfKeys: 2, lua: RELEASE });
     this.#redis = redis;
     this.#scripts = redis as unknown as Scripts;
@@ -45,10 +59,46 @@ export class QuotaCounter {
 
   // A project's counters share a hash tag: one slot on Redis Cluster, as one script needs.
   #keys(projectId: number, hour: number, day: number): [string, string] {
-    return [`${this.prefix}:quota:{p${projectId}}:h:${hour}`, `${this.prefix}:quota:{p${projectId}}:d:${day}`];
+    return [`${this.prefix}:quota:{p${projectId}}:h:${hour}`, this.#dayKey(projectId, day)];
   }
 
-  async reserve(projectId: number, want: number, limits: QuotaLimits, nowMs: number): Promise<Reservation> {
+  #dayKey(projectId: number, day: number): string {
+    return `${this.prefix}:quota:{p${projectId}}:d:${day}`;
+  }
+
+  #holdsKey(projectId: number): string {
+    return `${this.prefix}:quota:{p${projectId}}:holds`;
+  }
+
+  /**
+   * The `reject` policy at creation: checks that `audience` fits in what is left of the day that
+   * `atMs` falls in (after what was sent and what other notifications hold) and, if it does, holds
+   * it for `notificationId` in the same step. Chunks consume the hold as they reserve; what is
+   * left of it is given back by `releaseHold` when the notification ends.
+   */
+  async hold(projectId: number, notificationId: number, audience: number, dailyLimit: number, atMs: number, nowMs: number): Promise<{ held: boolean; left: number }> {
+    const day = quotaWindows(atMs).day;
+    const ttl = Math.ceil((quotaWindows(atMs).dayResetAt - nowMs) / 1000) + 3600;
+    const [held, left] = await this.#scripts.pushcastHoldQuota(
+      this.#dayKey(projectId, day),
+      this.#holdsKey(projectId),
+      audience,
+      dailyLimit,
+      day,
+      notificationId,
+      quotaWindows(nowMs).day,
+      ttl,
+    );
+    return { held: held === 1, left };
+  }
+
+  /** What a notification still holds goes back to the project (it was sent, cancelled or refused). */
+  async releaseHold(projectId: number, notificationId: number): Promise<void> {
+    await this.#redis.hdel(this.#holdsKey(projectId), String(notificationId));
+  }
+
+  /** Reserves for `notificationId`, which consumes its own hold first and leaves others' alone. */
+  async reserve(projectId: number, notificationId: number, want: number, limits: QuotaLimits, nowMs: number): Promise<Reservation> {
     const w = quotaWindows(nowMs);
     if (limits.hourly === 0 && limits.daily === 0) {
       return { projectId, granted: want, counted: false, hour: w.hour, day: w.day, blockedUntil: null };
@@ -57,8 +107,20 @@ export class QuotaCounter {
     // Counters outlive their window a little, so that the quota endpoint can read the one just past.
     const hourTtl = Math.ceil((w.hourResetAt - nowMs) / 1000) + 3600;
     const dayTtl = Math.ceil((w.dayResetAt - nowMs) / 1000) + 3600;
-    const [granted, usedHour, usedDay] = await this.#scripts.pushcastReserveQuota(hourKey, dayKey, want, limits.hourly, limits.daily, hourTtl, dayTtl);
-    const blockedUntil = granted < want ? blockingReset(limits, usedHour, usedDay, nowMs) : null;
+    const [granted, usedHour, usedDay] = await this.#scripts.pushcastReserveQuota(
+      hourKey,
+      dayKey,
+      this.#holdsKey(projectId),
+      want,
+      limits.hourly,
+      limits.daily,
+      hourTtl,
+      dayTtl,
+      w.day,
+      notificationId,
+    );
+    // Others' holds can block a day whose counter is not full: then the day's reset is the answer.
+    const blockedUntil = granted < want ? (blockingReset(limits, usedHour, usedDay, nowMs) ?? w.dayResetAt) : null;
     return { projectId, granted, counted: true, hour: w.hour, day: w.day, blockedUntil };
   }
 

@@ -96,16 +96,19 @@ export async function lastChunkIndex(db: Queryable, notificationId: number): Pro
   return rows[0]?.i ?? -1;
 }
 
-/** Planning is over: the exact audience size becomes `scheduled_count`. Returns false if cancelled meanwhile. */
-export async function finishPlanning(db: Queryable, notificationId: number): Promise<boolean> {
+/**
+ * Planning is over: the exact audience size becomes `scheduled_count`. `planned` is false if it
+ * was cancelled meanwhile; `notificationSent` true when there was nothing to send (it is over).
+ */
+export async function finishPlanning(db: Queryable, notificationId: number): Promise<{ planned: boolean; notificationSent: boolean }> {
   const { rowCount } = await db.query(
     `UPDATE notifications SET status = 'sending', planned_at = now(), updated_at = now(),
        scheduled_count = (SELECT COALESCE(sum(size), 0) FROM notification_chunks WHERE notification_id = $1)
      WHERE id = $1 AND status IN ('queued', 'scheduled', 'planning')`,
     [notificationId],
   );
-  await completeNotificationIfDone(db, notificationId);
-  return rowCount === 1;
+  const notificationSent = await completeNotificationIfDone(db, notificationId);
+  return { planned: rowCount === 1, notificationSent };
 }
 
 export async function findChunk(db: Queryable, notificationId: number, index: number): Promise<(Chunk & { status: string }) | null> {
@@ -128,9 +131,15 @@ export async function pendingChunks(db: Queryable, notificationId: number): Prom
 
 /**
  * Marks a chunk done with its outcome counts (once: a re-run changes nothing), then the
- * notification sent when it was the last one. Returns whether this call completed the chunk.
+ * notification sent when it was the last one. Returns whether this call completed the chunk, and
+ * whether it completed the notification.
  */
-export async function completeChunk(db: Queryable, notificationId: number, index: number, stats: NotificationStats): Promise<boolean> {
+export async function completeChunk(
+  db: Queryable,
+  notificationId: number,
+  index: number,
+  stats: NotificationStats,
+): Promise<{ chunkDone: boolean; notificationSent: boolean }> {
   const { rowCount } = await db.query(
     `UPDATE notification_chunks SET status = 'done', completed_at = now(),
        delivered = $3, pruned = $4, expired = $5, failed = $6
@@ -141,17 +150,19 @@ export async function completeChunk(db: Queryable, notificationId: number, index
   // see the other still pending. Each looks after its own commit, so the later one sees both. A
   // crash in between is healed by the reconciler, which completes 'sending' notifications with
   // nothing pending.
-  await completeNotificationIfDone(db, notificationId);
-  return rowCount === 1;
+  const notificationSent = await completeNotificationIfDone(db, notificationId);
+  return { chunkDone: rowCount === 1, notificationSent };
 }
 
-export async function completeNotificationIfDone(db: Queryable, notificationId: number): Promise<void> {
-  await db.query(
+/** Marks a notification sent when nothing of it is pending; true if this call did. */
+export async function completeNotificationIfDone(db: Queryable, notificationId: number): Promise<boolean> {
+  const { rowCount } = await db.query(
     `UPDATE notifications SET status = 'sent', completed_at = now(), updated_at = now()
      WHERE id = $1 AND status = 'sending' AND planned_at IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM notification_chunks WHERE notification_id = $1 AND status = 'pending')`,
     [notificationId],
   );
+  return rowCount === 1;
 }
 
 export interface PlatformChunkStats {

@@ -97,13 +97,14 @@ export type Created = StoredResponse & { readonly notificationId: number };
 export type CreateOutcome = ({ readonly replayed: false } & Created) | ({ readonly replayed: true } & StoredResponse);
 
 /**
- * Runs `create` once per key. With a key, in one transaction: claim the key (a concurrent request
- * with the same key waits here until the first commits, then replays its answer), create, and
- * record the answer, so that a notification never exists without its key or a key without its
- * notification. Without a key, just `create`.
+ * Runs `create` once per key, in one transaction (so that what `create` checks after inserting,
+ * such as a quota hold, can still roll the insert back). With a key: claim the key (a concurrent
+ * request with the same key waits here until the first commits, then replays its answer), create,
+ * and record the answer, so that a notification never exists without its key or a key without
+ * its notification.
  */
 export async function createOnce(db: Db, claim: IdempotencyClaim | null, create: (q: Queryable) => Promise<Created>): Promise<CreateOutcome> {
-  if (claim === null) return { replayed: false, ...(await create(db)) };
+  if (claim === null) return inTransaction(db, async (tx): Promise<CreateOutcome> => ({ replayed: false, ...(await create(tx)) }));
   return inTransaction(db, async (tx): Promise<CreateOutcome> => {
     if (!(await claimIdempotencyKey(tx, claim))) {
       const record = await findIdempotencyKey(tx, claim.projectId, claim.key);

@@ -22,7 +22,7 @@ import { idParam, pageQuery } from '../schemas.ts';
 import { notificationJson, type LiveStats, type PlatformStats } from '../serializers.ts';
 import { parseInput } from '../validation.ts';
 import { claimFor, createOnce, findReplay, sendReplay, takeIdempotencyKey } from './idempotency.ts';
-import { checkQuotaAtCreate } from './quota.ts';
+import { holdQuotaAtCreate } from './quota.ts';
 import { checkPayloadSize, parseNotificationBody, parseSendAt, parseTargetTags, resolveContent } from './notification-input.ts';
 
 /** Above this, `scheduled` in the create answer is PostgreSQL's estimate (Pushpad: "estimated reach"). */
@@ -89,10 +89,7 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
           estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
           input.uids ? subscribedUids(db, { ...filter, uids: input.uids }) : Promise.resolve(null),
         ]);
-    if (project.quota.policy === 'reject') {
-      const reach = sendAt ? (await estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO)).count : audience.count;
-      await checkQuotaAtCreate(deps, project, reach, sendAt, Date.now());
-    }
+    const reach = project.quota.policy === 'reject' && sendAt ? (await estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO)).count : audience.count;
     const toInsert = {
       ...content,
       projectId: project.id,
@@ -103,10 +100,16 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
       throttleRatePerMinute: input.throttle_rate_per_minute ?? null,
     };
     // The key (if any) and the notification are written in one transaction; a racing twin replays.
+    let holding: number | null = null;
     const created = await createOnce(db, claim, async (q) => {
       const { id } = await insertNotification(q, toInsert);
+      if (await holdQuotaAtCreate(deps, project, id, reach, sendAt, Date.now())) holding = id;
       const body = sendAt ? { id, send_at: sendAt.toISOString() } : { id, scheduled: audience.count, ...(uids ? { uids } : {}) };
       return { notificationId: id, status: 201, body };
+    }).catch(async (err: unknown) => {
+      // Held, then the transaction did not commit: the hold must not outlive the notification.
+      if (holding !== null) await deps.quota.releaseHold(project.id, holding);
+      throw err;
     });
     if (created.replayed) return sendReplay(reply, created);
     const n = { id: created.notificationId };
@@ -155,6 +158,7 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
       throw new PushcastError('conflict', `notification ${n.id} is already sent`, { rule: 'already_sent' });
     }
     await cancelNotification(db, n.id);
+    await deps.quota.releaseHold(n.projectId, n.id);
     await queues.remove('plan', jobIds.planNotification(n.id)).catch(() => false);
     request.log.info({ notificationId: n.id }, 'notification cancelled');
     return reply.code(204).send();

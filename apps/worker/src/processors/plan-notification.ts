@@ -1,5 +1,5 @@
 import type { Platform } from '@pushcast/domain';
-import { chunkJobNames, jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
+import { chunkJobNames, jobIds, type ParsedJobData, type Queues, type QuotaCounter } from '@pushcast/queues';
 import {
   advanceNotification,
   finishPlanning,
@@ -65,6 +65,7 @@ export async function enqueueChunks(queues: Queues, chunks: readonly Chunk[]): P
 export function makePlanNotificationProcessor(deps: {
   db: Db;
   queues: Queues;
+  quota: QuotaCounter;
   logger: Logger;
   options?: PlanOptions;
   /** Aborted when a shutting-down worker's grace period is over: planning stops and resumes elsewhere. */
@@ -118,7 +119,9 @@ export function makePlanNotificationProcessor(deps: {
         throw new DelayedError();
       }
     }
-    await finishPlanning(deps.db, n.id);
+    const { notificationSent } = await finishPlanning(deps.db, n.id);
+    // Nothing to send after all: what a `reject` project held for it goes back.
+    if (notificationSent) await deps.quota.releaseHold(n.projectId, n.id);
     log.info({ chunks: index }, 'notification planned');
   };
 }

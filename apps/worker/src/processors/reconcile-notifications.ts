@@ -1,4 +1,4 @@
-import { jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
+import { jobIds, type ParsedJobData, type Queues, type QuotaCounter } from '@pushcast/queues';
 import { completeNotificationIfDone, listUnfinishedNotifications, pendingChunks, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 import { enqueueChunks } from './plan-notification.ts';
@@ -10,7 +10,7 @@ const PAGE = 500;
  * fixed ids: a job that still exists is left alone, one that Redis lost (flushed, restarted empty)
  * comes back. Scheduled ones come back delayed until their `send_at`.
  */
-export function makeReconcileNotificationsProcessor(deps: { db: Db; queues: Queues; logger: Logger }) {
+export function makeReconcileNotificationsProcessor(deps: { db: Db; queues: Queues; quota: QuotaCounter; logger: Logger }) {
   return async (_data: ParsedJobData<'reconcile-notifications'>): Promise<void> => {
     let after = 0;
     for (;;) {
@@ -19,7 +19,7 @@ export function makeReconcileNotificationsProcessor(deps: { db: Db; queues: Queu
         if (n.status === 'sending') {
           const pending = await pendingChunks(deps.db, n.id);
           // Nothing left to send but not marked sent (a crash between the last chunk and the mark).
-          if (pending.length === 0) await completeNotificationIfDone(deps.db, n.id);
+          if (pending.length === 0 && (await completeNotificationIfDone(deps.db, n.id))) await deps.quota.releaseHold(n.projectId, n.id);
           await enqueueChunks(deps.queues, pending);
         } else {
           const delay = n.sendAt ? Math.max(0, n.sendAt.getTime() - Date.now()) : 0;

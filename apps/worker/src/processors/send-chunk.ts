@@ -133,7 +133,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
           }
           want = t.granted;
         }
-        const reservation = await deps.quota.reserve(n.projectId, want, limits, now());
+        const reservation = await deps.quota.reserve(n.projectId, n.id, want, limits, now());
         if (reservation.granted === 0) {
           await defer(Math.min((reservation.blockedUntil ?? now()) - now(), deps.quotaRecheckMs), 'quota');
         }
@@ -192,7 +192,9 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       // receive the message twice; a count that is wrong forever is worse.
       throw new Error(`chunk ${notificationId}/${chunkIndex}: the ledger lost outcomes; the chunk runs again`);
     }
-    if (await completeChunk(deps.db, notificationId, chunkIndex, stats)) {
+    const completed = await completeChunk(deps.db, notificationId, chunkIndex, stats);
+    if (completed.notificationSent) await deps.quota.releaseHold(n.projectId, notificationId);
+    if (completed.chunkDone) {
       await deps.ledger.forgetChunk(notificationId, chunkIndex);
       log.debug({ stats }, 'chunk done');
     } else if ((await findChunk(deps.db, notificationId, chunkIndex))?.status === 'cancelled') {
