@@ -32,6 +32,7 @@ COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/pushcast/package.json apps/pushcast/
 COPY packages/config/package.json packages/config/
+COPY packages/core/package.json packages/core/
 COPY packages/domain/package.json packages/domain/
 COPY packages/local-apns-service/package.json packages/local-apns-service/
 COPY packages/local-fcm-service/package.json packages/local-fcm-service/
@@ -64,6 +65,7 @@ COPY apps/api apps/api
 COPY apps/worker apps/worker
 COPY apps/pushcast apps/pushcast
 COPY packages/config packages/config
+COPY packages/core packages/core
 COPY packages/domain packages/domain
 COPY packages/observability packages/observability
 COPY packages/providers packages/providers

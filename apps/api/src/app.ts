@@ -45,7 +45,7 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
     // Keys of the querystring like `uids[]` stay literal; repeated keys become arrays.
     routerOptions: { ignoreTrailingSlash: true },
   });
-  const deps: ApiDeps = { config, db, queues, ledger, quota, auth: createAuthenticator(db, config.adminToken) };
+  const deps: ApiDeps = { config, db, queues, ledger, quota, logger, auth: createAuthenticator(db, config.adminToken) };
 
   // Some clients send `Content-Type: application/json` on a DELETE without a body; that is no
   // body, not a malformed one.

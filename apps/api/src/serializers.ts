@@ -1,3 +1,4 @@
+import type { LiveStats, PlatformStats } from '@pushcast/core';
 import type {
   AccessToken,
   Notification,
@@ -76,19 +77,6 @@ export const accessTokenJson = (t: AccessToken) => ({
   project_ids: t.projectIds,
   created_at: t.createdAt.toISOString(),
 });
-
-export interface PlatformStats {
-  /** Recipients planned on the platform (0 until planned). */
-  readonly planned: number;
-  readonly stats: NotificationStats;
-}
-
-export interface LiveStats {
-  readonly total: NotificationStats;
-  readonly platforms: Readonly<Record<Platform, PlatformStats>>;
-  /** Opens reported by service workers (each recipient once), in all and per action. */
-  readonly opens?: { readonly count: number; readonly actions: Readonly<Record<string, number>> };
-}
 
 const failedCount = (s: NotificationStats): number => Object.values(s.failed).reduce((a, b) => a + b, 0);
 

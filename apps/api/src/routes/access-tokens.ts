@@ -4,9 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { idParam } from '../schemas.ts';
+import { idParam } from '@pushcast/core';
 import { accessTokenJson } from '../serializers.ts';
-import { parseInput } from '../validation.ts';
+import { parseInput } from '@pushcast/core';
 
 const params = z.object({ id: idParam });
 const createBody = z.strictObject({

@@ -25,9 +25,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin, requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { allowedOriginList, apnsCredentialsInput, browserTagPatternList, fcmCredentialsInput, httpUrl, idParam } from '../schemas.ts';
+import { allowedOriginList, apnsCredentialsInput, browserTagPatternList, fcmCredentialsInput, httpUrl, idParam } from '@pushcast/core';
 import { projectJson } from '../serializers.ts';
-import { parseInput } from '../validation.ts';
+import { parseInput } from '@pushcast/core';
 
 const params = z.object({ id: idParam });
 const DEFAULT_TTL = 604_800; // Pushpad's default: one week

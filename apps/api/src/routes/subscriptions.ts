@@ -1,22 +1,20 @@
-import { notFound, parseTagFilter, tagFilterError, validationError, type Platform, type Principal } from '@pushcast/domain';
 import {
-  countSubscriptions,
   deleteSubscription,
-  findProject,
-  findSubscription,
-  listSubscriptions,
+  idParam,
+  pageQuery,
+  parseInput,
+  registerSubscription,
+  subscriptionParser,
+  subscriptionUpdate,
   updateSubscription,
-  upsertDeviceSubscription,
-  upsertWebSubscription,
-  type AudienceFilter,
-} from '@pushcast/store';
+} from '@pushcast/core';
+import { notFound, parseTagFilter, tagFilterError, type Principal } from '@pushcast/domain';
+import { countSubscriptions, findProject, findSubscription, listSubscriptions, type AudienceFilter } from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { apnsToken, authSecret, fcmToken, idParam, p256dh, pageQuery, pushEndpoint, tagList, uid } from '../schemas.ts';
 import { subscriptionJson } from '../serializers.ts';
-import { parseInput } from '../validation.ts';
 
 const projectParams = z.object({ projectId: idParam });
 const itemParams = z.object({ projectId: idParam, id: idParam });
@@ -40,38 +38,9 @@ const listQuery = z.object({
   tags: stringList.optional(),
 });
 
-const updateBody = z.strictObject({ uid: uid.nullable().optional(), tags: tagList.optional() });
-
-// A subscription body is a browser's (Pushpad's fields; `platform` absent or "web") or a device's
-// (`platform` "apns" or "fcm" with a `token`). The platform is read first, so that a field of the
-// other kind is refused by name instead of as an unknown field.
-const platformOf = z.object({ platform: platform.optional() });
-const WEB_FIELDS = ['endpoint', 'p256dh', 'auth'] as const;
-const deviceBodies = {
-  apns: z.strictObject({ platform: z.literal('apns'), token: apnsToken, uid: uid.nullable().optional(), tags: tagList.optional() }),
-  fcm: z.strictObject({ platform: z.literal('fcm'), token: fcmToken, uid: uid.nullable().optional(), tags: tagList.optional() }),
-};
-
-function refuseOtherPlatformFields(body: unknown, p: Platform): void {
-  if (body === null || typeof body !== 'object') return;
-  const has = (field: string) => Object.hasOwn(body, field);
-  if (p === 'web') {
-    if (has('token')) throw validationError('token', 'not_allowed_for_platform', 'is only for platform apns or fcm (a web subscription has endpoint, p256dh and auth)');
-    return;
-  }
-  const field = WEB_FIELDS.find(has);
-  if (field) throw validationError(field, 'not_allowed_for_platform', `is not allowed for platform ${p} (a device subscription has a token)`);
-}
-
-export async function subscriptionRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
-  const webBody = z.strictObject({
-    platform: z.literal('web').optional(),
-    endpoint: pushEndpoint(config.allowedPushHosts),
-    p256dh,
-    auth: authSecret,
-    uid: uid.nullable().optional(),
-    tags: tagList.optional(),
-  });
+export async function subscriptionRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { db, config } = deps;
+  const parseSubscription = subscriptionParser(config.allowedPushHosts);
 
   async function loadProjectId(principal: Principal, rawParams: unknown): Promise<number> {
     const { projectId } = parseInput(projectParams, rawParams, 'params');
@@ -96,28 +65,7 @@ export async function subscriptionRoutes(app: FastifyInstance, { db, config }: A
 
   app.post('/projects/:projectId/subscriptions', async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
-    const p = parseInput(platformOf, request.body, 'body').platform ?? 'web';
-    refuseOtherPlatformFields(request.body, p);
-    if (p !== 'web') {
-      const device = parseInput(deviceBodies[p], request.body, 'body');
-      const subscription = await upsertDeviceSubscription(db, {
-        projectId,
-        platform: p,
-        token: device.token,
-        uid: device.uid ?? null,
-        tags: device.tags ?? [],
-      });
-      return reply.code(201).send(subscriptionJson(subscription));
-    }
-    const body = parseInput(webBody, request.body, 'body');
-    const subscription = await upsertWebSubscription(db, {
-      projectId,
-      endpoint: body.endpoint,
-      p256dh: body.p256dh,
-      auth: body.auth,
-      uid: body.uid ?? null,
-      tags: body.tags ?? [],
-    });
+    const subscription = await registerSubscription(deps, projectId, parseSubscription(request.body));
     return reply.code(201).send(subscriptionJson(subscription));
   });
 
@@ -146,16 +94,14 @@ export async function subscriptionRoutes(app: FastifyInstance, { db, config }: A
   app.patch('/projects/:projectId/subscriptions/:id', async (request) => {
     const projectId = await loadProjectId(request.principal, request.params);
     const { id } = parseInput(itemParams, request.params, 'params');
-    const body = parseInput(updateBody, request.body, 'body');
-    const subscription = await updateSubscription(db, projectId, id, { uid: body.uid, tags: body.tags });
-    if (!subscription) throw notFound(`subscription ${id}`);
-    return subscriptionJson(subscription);
+    const change = parseInput(subscriptionUpdate, request.body, 'body');
+    return subscriptionJson(await updateSubscription(deps, projectId, id, change));
   });
 
   app.delete('/projects/:projectId/subscriptions/:id', async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
     const { id } = parseInput(itemParams, request.params, 'params');
-    if (!(await deleteSubscription(db, projectId, id))) throw notFound(`subscription ${id}`);
+    await deleteSubscription(deps, projectId, id);
     return reply.code(204).send();
   });
 }

@@ -3,8 +3,8 @@ import { findNotification, openTrackingKeySource, recordOpen } from '@pushcast/s
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
-import { idParam } from '../../schemas.ts';
-import { parseInput } from '../../validation.ts';
+import { idParam } from '@pushcast/core';
+import { parseInput } from '@pushcast/core';
 
 const params = z.object({ id: idParam });
 const body = z.strictObject({

@@ -1,31 +1,22 @@
-import { timingSafeEqual } from 'node:crypto';
 import {
-  browserMaySetTag,
-  browserVisibleTags,
-  decodeBase64Any,
-  mergeBrowserTags,
-  notFound,
-  PushcastError,
-  validationError,
-  verifyUidSignature,
-  type Project,
-  type Subscription,
-} from '@pushcast/domain';
-import {
-  deleteSubscription,
-  findProject,
-  findWebSubscriptionByEndpoint,
-  inTransaction,
-  insertBrowserSubscription,
-  listUidSigningStates,
-  updateSubscription,
-  type Queryable,
-} from '@pushcast/store';
+  authSecret,
+  browserChanges,
+  browserSubscriptionStatus,
+  idParam,
+  p256dh,
+  parseInput,
+  pushEndpoint,
+  subscribeBrowser,
+  tagList,
+  uid,
+  unsubscribeBrowser,
+  updateBrowserSubscription,
+} from '@pushcast/core';
+import { browserVisibleTags, notFound, type Project, type Subscription } from '@pushcast/domain';
+import { findProject } from '@pushcast/store';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
-import { MAX_TAGS, authSecret, idParam, p256dh, pushEndpoint, tagList, uid } from '../../schemas.ts';
-import { parseInput } from '../../validation.ts';
 import { requireAllowedOrigin, sendPreflight } from './cors.ts';
 
 /**
@@ -57,14 +48,8 @@ const proofFields = {
 const proofBody = z.strictObject(proofFields);
 const patchBody = z.strictObject({ ...proofFields, uid: uid.nullable().optional(), uid_signature: uidSignature, tags: tagList.optional() });
 
-interface Changes {
-  /** undefined = keep, null = clear. */
-  readonly uid: string | null | undefined;
-  /** undefined = keep; else the browser-settable tags, replacing the ones the browser may set. */
-  readonly tags: readonly string[] | undefined;
-}
-
-export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
+export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { db, config } = deps;
   const subscribeBody = z.strictObject({
     endpoint: pushEndpoint(config.allowedPushHosts),
     expirationTime,
@@ -82,45 +67,6 @@ export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }
     return project;
   }
 
-  /** The uid to store: undefined and null pass as they are; a uid must carry a valid signature. */
-  async function checkUid(projectId: number, given: string | null | undefined, signature: string | null | undefined) {
-    if (given == null) {
-      if (signature != null) throw validationError('uid_signature', 'uid_required', 'is given without a uid');
-      return given;
-    }
-    if (signature == null) {
-      throw new PushcastError('bad_request', 'uid_signature: is required with a uid (signature_for(uid): hex HMAC-SHA256 of the uid keyed with a project token)', {
-        field: 'uid_signature',
-        rule: 'required',
-      });
-    }
-    if (!/^[0-9a-fA-F]{64}$/.test(signature)) {
-      throw validationError('uid_signature', 'hmac_sha256_hex', 'must be 64 hex digits: HMAC-SHA256 of the uid keyed with a project token');
-    }
-    const states = await listUidSigningStates(db, projectId);
-    if (!states.some((state) => verifyUidSignature(state, given, signature))) {
-      throw new PushcastError('forbidden', `uid_signature: is not signature_for(uid) under any access token of project ${projectId}`, {
-        field: 'uid_signature',
-        rule: 'uid_signature',
-      });
-    }
-    return given;
-  }
-
-  function checkTags(project: Project, tags: readonly string[] | undefined): void {
-    tags?.forEach((tag, i) => {
-      if (!browserMaySetTag(project.browserTagsAllowed, tag)) {
-        throw validationError(`tags.${i}`, 'tag_not_allowed', `${tag} is not a tag browsers may set in project ${project.id} (browser_tags_allowed)`);
-      }
-    });
-  }
-
-  async function changesOf(project: Project, body: { uid?: string | null; uid_signature?: string | null; tags?: string[] }): Promise<Changes> {
-    const changed = { uid: await checkUid(project.id, body.uid, body.uid_signature), tags: body.tags };
-    checkTags(project, changed.tags);
-    return changed;
-  }
-
   const json = (project: Project, s: Subscription) => ({
     id: s.id,
     project_id: s.projectId,
@@ -129,15 +75,6 @@ export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }
     tags: browserVisibleTags(project.browserTagsAllowed, s.tags),
     created_at: s.createdAt.toISOString(),
   });
-
-  async function apply(q: Queryable, project: Project, s: Subscription, changes: Changes): Promise<Subscription> {
-    const tags = changes.tags === undefined ? undefined : mergeBrowserTags(project.browserTagsAllowed, s.tags, changes.tags);
-    // The server's tags are kept beside the browser's: together they must still fit the limit.
-    if (tags !== undefined && tags.length > MAX_TAGS) {
-      throw validationError('tags', 'max_items', `with the tags the site's server set, this subscription would have ${tags.length} tags; the limit is ${MAX_TAGS}`);
-    }
-    return (await updateSubscription(q, project.id, s.id, { uid: changes.uid, tags }))!;
-  }
 
   for (const path of PATHS) {
     app.options(path, async (request, reply) => {
@@ -149,24 +86,11 @@ export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }
   app.post('/projects/:projectId/web_subscriptions', async (request, reply) => {
     const project = await loadProject(request, reply);
     const body = parseInput(subscribeBody, request.body, 'body');
-    const changes = await changesOf(project, body);
-    const { created, subscription } = await inTransaction(db, async (tx) => {
-      let existing = await findWebSubscriptionByEndpoint(tx, project.id, body.endpoint, { forUpdate: true });
-      if (!existing) {
-        const inserted = await insertBrowserSubscription(tx, {
-          projectId: project.id,
-          endpoint: body.endpoint,
-          p256dh: body.keys.p256dh,
-          auth: body.keys.auth,
-          uid: changes.uid ?? null,
-          tags: changes.tags ?? [],
-        });
-        if (inserted) return { created: true, subscription: inserted };
-        // A racing twin inserted it first (its commit released us): prove and update that one.
-        existing = (await findWebSubscriptionByEndpoint(tx, project.id, body.endpoint, { forUpdate: true }))!;
-      }
-      proveHolder(existing, body.keys.auth);
-      return { created: false, subscription: await apply(tx, project, existing, changes) };
+    const { created, subscription } = await subscribeBrowser(deps, project, {
+      endpoint: body.endpoint,
+      p256dh: body.keys.p256dh,
+      auth: body.keys.auth,
+      ...(await browserChanges(deps, project, body)),
     });
     return reply.code(created ? 201 : 200).send(json(project, subscription));
   });
@@ -174,45 +98,22 @@ export async function webSubscriptionRoutes(app: FastifyInstance, { db, config }
   app.patch('/projects/:projectId/web_subscriptions', async (request, reply) => {
     const project = await loadProject(request, reply);
     const body = parseInput(patchBody, request.body, 'body');
-    const changes = await changesOf(project, body);
-    const subscription = await inTransaction(db, async (tx) => {
-      const existing = await findWebSubscriptionByEndpoint(tx, project.id, body.endpoint, { forUpdate: true });
-      if (!existing) throw notFound('a subscription with this endpoint');
-      proveHolder(existing, body.keys.auth);
-      return apply(tx, project, existing, changes);
-    });
-    return json(project, subscription);
+    const changes = await browserChanges(deps, project, body);
+    return json(project, await updateBrowserSubscription(deps, project, { endpoint: body.endpoint, auth: body.keys.auth }, changes));
   });
 
   app.delete('/projects/:projectId/web_subscriptions', async (request, reply) => {
     const project = await loadProject(request, reply);
     const body = parseInput(proofBody, request.body, 'body');
-    const existing = await findWebSubscriptionByEndpoint(db, project.id, body.endpoint);
-    if (existing) {
-      proveHolder(existing, body.keys.auth);
-      await deleteSubscription(db, project.id, existing.id);
-    }
+    await unsubscribeBrowser(deps, project, { endpoint: body.endpoint, auth: body.keys.auth });
     return reply.code(204).send();
   });
 
   app.post('/projects/:projectId/web_subscriptions/status', async (request, reply) => {
     const project = await loadProject(request, reply);
     const body = parseInput(proofBody, request.body, 'body');
-    const existing = await findWebSubscriptionByEndpoint(db, project.id, body.endpoint);
+    const existing = await browserSubscriptionStatus(deps, project, { endpoint: body.endpoint, auth: body.keys.auth });
     if (!existing) return { subscribed: false };
-    proveHolder(existing, body.keys.auth);
     return { subscribed: true, ...json(project, existing) };
   });
-}
-
-/** The auth secret given must be the stored one (compared as bytes: base64 and base64url are equal). */
-function proveHolder(s: Subscription, auth: string): void {
-  const stored = decodeBase64Any(s.auth ?? '');
-  const given = decodeBase64Any(auth);
-  if (!stored || !given || stored.length !== given.length || !timingSafeEqual(stored, given)) {
-    throw new PushcastError('forbidden', 'keys.auth: is not the auth secret of the subscription with this endpoint', {
-      field: 'keys.auth',
-      rule: 'subscription_auth',
-    });
-  }
 }

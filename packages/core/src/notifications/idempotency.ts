@@ -11,52 +11,16 @@ import {
   type Queryable,
   type StoredResponse,
 } from '@pushcast/store';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyReply } from 'fastify';
 
-/**
- * Idempotent create: `Idempotency-Key: <key>` or `"idempotency_key": "<key>"` at the top level of
- * the body (flat: beside `body`; wrapped: beside `notification`, `uids` and `tags`, never inside
- * `notification`). A repeat within 24 hours with the same key answers the first response again.
- */
-export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+/** Where a key came from, named in the error when it is reused with another request. */
 export const IDEMPOTENCY_FIELD = 'idempotency_key';
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
-/** 1–255 printable ASCII characters (space to tilde). */
-const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
+/** A request with its idempotency key (if any) taken out, as each dialect reads it. */
 export interface KeyedRequest {
   readonly key: string | null;
-  /** The body without `idempotency_key`: what is parsed as the notification and fingerprinted. */
+  /** The body without the key: what is parsed as the notification and fingerprinted. */
   readonly body: unknown;
 }
-
-/** Takes the key out of the header or the body (both may be given if they are equal). */
-export function takeIdempotencyKey(headers: IncomingHttpHeaders, body: unknown): KeyedRequest {
-  const raw = headers[IDEMPOTENCY_HEADER.toLowerCase()];
-  const fromHeader = raw === undefined ? null : checkedKey(IDEMPOTENCY_HEADER, Array.isArray(raw) ? raw.join(', ') : raw);
-  if (!isObject(body)) return { key: fromHeader, body };
-  if (isObject(body.notification) && IDEMPOTENCY_FIELD in body.notification) {
-    const field = `notification.${IDEMPOTENCY_FIELD}`;
-    throw validationError(field, 'unknown_field', `is not a known field (${IDEMPOTENCY_FIELD} goes beside notification, not inside it)`);
-  }
-  if (!(IDEMPOTENCY_FIELD in body)) return { key: fromHeader, body };
-  const { [IDEMPOTENCY_FIELD]: value, ...rest } = body;
-  if (value === null) return { key: fromHeader, body: rest };
-  if (typeof value !== 'string') throw validationError(IDEMPOTENCY_FIELD, 'invalid_type', 'must be a string');
-  const fromBody = checkedKey(IDEMPOTENCY_FIELD, value);
-  if (fromHeader !== null && fromHeader !== fromBody) {
-    throw validationError(IDEMPOTENCY_FIELD, 'idempotency_key_mismatch', `differs from the ${IDEMPOTENCY_HEADER} header; give one key`);
-  }
-  return { key: fromBody, body: rest };
-}
-
-function checkedKey(field: string, value: string): string {
-  if (!KEY_PATTERN.test(value)) throw validationError(field, 'idempotency_key', 'must be 1-255 printable ASCII characters');
-  return value;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** JSON with object keys sorted at every level: equal bodies give equal text whatever their key order. */
 export function canonicalJson(value: unknown): string {
@@ -117,11 +81,13 @@ export async function createOnce(db: Db, claim: IdempotencyClaim | null, create:
   });
 }
 
-export function sendReplay(reply: FastifyReply, response: StoredResponse): FastifyReply {
-  return reply.code(response.status).header(REPLAYED_HEADER, 'true').send(response.body);
-}
 
 /** What guards a keyed request: null without a key. `path` is the route's, with the project's id. */
 export function claimFor(projectId: number, method: string, path: string, keyed: KeyedRequest): IdempotencyClaim | null {
   return keyed.key === null ? null : { projectId, key: keyed.key, fingerprint: requestFingerprint(method, path, keyed.body) };
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A stored first answer, replayed as it was. */
+export type StoredAnswer = StoredResponse;

@@ -1,6 +1,6 @@
 import { FCM_ANDROID_NOTIFICATION_FIELDS, type PlatformOverrides } from '@pushcast/domain';
 import { z } from 'zod';
-import { httpUrl } from '../schemas.ts';
+import { httpUrl } from '../input/fields.ts';
 
 /**
  * Per-platform overrides on create (`web`, `apns`, `fcm`), as Pusher Beams' publish bodies carry

@@ -11,9 +11,9 @@ import {
   webPushPayload,
 } from '@pushcast/providers';
 import { z } from 'zod';
-import { httpUrl, uid } from '../schemas.ts';
-import { overrideFields, overridesOf } from './notification-overrides.ts';
-import { parseInput } from '../validation.ts';
+import { httpUrl, uid } from '../input/fields.ts';
+import { overrideFields, overridesOf } from './overrides-input.ts';
+import { parseInput } from '../input/parse.ts';
 
 export const MAX_TTL = 2_419_200; // four weeks: push services keep messages no longer
 export const MAX_SCHEDULE_AHEAD_MS = 5 * 24 * 3600 * 1000; // Pushpad: send_at at most 5 days ahead
@@ -175,4 +175,30 @@ export function parseTargetTags(tags: readonly string[] | null | undefined) {
   const parsed = parseTagFilter(tags);
   if (!parsed.ok) throw tagFilterError(parsed.error, 'tags');
   return parsed.value;
+}
+
+/** A notification as every dialect hands it to `createNotification`: content resolved, audience parsed. */
+export interface NotificationDraft {
+  readonly content: ReturnType<typeof resolveContent>;
+  readonly uids: readonly string[] | null;
+  /** The tag expressions as given (stored), and parsed (the audience). */
+  readonly tagExpressions: readonly string[] | null;
+  readonly tags: ReturnType<typeof parseTargetTags>;
+  readonly sendAt: Date | null;
+  readonly throttleRatePerMinute: number | null;
+}
+
+/** Pushpad's body (flat or wrapped) as a draft: parsed, defaults from the project, sizes checked. */
+export function notificationDraft(raw: unknown, project: Project, nowMs: number): NotificationDraft {
+  const input = parseNotificationBody(raw);
+  const content = resolveContent(input, project);
+  checkPayloadSize(content);
+  return {
+    content,
+    uids: input.uids ?? null,
+    tagExpressions: input.tags && input.tags.length > 0 ? input.tags : null,
+    tags: parseTargetTags(input.tags),
+    sendAt: input.send_at ? parseSendAt(input.send_at, nowMs) : null,
+    throttleRatePerMinute: input.throttle_rate_per_minute ?? null,
+  };
 }

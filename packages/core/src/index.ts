@@ -1,0 +1,43 @@
+// The use cases every API dialect calls (Pushpad's at /api/v1 today; Beams' and CloudSignal's next).
+// A route parses HTTP, calls one of these, and shapes the answer in its dialect; nothing here knows HTTP.
+export type { CoreDeps } from './deps.ts';
+export { parseInput } from './input/parse.ts';
+export * from './input/fields.ts';
+export {
+  checkPayloadSize,
+  MAX_ACTIONS,
+  MAX_SCHEDULE_AHEAD_MS,
+  MAX_TTL,
+  MAX_UIDS,
+  notificationDraft,
+  parseNotificationBody,
+  parseSendAt,
+  parseTargetTags,
+  resolveContent,
+  type NotificationDraft,
+  type NotificationInput,
+} from './notifications/content-input.ts';
+export { canonicalJson, IDEMPOTENCY_FIELD, requestFingerprint, type KeyedRequest, type StoredAnswer } from './notifications/idempotency.ts';
+export {
+  createNotification,
+  EXACT_AUDIENCE_UP_TO,
+  type CreatedNotification,
+  type CreateNotificationRequest,
+  type CreateNotificationResult,
+} from './notifications/create-notification.ts';
+export { cancelNotification } from './notifications/cancel-notification.ts';
+export { liveStats, type LiveStats, type PlatformStats } from './notifications/live-stats.ts';
+export { holdQuotaAtCreate } from './quota/quota-at-create.ts';
+export { quotaStatus, type QuotaStatus } from './quota/quota-status.ts';
+export { subscriptionParser, subscriptionUpdate, type SubscriptionInput } from './subscriptions/subscription-input.ts';
+export { registerSubscription } from './subscriptions/register-subscription.ts';
+export { deleteSubscription, updateSubscription } from './subscriptions/change-subscription.ts';
+export {
+  browserChanges,
+  browserSubscriptionStatus,
+  subscribeBrowser,
+  unsubscribeBrowser,
+  updateBrowserSubscription,
+  type BrowserChanges,
+  type BrowserProof,
+} from './subscriptions/browser-subscriptions.ts';

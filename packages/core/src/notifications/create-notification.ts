@@ -1,0 +1,87 @@
+import type { Project } from '@pushcast/domain';
+import { jobIds } from '@pushcast/queues';
+import { estimateAudience, insertNotification, subscribedUids } from '@pushcast/store';
+import type { CoreDeps } from '../deps.ts';
+import { holdQuotaAtCreate } from '../quota/quota-at-create.ts';
+import type { NotificationDraft } from './content-input.ts';
+import { claimFor, createOnce, findReplay, type KeyedRequest, type StoredAnswer } from './idempotency.ts';
+
+/** Above this, `scheduled` in the create answer is PostgreSQL's estimate (Pushpad: "estimated reach"). */
+export const EXACT_AUDIENCE_UP_TO = 100_000;
+
+/** What was created, for the dialect to shape its answer from. */
+export interface CreatedNotification {
+  readonly id: number;
+  /** Recipients now (estimated above EXACT_AUDIENCE_UP_TO); 0 when scheduled (counted when it is planned). */
+  readonly scheduled: number;
+  /** Of the uids asked for, those with a subscription; null when no uids were given or when scheduled. */
+  readonly uids: readonly string[] | null;
+  readonly sendAt: Date | null;
+}
+
+export interface CreateNotificationRequest {
+  readonly project: Project;
+  /** The request as fingerprinted for idempotency: a key (or null), with the route's method and path. */
+  readonly keyed: KeyedRequest;
+  readonly route: { readonly method: string; readonly path: string };
+  /** Parsed after the replay check, so that a repeat answers as the first did. */
+  readonly draft: () => NotificationDraft;
+  /** The dialect's answer; stored with the key, so that a repeat gets it byte for byte. */
+  readonly answer: (created: CreatedNotification) => StoredAnswer;
+}
+
+export type CreateNotificationResult = StoredAnswer & { readonly replayed: boolean; readonly notificationId: number | null };
+
+/**
+ * Creates a notification: the idempotency key claimed, the audience counted, the `reject` quota
+ * held, the row inserted (all in one transaction), then its plan job enqueued. PostgreSQL has it
+ * once this returns; if Redis is away the reconciler enqueues it later, so it is still created.
+ */
+export async function createNotification(deps: CoreDeps, request: CreateNotificationRequest): Promise<CreateNotificationResult> {
+  const { db, queues } = deps;
+  const { project } = request;
+  const claim = claimFor(project.id, request.route.method, request.route.path, request.keyed);
+  const replay = claim && (await findReplay(db, claim));
+  if (replay) return { replayed: true, notificationId: null, ...replay };
+
+  const draft = request.draft();
+  const filter = { projectId: project.id, uids: draft.uids ?? undefined, tags: draft.tags };
+  const [audience, uids] = draft.sendAt
+    ? [{ count: 0, exact: false }, null]
+    : await Promise.all([
+        estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
+        draft.uids ? subscribedUids(db, { ...filter, uids: draft.uids }) : Promise.resolve(null),
+      ]);
+  const reach = project.quota.policy === 'reject' && draft.sendAt ? (await estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO)).count : audience.count;
+
+  let holding: number | null = null;
+  const created = await createOnce(db, claim, async (q) => {
+    const { id } = await insertNotification(q, {
+      ...draft.content,
+      projectId: project.id,
+      targetUids: draft.uids ?? null,
+      targetTags: draft.tagExpressions,
+      sendAt: draft.sendAt,
+      scheduledCount: audience.count,
+      throttleRatePerMinute: draft.throttleRatePerMinute,
+    });
+    if (await holdQuotaAtCreate(deps, project, id, reach, draft.sendAt, Date.now())) holding = id;
+    return { notificationId: id, ...request.answer({ id, scheduled: audience.count, uids, sendAt: draft.sendAt }) };
+  }).catch(async (err: unknown) => {
+    // Held, then the transaction did not commit: the hold must not outlive the notification.
+    if (holding !== null) await deps.quota.releaseHold(project.id, holding);
+    throw err;
+  });
+  if (created.replayed) return { replayed: true, notificationId: null, status: created.status, body: created.body };
+
+  const id = created.notificationId;
+  const log = deps.logger.child({ notificationId: id, projectId: project.id });
+  await queues
+    .enqueue('plan-notification', { notificationId: id }, {
+      jobId: jobIds.planNotification(id),
+      delay: draft.sendAt ? Math.max(0, draft.sendAt.getTime() - Date.now()) : 0,
+    })
+    .catch((err: unknown) => log.warn({ err }, 'plan job not enqueued; the reconciler will'));
+  log.info({ scheduled: audience.count, sendAt: draft.sendAt }, 'notification created');
+  return { replayed: false, notificationId: id, status: created.status, body: created.body };
+}

@@ -1,0 +1,19 @@
+import type { Subscription } from '@pushcast/domain';
+import { upsertDeviceSubscription, upsertWebSubscription } from '@pushcast/store';
+import type { CoreDeps } from '../deps.ts';
+import type { SubscriptionInput } from './subscription-input.ts';
+
+/** Registers a subscription in a project; the same endpoint or token again updates it (uid, tags, keys). */
+export async function registerSubscription(deps: Pick<CoreDeps, 'db'>, projectId: number, input: SubscriptionInput): Promise<Subscription> {
+  if (input.platform === 'web') {
+    return upsertWebSubscription(deps.db, {
+      projectId,
+      endpoint: input.endpoint,
+      p256dh: input.p256dh,
+      auth: input.auth,
+      uid: input.uid,
+      tags: [...input.tags],
+    });
+  }
+  return upsertDeviceSubscription(deps.db, { projectId, platform: input.platform, token: input.token, uid: input.uid, tags: [...input.tags] });
+}
