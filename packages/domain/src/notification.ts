@@ -63,7 +63,22 @@ export function addStats(a: NotificationStats, b: NotificationStats): Notificati
   return { delivered: a.delivered + b.delivered, pruned: a.pruned + b.pruned, expired: a.expired + b.expired, failed };
 }
 
-/** The moment a notification's messages stop being worth delivering. */
+/**
+ * The moment a notification's messages stop being worth delivering. A notification with a ttl of 0
+ * has none (see `deliverNowOrDrop`): the value is only what its messages' own TTL is counted from.
+ */
 export function expiresAt(n: Pick<Notification, 'sendAt' | 'createdAt' | 'ttl'>): number {
   return (n.sendAt ?? n.createdAt).getTime() + n.ttl * 1000;
 }
+
+/**
+ * A ttl of 0 means "deliver now or drop" (Web Push `TTL: 0`, APNs `apns-expiration: 0`, FCM
+ * `ttl: "0s"`): each message goes out with a TTL of 0 whenever the pipeline reaches its recipient,
+ * however long the broadcast takes, and what a push service does not take at once is dropped
+ * (counted expired) rather than tried again later, which would no longer be "now".
+ */
+export const deliverNowOrDrop = (n: Pick<Notification, 'ttl'>): boolean => n.ttl === 0;
+
+/** Whether the pipeline should count a recipient expired instead of sending to it at `nowMs`. */
+export const isExpired = (n: Pick<Notification, 'sendAt' | 'createdAt' | 'ttl'>, nowMs: number): boolean =>
+  !deliverNowOrDrop(n) && nowMs >= expiresAt(n);

@@ -24,5 +24,5 @@ export interface Channel<R extends Recipient> {
   prepare(n: Notification, project: Project, nowMs: number): Promise<Result<SliceSender<R>, string>>;
 }
 
-/** Seconds left of a notification's TTL when it leaves. */
+/** Seconds left of a notification's TTL when it leaves: always 0 for a ttl of 0, whose expiry is its start ("deliver now or drop"). */
 export const ttlLeft = (expiresAtMs: number, nowMs: number): number => Math.max(0, Math.floor((expiresAtMs - nowMs) / 1000));

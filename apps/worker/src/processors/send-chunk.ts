@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { effectiveQuota, expiresAt, type NotificationStats, type QuotaLimits } from '@pushcast/domain';
+import { deliverNowOrDrop, effectiveQuota, expiresAt, isExpired, type NotificationStats, type QuotaLimits } from '@pushcast/domain';
 import type { Ledger, LedgerOutcome, ParsedJobData, QuotaCounter, ThrottleGate } from '@pushcast/queues';
 import {
   completeChunk,
@@ -81,13 +81,13 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
     };
     const limits = effectiveQuota(project.quota, deps.defaultQuota);
     const expiry = expiresAt(n);
-    if (now() < expiry) {
+    if (!isExpired(n, now())) {
       // Still blocked by a full window: back to wait before loading a thousand recipients and
       // opening credentials for nothing (every QUOTA_RECHECK_MS, for every deferred chunk).
       const blockedUntil = await deps.quota.blockedUntil(n.projectId, limits, now());
       if (blockedUntil !== null) await defer(Math.min(blockedUntil - now(), deps.quotaRecheckMs), 'quota');
     }
-    const ledgerTtl = (expiry - now()) / 1000 + LEDGER_GRACE_S;
+    const ledgerTtl = Math.max(0, expiry - now()) / 1000 + LEDGER_GRACE_S;
     const done = await deps.ledger.finalIds(notificationId, chunkIndex);
     const recipients = await channel.load(deps.db, notificationAudience(n), chunk);
     const todo = recipients.filter((r) => !done.has(r.id));
@@ -101,8 +101,9 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       return deps.ledger.record(notificationId, chunkIndex, platform, entries, ledgerTtl);
     };
 
-    const prepared = todo.length > 0 && now() < expiry ? await channel.prepare(n, project, now()) : null;
-    if (todo.length > 0 && now() >= expiry) {
+    const expired = isExpired(n, now());
+    const prepared = todo.length > 0 && !expired ? await channel.prepare(n, project, now()) : null;
+    if (todo.length > 0 && expired) {
       await record(todo.map((r) => [r.id, { kind: 'expired' }] as const));
     } else if (prepared && !prepared.ok) {
       log.warn({ reason: prepared.error, recipients: todo.length }, 'chunk not sent');
@@ -169,7 +170,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       if (retry.length > 0) {
         const round = data.round + 1;
         const at = Math.max(now() + retryDelayMs(round), notBefore);
-        if (at < expiry && round <= MAX_RETRY_ROUNDS) {
+        if (!deliverNowOrDrop(n) && at < expiry && round <= MAX_RETRY_ROUNDS) {
           // A few rounds are weather (429s, a restart); more look like a problem someone should see.
           const level = round >= 3 ? 'warn' : 'debug';
           log[level]({ retry: retry.length, reasons: retryReasons, round, at }, 'retrying part of the chunk later');
@@ -179,7 +180,7 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
           await job.moveToDelayed(Date.now() + (at - now()), token);
           throw new DelayedError();
         }
-        const outcome: LedgerOutcome = at >= expiry ? { kind: 'expired' } : { kind: 'failed', reason: 'retries_exhausted' };
+        const outcome: LedgerOutcome = deliverNowOrDrop(n) || at >= expiry ? { kind: 'expired' } : { kind: 'failed', reason: 'retries_exhausted' };
         await record(retry.map((id) => [id, outcome] as const));
       }
     }
