@@ -1,4 +1,4 @@
-import { PushcastError, type ErrorKind } from '@pushcast/domain';
+import { PushcastError, type ErrorKind, type Rule } from '@pushcast/domain';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The one table from error kinds to HTTP statuses. */
@@ -18,7 +18,7 @@ export interface ErrorBody {
   readonly error: string;
   readonly code: ErrorKind;
   readonly field?: string;
-  readonly rule?: string;
+  readonly rule?: Rule;
   readonly [extra: string]: unknown;
 }
 
@@ -27,7 +27,7 @@ export function errorBody(e: PushcastError): ErrorBody {
 }
 
 // Errors Fastify raises itself before a handler runs, by their stable codes.
-const fastifyErrorKinds: Record<string, { kind: ErrorKind; rule: string }> = {
+const fastifyErrorKinds: Record<string, { kind: ErrorKind; rule: Rule }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { kind: 'bad_request', rule: 'json' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { kind: 'bad_request', rule: 'json' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'bad_request', rule: 'content_type' },

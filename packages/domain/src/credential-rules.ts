@@ -1,3 +1,4 @@
+import type { Rule } from './rules.ts';
 import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { ApnsCredentials, DevicePlatform, FcmCredentials } from './credentials.ts';
 import { err, ok, type Result } from './result.ts';
@@ -34,7 +35,7 @@ export interface FcmCredentialsSummary {
  */
 export interface CredentialProblem {
   readonly path: string;
-  readonly rule: string;
+  readonly rule: Rule;
   readonly message: string;
 }
 
@@ -47,7 +48,7 @@ const BUNDLE_ID = /^[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$/;
 const GOOGLE_PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9.:\-]{0,127}$/;
 const EMAIL = /^[^@\s]{1,200}@[^@\s]{1,255}$/;
 
-const problem = (path: string, rule: string, message: string): Result<never, CredentialProblem> =>
+const problem = (path: string, rule: Rule, message: string): Result<never, CredentialProblem> =>
   err({ path, rule, message });
 
 type Fields = Record<string, unknown>;

@@ -1,3 +1,5 @@
+import type { Rule } from './rules.ts';
+
 /**
  * Every failure a caller can observe has a kind. The HTTP layer maps kinds to status codes in one
  * table (apps/api/src/http-errors.ts); nothing branches on a message.
@@ -17,7 +19,7 @@ export interface PushcastErrorDetails {
   /** Dotted path of the offending field, e.g. `tags.2` or `p256dh`. */
   readonly field?: string;
   /** A stable, machine-readable name of the broken rule, e.g. `max_length` or `private_host`. */
-  readonly rule?: string;
+  readonly rule?: Rule;
   readonly [extra: string]: unknown;
 }
 
@@ -32,7 +34,7 @@ export class PushcastError extends Error {
   }
 }
 
-export const validationError = (field: string, rule: string, message: string, extra: Record<string, unknown> = {}) =>
+export const validationError = (field: string, rule: Rule, message: string, extra: Record<string, unknown> = {}) =>
   new PushcastError('validation', `${field}: ${message}`, { field, rule, ...extra });
 
 export const notFound = (what: string) => new PushcastError('not_found', `${what} not found`);

@@ -16,3 +16,4 @@ export * from './device-token.ts';
 export * from './quota.ts';
 export * from './open-token.ts';
 export * from './browser-rules.ts';
+export * from './rules.ts';

@@ -12,6 +12,7 @@ import {
   parseFcmCredentials,
   TAG_PATTERN,
   type CredentialProblem,
+  ruleParam,
   type Result,
 } from '@pushcast/domain';
 import { z } from 'zod';
@@ -23,7 +24,7 @@ export const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_IN
 export const httpUrl = z
   .string()
   .max(2048)
-  .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { message: 'must be an http(s) URL', params: { rule: 'url' } });
+  .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { message: 'must be an http(s) URL', params: ruleParam('url') });
 
 export const MAX_TAGS = 100;
 export const MAX_UID_LENGTH = 255;
@@ -33,7 +34,7 @@ export const tag = z
   .max(MAX_TAG_LENGTH)
   .refine((v) => TAG_PATTERN.test(v), {
     message: 'may contain only letters, digits and _ - . : @ #',
-    params: { rule: 'tag_characters' },
+    params: ruleParam('tag_characters'),
   });
 
 export const tagList = z.array(tag).max(MAX_TAGS);
@@ -45,19 +46,19 @@ export const p256dh = z.string().refine(
     const bytes = decodeBase64Any(v);
     return bytes !== null && isP256PublicKey(bytes);
   },
-  { message: 'must be base64 of a 65-byte uncompressed P-256 public key', params: { rule: 'p256_point' } },
+  { message: 'must be base64 of a 65-byte uncompressed P-256 public key', params: ruleParam('p256_point') },
 );
 
 export const authSecret = z.string().refine((v) => decodeBase64Any(v)?.length === AUTH_SECRET_BYTES, {
   message: `must be base64 of ${AUTH_SECRET_BYTES} bytes`,
-  params: { rule: 'auth_secret_16_bytes' },
+  params: ruleParam('auth_secret_16_bytes'),
 });
 
 /** An APNs device token: even-length hex of 64–200 digits, answered and stored lower-case. */
 export const apnsToken = z.string().transform((v, ctx) => {
   const token = normalizeApnsToken(v);
   if (token === null) {
-    ctx.addIssue({ code: 'custom', message: 'must be the device token as hex (64–200 hex digits, even length)', params: { rule: 'apns_token' } });
+    ctx.addIssue({ code: 'custom', message: 'must be the device token as hex (64–200 hex digits, even length)', params: ruleParam('apns_token') });
     return z.NEVER;
   }
   return token;
@@ -66,7 +67,7 @@ export const apnsToken = z.string().transform((v, ctx) => {
 /** An FCM registration token: 1–4,096 characters of A-Z a-z 0-9 _ : . - */
 export const fcmToken = z.string().refine(isFcmToken, {
   message: 'must be an FCM registration token (1–4096 characters of A-Z a-z 0-9 _ : . -)',
-  params: { rule: 'fcm_token' },
+  params: ruleParam('fcm_token'),
 });
 
 export function pushEndpoint(allowedHosts: readonly string[]) {
@@ -106,7 +107,7 @@ export const allowedOriginList = z
     z.string().max(2048).transform((v, ctx) => {
       const origin = normalizeOrigin(v);
       if (origin === null) {
-        ctx.addIssue({ code: 'custom', message: 'must be an origin: http(s)://host[:port], without a path', params: { rule: 'origin' } });
+        ctx.addIssue({ code: 'custom', message: 'must be an origin: http(s)://host[:port], without a path', params: ruleParam('origin') });
         return z.NEVER;
       }
       return origin;
@@ -120,7 +121,7 @@ export const browserTagPatternList = z
   .array(
     z.string().refine(isBrowserTagPattern, {
       message: 'must be a tag, or a tag prefix followed by * (letters, digits and _ - . : @ #)',
-      params: { rule: 'tag_pattern' },
+      params: ruleParam('tag_pattern'),
     }),
   )
   .max(MAX_TAGS)

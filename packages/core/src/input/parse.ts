@@ -1,4 +1,4 @@
-import { PushcastError } from '@pushcast/domain';
+import { isRule, PushcastError, type Rule } from '@pushcast/domain';
 import type { z } from 'zod';
 
 /**
@@ -31,12 +31,16 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** Rule names are stable API: custom checks set `params.rule`, built-in ones map from zod's codes. */
-function ruleOf(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'custom') return String((issue.params as { rule?: string } | undefined)?.rule ?? 'custom');
+/** Rule names are stable API (the catalogue in @pushcast/domain): custom checks set `params.rule`, zod's own codes map here. */
+function ruleOf(issue: z.core.$ZodIssue): Rule {
+  if (issue.code === 'custom') {
+    const rule = (issue.params as { rule?: Rule } | undefined)?.rule;
+    return rule ?? 'invalid_value';
+  }
   if (issue.code === 'too_big') return issue.origin === 'array' ? 'max_items' : issue.origin === 'string' ? 'max_length' : 'max';
   if (issue.code === 'too_small') return issue.origin === 'array' ? 'min_items' : issue.origin === 'string' ? 'min_length' : 'min';
   if (issue.code === 'unrecognized_keys') return 'unknown_field';
-  if (issue.code === 'invalid_format') return issue.format;
+  if (issue.code === 'invalid_format') return isRule(issue.format) ? issue.format : 'invalid_format';
+  if (issue.code === 'invalid_key' || issue.code === 'invalid_element') return 'invalid_value';
   return issue.code;
 }

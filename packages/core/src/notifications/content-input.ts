@@ -1,4 +1,4 @@
-import { MAX_TAG_LENGTH, OPEN_TOKEN_LENGTH, PushcastError, TAG_PATTERN, parseTagFilter, tagFilterError, type Project } from '@pushcast/domain';
+import { MAX_TAG_LENGTH, OPEN_TOKEN_LENGTH, PushcastError, TAG_PATTERN, parseTagFilter, ruleParam, tagFilterError, type Project } from '@pushcast/domain';
 import {
   apnsMessageOf,
   apnsPayloadBytes,
@@ -33,7 +33,7 @@ const metric = z
   .string()
   .min(1)
   .max(MAX_TAG_LENGTH)
-  .refine((v) => TAG_PATTERN.test(v), { message: 'may contain only letters, digits and _ - . : @ #', params: { rule: 'tag_characters' } });
+  .refine((v) => TAG_PATTERN.test(v), { message: 'may contain only letters, digits and _ - . : @ #', params: ruleParam('tag_characters') });
 
 const content = {
   body: z.string().min(1).max(4000),
@@ -53,14 +53,14 @@ const content = {
     .string()
     .refine((v) => ISO_8601.test(v) && !Number.isNaN(Date.parse(v)), {
       message: 'must be an ISO 8601 date-time, e.g. 2025-11-20T10:09:00Z (no zone = UTC)',
-      params: { rule: 'iso8601' },
+      params: ruleParam('iso8601'),
     })
     .nullable()
     .optional(),
   custom_metrics: z.array(metric).max(3).nullable().optional(),
   topic: z
     .string()
-    .refine((v) => /^[A-Za-z0-9_-]{1,32}$/.test(v), { message: 'must be 1-32 URL-safe base64 characters', params: { rule: 'topic' } })
+    .refine((v) => /^[A-Za-z0-9_-]{1,32}$/.test(v), { message: 'must be 1-32 URL-safe base64 characters', params: ruleParam('topic') })
     .nullable()
     .optional(),
   uids: z.array(uid).max(MAX_UIDS).nullable().optional(),

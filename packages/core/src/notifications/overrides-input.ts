@@ -1,4 +1,4 @@
-import { FCM_ANDROID_NOTIFICATION_FIELDS, type PlatformOverrides } from '@pushcast/domain';
+import { FCM_ANDROID_NOTIFICATION_FIELDS, ruleParam, type PlatformOverrides } from '@pushcast/domain';
 import { z } from 'zod';
 import { httpUrl } from '../input/fields.ts';
 
@@ -10,7 +10,7 @@ import { httpUrl } from '../input/fields.ts';
 
 const topic = z.string().refine((v) => /^[A-Za-z0-9_-]{1,32}$/.test(v), {
   message: 'must be 1-32 URL-safe base64 characters',
-  params: { rule: 'topic' },
+  params: ruleParam('topic'),
 });
 
 const webAction = z.strictObject({
@@ -76,7 +76,7 @@ const apnsHeaders = z.strictObject({
   'apns-collapse-id': z
     .string()
     .min(1)
-    .refine((v) => Buffer.byteLength(v) <= 64, { message: 'must be at most 64 bytes', params: { rule: 'max_length' } })
+    .refine((v) => Buffer.byteLength(v) <= 64, { message: 'must be at most 64 bytes', params: ruleParam('max_length') })
     .optional(),
   'apns-expiration': z.number().int().min(0).max(2 ** 32 - 1).optional(),
 });
@@ -94,7 +94,7 @@ const apns = z
         code: 'custom',
         path: ['headers', 'apns-priority'],
         message: 'a background push must have priority 5 or 1 (Apple refuses 10)',
-        params: { rule: 'background_priority' },
+        params: ruleParam('background_priority'),
       });
     }
   });
@@ -105,7 +105,7 @@ const RESERVED_DATA_KEY = /^(from|notification|message_type)$|^(google|gcm)/i;
 const fcmData = z.record(z.string().min(1).max(256), z.string().max(4096)).superRefine((data, ctx) => {
   for (const key of Object.keys(data)) {
     if (RESERVED_DATA_KEY.test(key)) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'is a key FCM reserves', params: { rule: 'reserved_key' } });
+      ctx.addIssue({ code: 'custom', path: [key], message: 'is a key FCM reserves', params: ruleParam('reserved_key') });
     }
   }
 });
