@@ -21,7 +21,13 @@
 # What the image leaves out: devDependencies, tests, benchmarks, docs, and the demo with the local
 # Web Push, APNs and FCM servers it starts (packages/local-*): `npm run demo` is for a checkout.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# A Node.js LTS line that every locked dependency declares support for: 24 (LTS until April 2028).
+# Not 26, the newest LTS: @parse/node-apn 8.1.0 declares engines "20 || 22 || 24", so npm warns
+# (EBADENGINE) on 26; move to 26 when it does not (test/runtime.test.ts checks every locked
+# package against this line). The code also runs on Node 20.19+ (package.json's engines) for
+# machines that still have it; CI runs the test suite on both (scripts/test.sh, with the Node that
+# scripts/lts-node.sh fetches for the major written here).
+ARG NODE_IMAGE=node:24-trixie-slim
 
 # --- production dependencies of the API and the worker (and of what they import), from the lockfile
 FROM ${NODE_IMAGE} AS deps

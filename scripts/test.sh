@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs dependencies, starts PostgreSQL and Redis when
-# they are down, type-checks the tree, then runs every test (unit, integration, end to end).
+# they are down, type-checks the tree, then runs every test (unit, integration, end to end) on the
+# machine's Node and again on the Node.js LTS the Docker image is built on (scripts/lts-node.sh
+# fetches it from the npm registry), so the code is known to run on both. PUSHCAST_TEST_LTS=0 runs
+# the machine's Node only (a quicker local run); arguments are passed to vitest (e.g. one file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +22,15 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 npm run build
+
+echo "== tests on the machine's Node $(node --version)"
 npx vitest run "$@"
+
+if [ "${PUSHCAST_TEST_LTS:-1}" != 0 ]; then
+  lts_bin="$(bash scripts/lts-node.sh)"
+  if [ "$("$lts_bin/node" --version)" != "$(node --version)" ]; then
+    echo "== tests on the image's Node $("$lts_bin/node" --version)"
+    # npx's own shebang finds `node` on PATH, so vitest and its workers run on the LTS.
+    PATH="$lts_bin:$PATH" npx vitest run "$@"
+  fi
+fi
