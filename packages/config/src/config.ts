@@ -61,6 +61,7 @@ export const configSchema = z.object({
   PUSHCAST_MIGRATE_ON_START: boolFlag.default(true),
   PUSHCAST_PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   PUSH_MAX_IN_FLIGHT_PER_ORIGIN: z.coerce.number().int().min(1).max(10_000).default(256),
@@ -103,6 +104,8 @@ export interface Config {
   readonly migrateOnStart: boolean;
   readonly publicUrl: string | undefined;
   readonly logLevel: Parsed['LOG_LEVEL'];
+  /** `auto`: readable lines on a terminal, JSON lines otherwise (a log collector). */
+  readonly logFormat: Parsed['LOG_FORMAT'];
   readonly databasePoolSize: number;
   /** Chunk jobs a worker process runs at once. */
   readonly workerConcurrency: number;
@@ -170,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     migrateOnStart: c.PUSHCAST_MIGRATE_ON_START,
     publicUrl: c.PUSHCAST_PUBLIC_URL,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     databasePoolSize: c.DATABASE_POOL_SIZE,
     workerConcurrency: c.WORKER_CONCURRENCY,
     pushMaxInFlightPerOrigin: c.PUSH_MAX_IN_FLIGHT_PER_ORIGIN,

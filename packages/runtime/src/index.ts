@@ -1,2 +1,2 @@
 export { startRuntime, onShutdown, type Runtime } from './runtime.ts';
-export { createLogger, REDACTED_PATHS } from './logger.ts';
+export { createLogger, resolveLogFormat, REDACTED_PATHS, type LogFormat, type LoggerOptions } from './logger.ts';

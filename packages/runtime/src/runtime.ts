@@ -25,7 +25,7 @@ export async function startRuntime(name: string, env: NodeJS.ProcessEnv = proces
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel, name);
+  const logger = createLogger(config.logLevel, name, { format: config.logFormat });
   logger.info({ config: redactConfig(config) }, 'starting');
   await ensureDatabase(config.databaseUrl);
   const db = createDb(config.databaseUrl, config.databasePoolSize);

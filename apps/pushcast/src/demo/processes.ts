@@ -36,7 +36,7 @@ export async function startDemoProcesses(
   });
   const db = createDb(config.databaseUrl, config.databasePoolSize);
   closers.push(() => db.end());
-  const logger = createLogger(config.logLevel, 'demo');
+  const logger = createLogger(config.logLevel, 'demo', { format: config.logFormat });
   const api = await startApi({ config, db, logger });
   closers.push(() => api.close());
   const worker = await startWorker({ config, db, logger }, workerOptions);
