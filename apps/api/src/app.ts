@@ -1,12 +1,16 @@
 import type { Config } from '@pushcast/config';
+import { assertSafeInput, parseJsonBody } from '@pushcast/core';
 import { PushcastError, type Principal } from '@pushcast/domain';
 import type { Ledger, Queues, QuotaCounter } from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { maxHeaderSize } from 'node:http';
 import type { Logger } from 'pino';
 import { createAuthenticator } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
-import { sendError } from './http-errors.ts';
+import { makeClientErrorHandler } from './client-errors.ts';
+import { drainRequest } from './drain-body.ts';
+import { isBodyTooLarge, sendError } from './http-errors.ts';
 import { createRedis } from '@pushcast/queues';
 import { registerOperations } from './operations.ts';
 import { registerRateLimit } from './rate-limit.ts';
@@ -35,31 +39,48 @@ export interface BuildAppOptions {
   readonly redis: ReturnType<typeof createRedis>;
 }
 
+const BODY_LIMIT = 1024 * 1024;
+/** How much of a refused body is read (and dropped) before answering, at most, and for how long. */
+const DRAIN_LIMIT = 16 * BODY_LIMIT;
+const DRAIN_MS = 10_000;
+
 /** Builds the HTTP app; it does not listen (main.ts does, tests use real sockets or inject). */
 export async function buildApp({ config, db, queues, ledger, quota, logger, redis }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     // Who X-Forwarded-For may name as the client (the browser endpoints are limited per address).
     trustProxy: typeof config.trustProxy === 'number' ? hopsOf(config.trustProxy) : (config.trustProxy as boolean | string[]),
     // Keys of the querystring like `uids[]` stay literal; repeated keys become arrays.
     routerOptions: { ignoreTrailingSlash: true },
+    // The router's own refusals (a path that is not UTF-8, a parameter over 100 characters) and
+    // Node's (headers too large, not HTTP) in Pushcast's error shape too.
+    frameworkErrors: (error, request, reply) => sendError(reply, request, error),
+    clientErrorHandler: makeClientErrorHandler(logger, maxHeaderSize),
   });
   const deps: ApiDeps = { config, db, queues, ledger, quota, logger, auth: createAuthenticator(db, config.adminToken) };
 
-  // Some clients send `Content-Type: application/json` on a DELETE without a body; that is no
-  // body, not a malformed one.
+  // Bodies are checked whole before anything parses them further: NUL characters, lone surrogates
+  // and deep nesting are 422s here (see @pushcast/core's safe-value.ts); a blank body is no body.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new PushcastError('bad_request', 'body: is not valid JSON', { field: 'body', rule: 'json' }), undefined);
+      done(null, parseJsonBody(String(body)));
+    } catch (error) {
+      done(error as Error, undefined);
     }
   });
-  app.setErrorHandler((error, request, reply) => sendError(reply, request, error));
+  // The same for query strings and path parameters, before any route reads them.
+  app.addHook('preValidation', async (request) => {
+    assertSafeInput(request.query, 'query');
+    assertSafeInput(request.params, 'params');
+  });
+  app.setErrorHandler(async (error, request, reply) => {
+    // A body refused for its size is read to its end first, so that the client gets to read the
+    // answer; the connection stays open if the whole body came.
+    if (isBodyTooLarge(error) && (await drainRequest(request.raw, DRAIN_LIMIT, DRAIN_MS))) reply.removeHeader('connection');
+    return sendError(reply, request, error);
+  });
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, request, new PushcastError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );

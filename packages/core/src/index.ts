@@ -3,6 +3,7 @@
 export type { CoreDeps } from './deps.ts';
 export { parseInput } from './input/parse.ts';
 export * from './input/fields.ts';
+export { assertSafeInput, findUnsafe, MAX_INPUT_DEPTH, parseJsonBody, type UnsafeInput } from './input/safe-value.ts';
 export {
   checkPayloadSize,
   MAX_ACTIONS,

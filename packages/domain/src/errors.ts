@@ -7,6 +7,11 @@ import type { Rule } from './rules.ts';
 export type ErrorKind =
   | 'bad_request' // malformed request: unparsable JSON, wrong content type, bad tag expression
   | 'validation' // well-formed but breaks a rule on a field
+  | 'payload_too_large' // a body larger than the route takes
+  | 'uri_too_long' // a path segment longer than the router takes
+  | 'unsupported_media_type' // a body of a Content-Type the route does not take
+  | 'headers_too_large' // the request line and headers larger than the server takes
+  | 'request_timeout' // the request did not arrive in time
   | 'unauthorized' // no token or an unknown token
   | 'forbidden' // a valid token without access to the resource
   | 'not_found'

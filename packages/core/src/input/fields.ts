@@ -19,7 +19,29 @@ import { z } from 'zod';
 
 /** Request schemas shared by the routes. Rule names (`params.rule`) are part of the API. */
 
-export const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/**
+ * An integer as a client may write it in a path, a query string or a body: a JSON number, or a
+ * string of decimal digits without sign, leading zeros, exponent, fraction or spaces (`2`, never
+ * `0x2`, `2e0`, `+2`, `02`, ` 2` or `2.0`, which Number() would all take as 2). A numeric string
+ * written another way is `decimal_integer`; anything else stays zod's `invalid_type`.
+ */
+function decimalInteger<T extends z.ZodType<number>>(schema: T) {
+  return z.preprocess((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    if (/^(0|[1-9][0-9]*)$/.test(v)) return Number(v);
+    if (v.trim() !== '' && !Number.isNaN(Number(v))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a decimal integer: digits only, without sign, leading zeros, exponent, fraction or spaces',
+        params: ruleParam('decimal_integer'),
+      });
+      return z.NEVER;
+    }
+    return v;
+  }, schema);
+}
+
+export const idParam = decimalInteger(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
 
 export const httpUrl = z
   .string()
@@ -78,8 +100,8 @@ export function pushEndpoint(allowedHosts: readonly string[]) {
 }
 
 export const pageQuery = {
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  per_page: z.coerce.number().int().min(1).max(1000).default(20),
+  page: decimalInteger(z.number().int().min(1).max(1_000_000)).default(1),
+  per_page: decimalInteger(z.number().int().min(1).max(1000)).default(20),
 };
 
 /**

@@ -3,8 +3,7 @@ import { findNotification, openTrackingKeySource, recordOpen } from '@pushcast/s
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
-import { idParam } from '@pushcast/core';
-import { parseInput } from '@pushcast/core';
+import { idParam, parseInput, parseJsonBody } from '@pushcast/core';
 
 const params = z.object({ id: idParam });
 const body = z.strictObject({
@@ -23,7 +22,8 @@ export function actionKeys(n: Notification): string[] {
  * was opened (clicked, or one of its actions). The token in each message is bound to the notification
  * and the subscription, so only a recipient can report, and only for itself; each recipient counts
  * once however often it reports. Any origin may call it (the token is what is checked), and the body
- * may come as `text/plain`, which spares the service worker a CORS preflight.
+ * may come as `text/plain` (the same JSON, checked as JSON bodies are), which spares the service
+ * worker a CORS preflight.
  */
 export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
   const openKey = openTrackingKeySource(db, config.secretKey);
@@ -41,7 +41,7 @@ export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps):
   app.post('/notifications/:id/open', async (request, reply) => {
     void reply.header('access-control-allow-origin', '*');
     const { id } = parseInput(params, request.params, 'params');
-    const report = parseInput(body, typeof request.body === 'string' ? parseJsonText(request.body) : request.body, 'body');
+    const report = parseInput(body, typeof request.body === 'string' ? parseJsonBody(request.body) : request.body, 'body');
     const subscriptionId = readOpenToken(await openKey(), id, report.token);
     if (subscriptionId === null) {
       throw new PushcastError('forbidden', `token: is not an open token of notification ${id}`, { field: 'token', rule: 'open_token' });
@@ -55,13 +55,4 @@ export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps):
     const counted = await recordOpen(db, { notificationId: id, subscriptionId, action: action === '' ? null : action });
     return { counted };
   });
-}
-
-/** A `text/plain` body holds the same JSON. */
-function parseJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new PushcastError('bad_request', 'body: is not valid JSON', { field: 'body', rule: 'json' });
-  }
 }
