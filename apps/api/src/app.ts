@@ -20,6 +20,7 @@ import { senderRoutes } from './routes/senders.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { quotaRoutes } from './routes/quota.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { browserRoutes } from './routes/public/index.ts';
 
 declare module 'fastify' {
@@ -103,6 +104,7 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
       await api.register(subscriptionRoutes, deps);
       await api.register(notificationRoutes, deps);
       await api.register(quotaRoutes, deps);
+      await api.register(webhookRoutes, deps);
       await api.register(accessTokenRoutes, deps);
     },
     { prefix: '/api/v1' },

@@ -8,6 +8,8 @@ import type {
   ProjectCredentialsSummary,
   Sender,
   Subscription,
+  Webhook,
+  WebhookAttempt,
 } from '@pushcast/domain';
 
 /** Domain → JSON in Pushpad's field names. */
@@ -135,3 +137,26 @@ export const notificationJson = (n: Notification, { total: stats, platforms, ope
     completed_at: n.completedAt?.toISOString() ?? null,
   };
 };
+
+/** A webhook; its secret is added only to the answers of create and rotate_secret. */
+export const webhookJson = (w: Webhook) => ({
+  id: w.id,
+  project_id: w.projectId,
+  url: w.url,
+  events: w.events,
+  description: w.description,
+  enabled: w.enabled,
+  disabled_reason: w.disabledReason,
+  created_at: w.createdAt.toISOString(),
+  updated_at: w.updatedAt.toISOString(),
+});
+
+export const webhookAttemptJson = (a: WebhookAttempt) => ({
+  event_id: a.eventId,
+  type: a.type,
+  attempt: a.attempt,
+  status: a.status,
+  duration_ms: a.durationMs,
+  error: a.error,
+  at: a.at.toISOString(),
+});

@@ -42,3 +42,13 @@ export {
   type BrowserChanges,
   type BrowserProof,
 } from './subscriptions/browser-subscriptions.ts';
+export { webhookBodies, webhookEvents, webhookUrl, type WebhookCreateInput, type WebhookUpdateInput } from './webhooks/webhook-input.ts';
+export {
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  rotateWebhookSecret,
+  testWebhook,
+  updateWebhook,
+  type WebhookWithSecret,
+} from './webhooks/manage-webhooks.ts';

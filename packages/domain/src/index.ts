@@ -17,3 +17,4 @@ export * from './quota.ts';
 export * from './open-token.ts';
 export * from './browser-rules.ts';
 export * from './rules.ts';
+export * from './webhooks.ts';

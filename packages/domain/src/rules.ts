@@ -47,8 +47,8 @@ export const RULES = {
   background_priority: 'an APNs background push with priority 10 (Apple takes 5 or 1)',
   exists: 'the id names nothing that exists (a sender, a project)',
   // Subscriptions
-  https_required: 'a push endpoint over plain http on a host not listed in PUSHCAST_ALLOWED_PUSH_HOSTS',
-  private_host: 'a push endpoint on a loopback, private, link-local, CGNAT or multicast address',
+  https_required: 'a push endpoint or webhook URL over plain http on a host not listed in PUSHCAST_ALLOWED_PUSH_HOSTS',
+  private_host: 'a push endpoint or webhook URL on a loopback, private, link-local, CGNAT or multicast address',
   host_not_allowed: 'a push endpoint on a host that is not a known push service nor allowed',
   p256_point: 'p256dh is not base64 of a 65-byte uncompressed P-256 point on the curve',
   auth_secret_16_bytes: 'auth is not base64 of 16 bytes',
@@ -66,7 +66,7 @@ export const RULES = {
   service_account_type: 'an FCM service account whose type is not service_account',
   project_id: 'an FCM project id with characters outside letters, digits and - . :',
   email: 'not an email address',
-  secret_key_not_configured: 'credentials given to a deployment without PUSHCAST_SECRET_KEY',
+  secret_key_not_configured: 'credentials or a webhook given to a deployment without PUSHCAST_SECRET_KEY',
   sender_in_use: 'a sender that projects still use',
   // Notifications
   already_sent: 'cancelling a notification already sent',
@@ -93,6 +93,8 @@ export const RULES = {
   subscription_auth: 'an auth secret that is not the subscription\'s',
   open_token: 'an open report without the notification\'s open token',
   unknown_action: 'an open report naming an action the notification does not have',
+  // Webhooks
+  event_type: 'a webhook event type Pushcast does not send (nor a group like notification.* or *)',
 } as const satisfies Record<string, string>;
 
 export type Rule = keyof typeof RULES;

@@ -12,3 +12,5 @@ export * from './credentials.ts';
 export * from './idempotency-keys.ts';
 export * from './browser-subscriptions.ts';
 export * from './opens.ts';
+export * from './webhooks.ts';
+export * from './webhook-events.ts';
