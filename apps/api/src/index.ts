@@ -1,3 +1,4 @@
 export { buildApp, type BuildAppOptions } from './app.ts';
 export { startApi, type RunningApi } from './server.ts';
 export { tokenFromHeader } from './auth.ts';
+export { statusByKind } from './http-errors.ts';
