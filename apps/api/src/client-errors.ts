@@ -28,7 +28,10 @@ export function makeClientErrorHandler(logger: { debug(obj: object, msg: string)
     // A reset connection has nobody to answer.
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     logger.debug({ err: error.message, code: error.code }, 'client error');
-    if (socket.writable) {
+    // As Node does: no answer inside a response already under way on this connection (a pipelined
+    // request's), which would corrupt it; closing is all that is left then.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
       const e = clientErrorAnswer(error, maxHeaderSize);
       const status = statusByKind[e.kind];
       const body = JSON.stringify(errorBody(e));
