@@ -17,6 +17,7 @@ import { registerRateLimit } from './rate-limit.ts';
 import { accessTokenRoutes } from './routes/access-tokens.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { senderRoutes } from './routes/senders.ts';
+import { subscriptionBulkRoutes } from './routes/subscription-bulk.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { quotaRoutes } from './routes/quota.ts';
@@ -102,6 +103,7 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
       await api.register(senderRoutes, deps);
       await api.register(projectRoutes, deps);
       await api.register(subscriptionRoutes, deps);
+      await api.register(subscriptionBulkRoutes, deps);
       await api.register(notificationRoutes, deps);
       await api.register(quotaRoutes, deps);
       await api.register(webhookRoutes, deps);

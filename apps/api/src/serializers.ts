@@ -11,6 +11,7 @@ import type {
   Webhook,
   WebhookAttempt,
 } from '@pushcast/domain';
+import type { SubscriptionImport } from '@pushcast/store';
 
 /** Domain → JSON in Pushpad's field names. */
 
@@ -159,4 +160,20 @@ export const webhookAttemptJson = (a: WebhookAttempt) => ({
   duration_ms: a.durationMs,
   error: a.error,
   at: a.at.toISOString(),
+});
+
+/** A bulk import and what became of its rows (errors: the first 1,000 rejected, 1-based lines). */
+export const importJson = (i: SubscriptionImport) => ({
+  id: i.id,
+  project_id: i.projectId,
+  format: i.format,
+  status: i.status,
+  rows: i.rows,
+  inserted: i.inserted,
+  updated: i.updated,
+  rejected: i.rejected,
+  errors: i.errors.map((e) => ({ line: e.line, field: e.field, rule: e.rule, message: e.message })),
+  failure: i.failure,
+  created_at: i.createdAt.toISOString(),
+  finished_at: i.finishedAt?.toISOString() ?? null,
 });

@@ -17,6 +17,7 @@ import { loadProjectCredentials, type Db } from '@pushcast/store';
 import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { makePlanNotificationProcessor, type PlanOptions } from './processors/plan-notification.ts';
+import { makeImportSubscriptionsProcessor } from './processors/import-subscriptions.ts';
 import { makePurgeProjectProcessor } from './processors/purge-project.ts';
 import { makeReconcileNotificationsProcessor } from './processors/reconcile-notifications.ts';
 import { apnsChannel } from './channels/apns.ts';
@@ -131,6 +132,7 @@ export async function startWorker(
     'purge-project': makePurgeProjectProcessor({ db, logger }),
     'sweep-deleted-projects': makeSweepDeletedProjectsProcessor({ db, queues }),
     'purge-idempotency-keys': makePurgeIdempotencyKeysProcessor({ db, logger }),
+    'import-subscriptions': makeImportSubscriptionsProcessor({ db, logger }),
   };
 
   const maintenance = queues.queue('maintenance');

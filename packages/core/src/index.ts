@@ -52,3 +52,6 @@ export {
   updateWebhook,
   type WebhookWithSecret,
 } from './webhooks/manage-webhooks.ts';
+export { receiveImport, MAX_REPORTED_ERRORS, type ImportUpload } from './subscriptions/bulk/import-subscriptions.ts';
+export { exportSubscriptions, type ExportFormat } from './subscriptions/bulk/export-subscriptions.ts';
+export { CSV_COLUMNS } from './subscriptions/bulk/columns.ts';

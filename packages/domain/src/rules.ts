@@ -7,6 +7,7 @@
 export const RULES = {
   // Requests as a whole
   json: 'the body (or a JSON document inside it) is not valid JSON',
+  csv: 'a CSV upload with a header naming an unknown column, or a record that is not valid CSV',
   content_type: 'the Content-Type is not one this route takes',
   content_length: 'the Content-Length does not match the body',
   body_too_large: 'the body is larger than the route takes',

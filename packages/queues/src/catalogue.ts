@@ -61,6 +61,16 @@ export const jobCatalogue = {
     schema: z.object({}),
     options: { removeOnComplete: 100, removeOnFail: 100 },
   },
+  /**
+   * Applies an accepted bulk import's staged rows to subscriptions, batch by batch. Retried from
+   * where it stopped (the import row says how far it got); the reconciler adds it again if Redis
+   * lost it.
+   */
+  'import-subscriptions': {
+    queue: 'maintenance',
+    schema: z.object({ importId: id }),
+    options: { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true },
+  },
 } as const satisfies Record<string, { queue: string; schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof jobCatalogue;
@@ -74,6 +84,7 @@ export const queueNames: readonly QueueName[] = [...new Set(Object.values(jobCat
 export const jobIds = {
   purgeProject: (projectId: number) => `purge-project-${projectId}`,
   planNotification: (notificationId: number) => `plan-${notificationId}`,
+  importSubscriptions: (importId: number) => `import-${importId}`,
   chunk: (platform: Platform, notificationId: number, chunkIndex: number) => `${platform}-${notificationId}-${chunkIndex}`,
 } as const;
 

@@ -14,3 +14,4 @@ export * from './browser-subscriptions.ts';
 export * from './opens.ts';
 export * from './webhooks.ts';
 export * from './webhook-events.ts';
+export * from './subscription-imports.ts';

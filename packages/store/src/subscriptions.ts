@@ -112,6 +112,20 @@ export async function listSubscriptions(
   return rows.map(toSubscription);
 }
 
+/**
+ * The next `limit` subscriptions of an audience after `afterId`, in id order: a keyset cursor, so
+ * walking a project of any size costs the same per page (export streams with it).
+ */
+export async function subscriptionsAfter(db: Queryable, filter: AudienceFilter, afterId: number, limit: number): Promise<Subscription[]> {
+  const params = new SqlParams();
+  const where = audienceWhere(filter, params);
+  const { rows } = await db.query<SubscriptionRow>(
+    `SELECT ${COLUMNS} FROM subscriptions WHERE ${where} AND id > ${params.add(afterId)} ORDER BY id LIMIT ${params.add(limit)}`,
+    params.values,
+  );
+  return rows.map(toSubscription);
+}
+
 export async function countSubscriptions(db: Queryable, filter: AudienceFilter): Promise<number> {
   const params = new SqlParams();
   const { rows } = await db.query<{ n: number }>(

@@ -1,42 +1,23 @@
 import {
   deleteSubscription,
   idParam,
-  pageQuery,
   parseInput,
   registerSubscription,
   subscriptionParser,
   subscriptionUpdate,
   updateSubscription,
 } from '@pushcast/core';
-import { notFound, parseTagFilter, tagFilterError, type Principal } from '@pushcast/domain';
-import { countSubscriptions, findProject, findSubscription, listSubscriptions, type AudienceFilter } from '@pushcast/store';
+import { notFound, type Principal } from '@pushcast/domain';
+import { countSubscriptions, findProject, findSubscription, listSubscriptions } from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireProject } from '../auth.ts';
+import { audienceFromQuery } from './audience-query.ts';
 import type { ApiDeps } from '../deps.ts';
 import { subscriptionJson } from '../serializers.ts';
 
 const projectParams = z.object({ projectId: idParam });
 const itemParams = z.object({ projectId: idParam, id: idParam });
-
-const MAX_FILTER_ENTRIES = 1000;
-const stringList = z
-  .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : [v]))
-  .pipe(z.array(z.string().max(4096)).max(MAX_FILTER_ENTRIES));
-
-// Filters arrive as `uids[]=a&uids[]=b` from the official clients; a bare `uids=a` or `tags=<expr>`
-// (the Ruby client) means the same.
-const platform = z.enum(['web', 'apns', 'fcm']);
-
-const listQuery = z.object({
-  ...pageQuery,
-  platform: platform.optional(),
-  'uids[]': stringList.optional(),
-  uids: stringList.optional(),
-  'tags[]': stringList.optional(),
-  tags: stringList.optional(),
-});
 
 export async function subscriptionRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { db, config } = deps;
@@ -49,20 +30,6 @@ export async function subscriptionRoutes(app: FastifyInstance, deps: ApiDeps): P
     return projectId;
   }
 
-  function audience(projectId: number, rawQuery: unknown) {
-    const q = parseInput(listQuery, rawQuery, 'query');
-    const uids = q['uids[]'] ?? q.uids;
-    const tagEntries = q['tags[]'] ?? q.tags;
-    let tags = null;
-    if (tagEntries !== undefined) {
-      const parsed = parseTagFilter(tagEntries);
-      if (!parsed.ok) throw tagFilterError(parsed.error, 'tags');
-      tags = parsed.value;
-    }
-    const filter: AudienceFilter = { projectId, uids, tags, platform: q.platform };
-    return { filter, page: { page: q.page, perPage: q.per_page } };
-  }
-
   app.post('/projects/:projectId/subscriptions', async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
     const subscription = await registerSubscription(deps, projectId, parseSubscription(request.body));
@@ -72,13 +39,13 @@ export async function subscriptionRoutes(app: FastifyInstance, deps: ApiDeps): P
   // Declared before GET so that HEAD only counts instead of also loading a page.
   app.head('/projects/:projectId/subscriptions', async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
-    const { filter } = audience(projectId, request.query);
+    const { filter } = audienceFromQuery(projectId, request.query);
     return reply.header('x-total-count', String(await countSubscriptions(db, filter))).send();
   });
 
   app.get('/projects/:projectId/subscriptions', async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
-    const { filter, page } = audience(projectId, request.query);
+    const { filter, page } = audienceFromQuery(projectId, request.query);
     const [items, total] = await Promise.all([listSubscriptions(db, filter, page), countSubscriptions(db, filter)]);
     return reply.header('x-total-count', String(total)).send(items.map(subscriptionJson));
   });

@@ -1,6 +1,7 @@
 import { jobIds, type ParsedJobData, type Queues, type QuotaCounter } from '@pushcast/queues';
 import { completeNotificationIfDone, listUnfinishedNotifications, pendingChunks, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
+import { reconcileImports } from './import-subscriptions.ts';
 import { enqueueChunks } from './plan-notification.ts';
 
 const PAGE = 500;
@@ -12,6 +13,7 @@ const PAGE = 500;
  */
 export function makeReconcileNotificationsProcessor(deps: { db: Db; queues: Queues; quota: QuotaCounter; logger: Logger }) {
   return async (_data: ParsedJobData<'reconcile-notifications'>): Promise<void> => {
+    await reconcileImports(deps);
     let after = 0;
     for (;;) {
       const batch = await listUnfinishedNotifications(deps.db, after, PAGE);

@@ -1,0 +1,78 @@
+import { Readable } from 'node:stream';
+import { exportSubscriptions, idParam, parseInput, receiveImport, type ExportFormat } from '@pushcast/core';
+import { canAccessProject, notFound, PushcastError, type Principal } from '@pushcast/domain';
+import { findImport, findProject, type ImportFormat } from '@pushcast/store';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { requireProject } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
+import { importJson } from '../serializers.ts';
+import { audienceFromQuery } from './audience-query.ts';
+
+const projectParams = z.object({ projectId: idParam });
+const importParams = z.object({ id: idParam });
+const exportQuery = z.object({ format: z.enum(['ndjson', 'csv']).default('ndjson') });
+
+const FORMATS: Readonly<Record<string, ImportFormat>> = { 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
+const MEDIA_TYPES: Readonly<Record<ExportFormat, string>> = { ndjson: 'application/x-ndjson', csv: 'text/csv; charset=utf-8' };
+
+function uploadFormat(request: FastifyRequest): { format: ImportFormat; gzip: boolean } {
+  const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const format = FORMATS[mediaType];
+  if (!format) {
+    throw new PushcastError('unsupported_media_type', 'Content-Type: an import is application/x-ndjson or text/csv', {
+      field: 'content-type',
+      rule: 'content_type',
+    });
+  }
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip') {
+    throw new PushcastError('unsupported_media_type', 'Content-Encoding: an import is sent as is or gzip-compressed', {
+      field: 'content-encoding',
+      rule: 'content_type',
+    });
+  }
+  return { format, gzip: encoding === 'gzip' };
+}
+
+/**
+ * Bulk import and export of a project's subscriptions (issue 13 §3). The upload is streamed (its
+ * own content-type parsers hand the route the raw request, unbuffered and without the JSON body
+ * limit), so a file of any size goes through in constant memory as one request.
+ */
+export async function subscriptionBulkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { db } = deps;
+  app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
+
+  async function loadProjectId(principal: Principal, rawParams: unknown): Promise<number> {
+    const { projectId } = parseInput(projectParams, rawParams, 'params');
+    requireProject(principal, projectId);
+    if (!(await findProject(db, projectId))) throw notFound(`project ${projectId}`);
+    return projectId;
+  }
+
+  app.post('/projects/:projectId/subscriptions/import', async (request, reply) => {
+    const projectId = await loadProjectId(request.principal, request.params);
+    const { format, gzip } = uploadFormat(request);
+    const accepted = await receiveImport(deps, { projectId, format, gzip, body: request.body as Readable });
+    return reply.code(202).send(importJson(accepted));
+  });
+
+  app.get('/imports/:id', async (request) => {
+    const { id } = parseInput(importParams, request.params, 'params');
+    const found = await findImport(db, id);
+    // Another tenant's import does not exist, as far as this token can tell.
+    if (!found || !canAccessProject(request.principal, found.projectId)) throw notFound(`import ${id}`);
+    return importJson(found);
+  });
+
+  app.get('/projects/:projectId/subscriptions/export', async (request, reply) => {
+    const projectId = await loadProjectId(request.principal, request.params);
+    const { format } = parseInput(exportQuery, request.query, 'query');
+    const { filter } = audienceFromQuery(projectId, request.query);
+    return reply
+      .type(MEDIA_TYPES[format])
+      .header('content-disposition', `attachment; filename="project-${projectId}-subscriptions.${format}"`)
+      .send(Readable.from(exportSubscriptions(db, filter, format)));
+  });
+}
