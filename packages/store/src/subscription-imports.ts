@@ -166,16 +166,16 @@ export async function applyImportBatch(db: Db, importId: number, maxRows: number
          RETURNING *
        ),
        web AS (
-         SELECT DISTINCT ON (endpoint) endpoint, p256dh, auth, uid, tags
+         SELECT DISTINCT ON (endpoint) line, endpoint, p256dh, auth, uid, tags
          FROM batch WHERE platform = 'web' ORDER BY endpoint, line DESC
        ),
        device AS (
-         SELECT DISTINCT ON (platform, device_token) platform, device_token, uid, tags
+         SELECT DISTINCT ON (platform, device_token) line, platform, device_token, uid, tags
          FROM batch WHERE platform <> 'web' ORDER BY platform, device_token, line DESC
        ),
        web_upsert AS (
          INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags)
-         SELECT $2, 'web', endpoint, p256dh, auth, uid, tags FROM web
+         SELECT $2, 'web', endpoint, p256dh, auth, uid, tags FROM web ORDER BY line
          ON CONFLICT (project_id, endpoint) WHERE platform = 'web'
          DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, uid = EXCLUDED.uid, tags = EXCLUDED.tags,
                        updated_at = now()
@@ -183,7 +183,7 @@ export async function applyImportBatch(db: Db, importId: number, maxRows: number
        ),
        device_upsert AS (
          INSERT INTO subscriptions (project_id, platform, device_token, uid, tags)
-         SELECT $2, platform, device_token, uid, tags FROM device
+         SELECT $2, platform, device_token, uid, tags FROM device ORDER BY line
          ON CONFLICT (project_id, platform, device_token) WHERE platform <> 'web'
          DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags, updated_at = now()
          RETURNING (xmax = 0) AS inserted

@@ -111,8 +111,10 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
     copy.end(piece);
     await finished(copy);
   } catch (error) {
+    // destroy() sends CopyFail: PostgreSQL rolls the COPY back and the connection stays usable.
     copy.destroy();
-    client.release(true);
+    await finished(copy).catch(() => {});
+    client.release();
     await abandonImport(db, created.id, error instanceof PushcastError ? error.message : 'the upload could not be read').catch(
       (e: unknown) => log.warn({ err: e }, 'import not marked failed; the sweep will'),
     );

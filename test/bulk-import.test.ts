@@ -1,0 +1,235 @@
+/**
+ * Bulk import and export of subscriptions (issue 13 §3), over HTTP against the real API, a worker,
+ * PostgreSQL and Redis: NDJSON and CSV, gzip, every row through the single create's validation
+ * (rejected rows reported by line, field and rule, never stored), updates of existing endpoints,
+ * a streamed upload far beyond the JSON body limit, export → import round trips, tenants, and an
+ * accepted import that survives the loss of its job in Redis.
+ */
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProject, scopedToken } from './support/fixtures.ts';
+import { browserKeys, call, localEndpoint } from './support/http.ts';
+import { startPipeline, type Pipeline } from './support/pipeline.ts';
+import { deleteRedisPrefix } from './support/server.ts';
+
+let pipeline: Pipeline;
+let api: string;
+let admin: string;
+
+beforeAll(async () => {
+  pipeline = await startPipeline('bulk-import');
+  api = pipeline.server.apiUrl;
+  admin = pipeline.server.adminToken;
+});
+afterAll(async () => {
+  await pipeline?.close();
+});
+
+async function upload(projectId: number, body: Buffer | string, contentType: string, opts: { gzip?: boolean; token?: string } = {}) {
+  const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? admin}`, 'content-type': contentType };
+  if (opts.gzip) headers['content-encoding'] = 'gzip';
+  const res = await fetch(`${api}/projects/${projectId}/subscriptions/import`, { method: 'POST', headers, body });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function finished(importId: number, token = admin): Promise<any> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await call(api, 'GET', `/imports/${importId}`, { token });
+    expect(res.status).toBe(200);
+    if (res.body.status === 'completed' || res.body.status === 'failed') return res.body;
+    if (Date.now() > deadline) throw new Error(`import ${importId} still ${res.body.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function allSubscriptions(projectId: number): Promise<any[]> {
+  const res = await call(api, 'GET', `/projects/${projectId}/subscriptions?per_page=1000`, { token: admin });
+  return res.body;
+}
+
+const webRow = (extra: Record<string, unknown> = {}) => ({ endpoint: localEndpoint(), ...browserKeys(), ...extra });
+const apnsToken = () => 'ab'.repeat(32);
+
+describe('bulk import', () => {
+  it('imports NDJSON rows through the single create validation, reporting each rejected row by line, field and rule', async () => {
+    await pipeline.startWorker();
+    const { projectId } = await createProject(pipeline.server, 'ndjson');
+    const existing = webRow({ uid: 'old-uid' });
+    const created = await call(api, 'POST', `/projects/${projectId}/subscriptions`, { token: admin, body: existing });
+    expect(created.status).toBe(201);
+
+    const repeated = webRow({ uid: 'first' });
+    const lines = [
+      JSON.stringify(webRow({ uid: 'alice', tags: ['news', 'sports'] })), // 1
+      JSON.stringify({ ...existing, uid: 'new-uid', tags: ['moved'] }), // 2: updates the existing row
+      JSON.stringify({ platform: 'apns', token: apnsToken().toUpperCase(), uid: 'bob' }), // 3
+      '{"endpoint": "https://127.0.0.1:8443/x", "p256dh": "bm90IGEga2V5", "auth": "AAAAAAAAAAAAAAAAAAAAAA"}', // 4: not a P-256 point
+      '{not json', // 5
+      '', // 6: blank, skipped
+      JSON.stringify({ ...webRow(), colour: 'red' }), // 7: unknown field
+      JSON.stringify(webRow({ uid: 'nul\u0000here' })), // 8: NUL cannot be stored
+      JSON.stringify({ platform: 'fcm', token: 'fcm-token-1', tags: ['x'] }), // 9
+      JSON.stringify(webRow({ endpoint: 'https://10.0.0.1/push/1' })), // 10: private host
+      JSON.stringify(repeated), // 11
+      JSON.stringify({ ...repeated, uid: 'second' }), // 12: the same endpoint again wins
+    ];
+    const accepted = await upload(projectId, `${lines.join('\n')}\n`, 'application/x-ndjson');
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ id: expect.any(Number), status: expect.stringMatching(/^(queued|running|completed)$/) });
+
+    const done = await finished(accepted.body.id);
+    // 11 rows (the blank line is none): 4 new, 2 updates (line 2, and line 11 by line 12), 5 refused.
+    expect(done).toMatchObject({ status: 'completed', rows: 11, inserted: 4, updated: 2, rejected: 5 });
+    expect(done.errors.map((e: any) => [e.line, e.field, e.rule])).toEqual([
+      [4, 'p256dh', 'p256_point'],
+      [5, 'body', 'json'],
+      [7, 'colour', 'unknown_field'],
+      [8, 'uid', 'no_nul'],
+      [10, 'endpoint', 'private_host'],
+    ]);
+
+    const subs = await allSubscriptions(projectId);
+    const byUid = new Map(subs.map((s) => [s.uid, s]));
+    expect(subs).toHaveLength(5);
+    expect(byUid.get('alice')?.tags).toEqual(['news', 'sports']);
+    expect(byUid.get('new-uid')).toMatchObject({ endpoint: existing.endpoint, tags: ['moved'] });
+    expect(byUid.has('old-uid')).toBe(false);
+    expect(byUid.get('bob')).toMatchObject({ platform: 'apns', token: apnsToken() });
+    expect(byUid.get('second')).toMatchObject({ endpoint: repeated.endpoint });
+    expect(byUid.has('first')).toBe(false);
+  });
+
+  it('imports gzip-compressed CSV with a header row; a malformed record is reported, an unknown column refused at once', async () => {
+    const { projectId } = await createProject(pipeline.server, 'csv');
+    const a = webRow();
+    const b = webRow();
+    const csv = [
+      'endpoint,p256dh,auth,uid,tags',
+      `${a.endpoint},${a.p256dh},${a.auth},"Smith, Anna",news sports`,
+      `${b.endpoint},${b.p256dh},${b.auth},"unterminated,x`,
+    ].join('\n');
+    const accepted = await upload(projectId, gzipSync(csv), 'text/csv', { gzip: true });
+    expect(accepted.status).toBe(202);
+    const done = await finished(accepted.body.id);
+    expect(done).toMatchObject({ status: 'completed', inserted: 1, rejected: 1 });
+    expect(done.errors[0]).toMatchObject({ field: 'body', rule: 'csv' });
+    const subs = await allSubscriptions(projectId);
+    expect(subs).toEqual([expect.objectContaining({ endpoint: a.endpoint, uid: 'Smith, Anna', tags: ['news', 'sports'] })]);
+
+    const refused = await upload(projectId, 'endpoint,colour\nx,y\n', 'text/csv');
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ error: expect.any(String), field: 'header', rule: 'csv' });
+
+    const wrongType = await upload(projectId, '{}', 'application/json');
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.body).toMatchObject({ rule: 'content_type' });
+  });
+
+  it('streams an upload far larger than the JSON body limit in one request', async () => {
+    const { projectId } = await createProject(pipeline.server, 'large');
+    const ROWS = 20_000;
+    const keys = browserKeys();
+    const encoder = new TextEncoder();
+    let sent = 0;
+    // ~4 MB, produced as the request goes: the API never sees it whole.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= ROWS) return controller.close();
+        let piece = '';
+        for (let i = 0; i < 1000 && sent < ROWS; i += 1, sent += 1) {
+          piece += `${JSON.stringify({ endpoint: `https://127.0.0.1:8443/push/large-${sent}`, ...keys, uid: `u${sent}` })}\n`;
+        }
+        controller.enqueue(encoder.encode(piece));
+      },
+    });
+    const res = await fetch(`${api}/projects/${projectId}/subscriptions/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-ndjson' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(202);
+    const done = await finished(((await res.json()) as any).id);
+    expect(done).toMatchObject({ status: 'completed', rows: ROWS, inserted: ROWS, rejected: 0 });
+    const count = await fetch(`${api}/projects/${projectId}/subscriptions`, { method: 'HEAD', headers: { authorization: `Bearer ${admin}` } });
+    expect(count.headers.get('x-total-count')).toBe(String(ROWS));
+  });
+
+  it('exports NDJSON and CSV that an import takes back unchanged, with the list filters', async () => {
+    const { projectId } = await createProject(pipeline.server, 'export-source');
+    const rows = [
+      webRow({ uid: 'quote"and,comma', tags: ['a', 'b'] }),
+      webRow({ tags: ['b'] }),
+      { platform: 'apns', token: 'cd'.repeat(40), uid: 'ios', tags: ['a'] },
+      { platform: 'fcm', token: 'fcm:token.with-chars_1', tags: [] },
+    ];
+    for (const body of rows) expect((await call(api, 'POST', `/projects/${projectId}/subscriptions`, { token: admin, body })).status).toBe(201);
+    // Compared by what they are (ids are the target project's own): every field an import takes.
+    const shape = (s: any) => ({ platform: s.platform ?? 'web', endpoint: s.endpoint, token: s.token, p256dh: s.p256dh, auth: s.auth, uid: s.uid ?? null, tags: s.tags });
+    const byKey = (a: any, b: any) => String(a.endpoint ?? a.token).localeCompare(String(b.endpoint ?? b.token));
+    const source = (await allSubscriptions(projectId)).map(shape).sort(byKey);
+
+    for (const format of ['ndjson', 'csv'] as const) {
+      const exported = await fetch(`${api}/projects/${projectId}/subscriptions/export?format=${format}`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(exported.status).toBe(200);
+      expect(exported.headers.get('content-type')).toContain(format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+      const text = await exported.text();
+
+      const { projectId: target } = await createProject(pipeline.server, `export-target-${format}`);
+      const accepted = await upload(target, text, format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+      expect(accepted.status).toBe(202);
+      const done = await finished(accepted.body.id);
+      expect(done).toMatchObject({ status: 'completed', inserted: rows.length, rejected: 0 });
+      const copied = (await allSubscriptions(target)).map(shape).sort(byKey);
+      expect(copied).toEqual(source);
+    }
+
+    const filtered = await fetch(`${api}/projects/${projectId}/subscriptions/export?tags=a`, { headers: { authorization: `Bearer ${admin}` } });
+    const lines = (await filtered.text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.uid)).toEqual(['quote"and,comma', 'ios']);
+  });
+
+  it('keeps imports to their tenant', async () => {
+    const { projectId: mine } = await createProject(pipeline.server, 'tenant-a');
+    const { projectId: theirs } = await createProject(pipeline.server, 'tenant-b');
+    const myToken = await scopedToken(pipeline.server, [mine]);
+    const theirToken = await scopedToken(pipeline.server, [theirs]);
+    const accepted = await upload(mine, `${JSON.stringify(webRow())}\n`, 'application/x-ndjson', { token: myToken });
+    expect(accepted.status).toBe(202);
+    await finished(accepted.body.id, myToken);
+    expect((await call(api, 'GET', `/imports/${accepted.body.id}`, { token: theirToken })).status).toBe(404);
+    expect((await upload(mine, '', 'application/x-ndjson', { token: theirToken })).status).toBe(403);
+    const exported = await fetch(`${api}/projects/${mine}/subscriptions/export`, { headers: { authorization: `Bearer ${theirToken}` } });
+    expect(exported.status).toBe(403);
+  });
+});
+
+describe('an accepted import and Redis', () => {
+  it('is applied even when Redis lost its job: the reconciler finds it in PostgreSQL', async () => {
+    const local = await startPipeline('bulk-import-redis');
+    try {
+      const { projectId } = await createProject(local.server, 'lost-job');
+      const res = await fetch(`${local.server.apiUrl}/projects/${projectId}/subscriptions/import`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${local.server.adminToken}`, 'content-type': 'application/x-ndjson' },
+        body: `${JSON.stringify(webRow())}\n${JSON.stringify(webRow())}\n`,
+      });
+      expect(res.status).toBe(202);
+      const { id } = (await res.json()) as any;
+      // No worker ran yet; Redis loses everything Pushcast had in it.
+      await deleteRedisPrefix(local.server.queuePrefix);
+      await local.startWorker({ reconcileEveryMs: 200 });
+      const deadline = Date.now() + 60_000;
+      let state: any;
+      do {
+        state = (await call(local.server.apiUrl, 'GET', `/imports/${id}`, { token: local.server.adminToken })).body;
+        if (state.status === 'completed') break;
+        await new Promise((r) => setTimeout(r, 100));
+      } while (Date.now() < deadline);
+      expect(state).toMatchObject({ status: 'completed', inserted: 2 });
+    } finally {
+      await local.close();
+    }
+  });
+});
