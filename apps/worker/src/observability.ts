@@ -1,5 +1,5 @@
 import type { Config } from '@pushcast/config';
-import { checkReadiness, createRegistry, registerQueueDepth, SendMetrics, startMetricsServer } from '@pushcast/observability';
+import { checkReadiness, createRegistry, registerQueueDepth, SendMetrics, startMetricsServer, WebhookMetrics } from '@pushcast/observability';
 import { createQueues, createRedis, queueNames } from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
 import type { Logger } from 'pino';
@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 export interface WorkerObservability {
   /** Counters of what this worker's chunks and provider clients did. */
   readonly metrics: SendMetrics;
+  /** Webhook attempts, their durations, and webhooks disabled. */
+  readonly webhookMetrics: WebhookMetrics;
   /** The port /metrics, /healthz and /readyz are served on (METRICS_PORT, or the free one 0 picked). */
   readonly port: number;
   close(): Promise<void>;
@@ -20,6 +22,7 @@ export interface WorkerObservability {
 export async function startWorkerObservability(config: Config, db: Db, logger: Logger): Promise<WorkerObservability> {
   const registry = createRegistry();
   const metrics = new SendMetrics(registry);
+  const webhookMetrics = new WebhookMetrics(registry);
   const redis = createRedis(config.redisUrl, 'producer', config.redisCluster);
   redis.on('error', () => {}); // reconnects by itself; /readyz says when Redis is away
   const queues = createQueues(redis, config.bullPrefix);
@@ -45,6 +48,7 @@ export async function startWorkerObservability(config: Config, db: Db, logger: L
     logger.info({ port: server.port }, 'metrics, /healthz and /readyz served');
     return {
       metrics,
+      webhookMetrics,
       port: server.port,
       async close() {
         await server.close();

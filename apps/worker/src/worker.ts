@@ -28,6 +28,9 @@ import { makeSendChunkProcessor } from './processors/send-chunk.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotency-keys.ts';
 import { startWorkerObservability } from './observability.ts';
+import { makeDeliverWebhookProcessor } from './processors/deliver-webhook.ts';
+import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.ts';
+import { createWebhookTransport } from './webhooks/transport.ts';
 
 type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
 
@@ -44,6 +47,8 @@ export interface RunningWorker {
 export const SWEEP_EVERY_MS = 60_000;
 export const PURGE_IDEMPOTENCY_KEYS_EVERY_MS = 3_600_000;
 export const RECONCILE_EVERY_MS = 30_000;
+/** Webhook requests a worker process makes at once (I/O: most of their time is the receiver's). */
+export const WEBHOOK_CONCURRENCY = 32;
 
 export interface WorkerOptions {
   /** How often PostgreSQL is swept for deleted projects whose purge Redis lost. */
@@ -59,6 +64,11 @@ export interface WorkerOptions {
   readonly fcmCa?: string;
   /** The clock of quota windows, throttling and TTLs (tests move it). */
   readonly now?: () => number;
+  /** Extra CA for webhook receivers (tests' local HTTPS receiver; processes use NODE_EXTRA_CA_CERTS). */
+  readonly webhookCa?: string;
+  /** Waits before a webhook's 2nd, 3rd, … attempt (tests shorten them). */
+  readonly webhookRetryDelaysMs?: readonly number[];
+  readonly webhookDispatch?: WebhookDispatcherOptions;
 }
 
 export async function startWorker(
@@ -96,6 +106,10 @@ export async function startWorker(
     metrics: observability.metrics,
     ...(options.now ? { now: options.now } : {}),
   };
+  const webhookTransport = createWebhookTransport({
+    allowedHosts: config.allowedPushHosts,
+    ...(options.webhookCa ? { ca: options.webhookCa } : {}),
+  });
   const handlers: Handlers = {
     'plan-notification': makePlanNotificationProcessor({
       db,
@@ -133,6 +147,14 @@ export async function startWorker(
     'sweep-deleted-projects': makeSweepDeletedProjectsProcessor({ db, queues }),
     'purge-idempotency-keys': makePurgeIdempotencyKeysProcessor({ db, logger }),
     'import-subscriptions': makeImportSubscriptionsProcessor({ db, logger }),
+    'deliver-webhook': makeDeliverWebhookProcessor({
+      db,
+      secretKey: config.secretKey,
+      post: webhookTransport.post,
+      logger,
+      metrics: observability.webhookMetrics,
+      ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
+    }),
   };
 
   const maintenance = queues.queue('maintenance');
@@ -162,6 +184,7 @@ export async function startWorker(
     apns: config.workerConcurrency,
     fcm: config.workerConcurrency,
     maintenance: 2,
+    webhooks: WEBHOOK_CONCURRENCY,
   };
   const connections = queueNames.map(() => createRedis(config.redisUrl, 'worker', config.redisCluster));
   const workers = queueNames.map(
@@ -188,12 +211,15 @@ export async function startWorker(
     w.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'job failed'));
     w.on('error', (err) => logger.error({ err }, 'worker error'));
   }
+  // After the workers: a dispatcher hands the outbox's due deliveries to the webhooks queue.
+  const dispatcher = startWebhookDispatcher({ db, databaseUrl: config.databaseUrl, queues, logger }, options.webhookDispatch);
   logger.info({ queues: queueNames }, 'worker started');
 
   return {
     metricsPort: observability.port,
     async close({ graceMs = config.shutdownGraceMs } = {}) {
       clearInterval(watchdog);
+      await dispatcher.close();
       const graceOver = setTimeout(() => handBack.abort(), graceMs);
       // BullMQ's close stops fetching at once and resolves when the running jobs have returned.
       await Promise.all(workers.map((w) => w.close()));
@@ -201,6 +227,7 @@ export async function startWorker(
       await queues.close();
       await Promise.all([webPush.close(), apnsClients.close(), fcmClients.close()]);
       fcmTransport?.close();
+      webhookTransport.close();
       for (const c of [producer, ...connections]) c.disconnect();
       await observability.close();
     },

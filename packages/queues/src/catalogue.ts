@@ -71,6 +71,16 @@ export const jobCatalogue = {
     schema: z.object({ importId: id }),
     options: { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true },
   },
+  /**
+   * One attempt of one webhook delivery (PostgreSQL's webhook_deliveries is the truth: a job lost
+   * with Redis is handed out again by a dispatcher when its claim runs out). Retries are new
+   * attempts scheduled in PostgreSQL, so a job only retries itself when PostgreSQL was away.
+   */
+  'deliver-webhook': {
+    queue: 'webhooks',
+    schema: z.object({ deliveryId: id, attempt: z.number().int().min(1) }),
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: true, removeOnFail: true },
+  },
 } as const satisfies Record<string, { queue: string; schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof jobCatalogue;
@@ -86,6 +96,8 @@ export const jobIds = {
   planNotification: (notificationId: number) => `plan-${notificationId}`,
   importSubscriptions: (importId: number) => `import-${importId}`,
   chunk: (platform: Platform, notificationId: number, chunkIndex: number) => `${platform}-${notificationId}-${chunkIndex}`,
+  /** One attempt of a delivery: a dispatcher handing the same attempt out twice adds it once. */
+  webhookDelivery: (deliveryId: number, attempt: number) => `webhook-${deliveryId}-${attempt}`,
 } as const;
 
 /** The job that sends a chunk of each platform. */

@@ -1,4 +1,5 @@
 import type { WebhookEventType } from '@pushcast/domain';
+import pg from 'pg';
 import type { Queryable } from './db.ts';
 
 /**
@@ -190,4 +191,49 @@ export async function recordWebhookAttempt(db: Queryable, a: RecordedAttempt): P
     ],
   );
   return rows[0]!.n === 1;
+}
+
+export interface WakeListener {
+  close(): Promise<void>;
+}
+
+/**
+ * LISTENs for emitted events on a connection of its own (not the pool's), calling `onWake` for
+ * each; a lost connection is opened again after `retryMs` (dispatchers also poll, so nothing
+ * waits for it).
+ */
+export function listenForWebhookEvents(databaseUrl: string, onWake: () => void, onError: (err: unknown) => void, retryMs = 1_000): WakeListener {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: databaseUrl });
+    c.on('notification', () => onWake());
+    c.on('error', (err) => {
+      onError(err);
+      void c.end().catch(() => {});
+      if (client === c) client = null;
+      if (!closed) retry = setTimeout(() => void connect(), retryMs);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${WEBHOOK_WAKE_CHANNEL}`);
+      if (closed) return void (await c.end());
+      client = c;
+      onWake(); // whatever was emitted while not listening
+    } catch (err) {
+      onError(err);
+      await c.end().catch(() => {});
+      if (!closed) retry = setTimeout(() => void connect(), retryMs);
+    }
+  };
+  void connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    },
+  };
 }
