@@ -5,6 +5,11 @@
  * a streamed upload far beyond the JSON body limit, export → import round trips, tenants, and an
  * accepted import that survives the loss of its job in Redis.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProject, scopedToken } from './support/fixtures.ts';
@@ -20,6 +25,7 @@ beforeAll(async () => {
   pipeline = await startPipeline('bulk-import');
   api = pipeline.server.apiUrl;
   admin = pipeline.server.adminToken;
+  await pipeline.startWorker();
 });
 afterAll(async () => {
   await pipeline?.close();
@@ -53,7 +59,6 @@ const apnsToken = () => 'ab'.repeat(32);
 
 describe('bulk import', () => {
   it('imports NDJSON rows through the single create validation, reporting each rejected row by line, field and rule', async () => {
-    await pipeline.startWorker();
     const { projectId } = await createProject(pipeline.server, 'ndjson');
     const existing = webRow({ uid: 'old-uid' });
     const created = await call(api, 'POST', `/projects/${projectId}/subscriptions`, { token: admin, body: existing });
@@ -202,6 +207,38 @@ describe('bulk import', () => {
     expect((await upload(mine, '', 'application/x-ndjson', { token: theirToken })).status).toBe(403);
     const exported = await fetch(`${api}/projects/${mine}/subscriptions/export`, { headers: { authorization: `Bearer ${theirToken}` } });
     expect(exported.status).toBe(403);
+  });
+});
+
+describe('the command line', () => {
+  const run = promisify(execFile);
+  it('pushcast import FILE and pushcast export, as processes, against the same database and Redis', async () => {
+    const { projectId } = await createProject(pipeline.server, 'cli');
+    const dir = await mkdtemp(join(tmpdir(), 'pushcast-import-'));
+    try {
+      const rows = [webRow({ uid: 'one', tags: ['t'] }), webRow({ uid: 'two' }), { endpoint: 'not a url', p256dh: 'x', auth: 'y' }];
+      const file = join(dir, 'subscribers.ndjson.gz');
+      await writeFile(file, gzipSync(rows.map((r) => JSON.stringify(r)).join('\n')));
+      const env = {
+        ...process.env,
+        DATABASE_URL: pipeline.server.databaseUrl,
+        REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        PUSHCAST_QUEUE_PREFIX: pipeline.server.queuePrefix,
+        PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+      };
+      // A rejected row makes the exit status 1, with the row named on stderr.
+      const imported = await run(process.execPath, ['apps/pushcast/bin/pushcast.js', 'import', file, '--project', String(projectId)], { env }).catch(
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+      expect(imported).toMatchObject({ code: 1, stderr: expect.stringMatching(/line 3: endpoint: /) });
+      expect(JSON.parse(imported.stdout)).toMatchObject({ status: 'completed', rows: 3, inserted: 2, rejected: 1 });
+
+      const exported = await run(process.execPath, ['apps/pushcast/bin/pushcast.js', 'export', '--project', String(projectId), '--format', 'csv', '--tags', 't'], { env });
+      expect(exported.stdout).toBe(`platform,endpoint,p256dh,auth,token,uid,tags\nweb,${rows[0]!.endpoint},${rows[0]!.p256dh},${rows[0]!.auth},,one,t\n`);
+      expect(exported.stderr).toContain('exported 1 subscriptions');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

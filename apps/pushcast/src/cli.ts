@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { exportCommand, importCommand, withCoreDeps } from './bulk.ts';
 import { ConfigError, loadConfig } from '@pushcast/config';
 import { newAccessTokenSecret } from '@pushcast/domain';
 import {
@@ -18,11 +19,27 @@ const USAGE = `usage:
         [--name NAME]
   pushcast token list                                list live tokens (never the secrets)
   pushcast token revoke ID                           revoke a token
-Reads DATABASE_URL like the server does.`;
+  pushcast import FILE --project ID                  import subscriptions from NDJSON or CSV (.csv),
+        [--format ndjson|csv] [--no-wait]            gzip or not; waits for a worker to apply them
+  pushcast export --project ID > FILE                export subscriptions (what import takes back)
+        [--format ndjson|csv] [--tags EXPR]
+Reads DATABASE_URL (and REDIS_URL for import) like the server does.`;
 
 function fail(message: string): never {
   process.stderr.write(`pushcast: ${message}\n`);
   process.exit(2);
+}
+
+function oneProject(given: string[] | undefined): number {
+  const [only, ...more] = given ?? [];
+  if (only === undefined || more.length > 0) fail('needs exactly one --project ID');
+  if (!/^[1-9]\d{0,15}$/.test(only)) fail(`--project ${only}: must be a project id`);
+  return Number(only);
+}
+
+function bulkFormat(given: string | undefined): 'ndjson' | 'csv' | undefined {
+  if (given === undefined || given === 'ndjson' || given === 'csv') return given;
+  return fail(`--format ${given}: must be ndjson or csv`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -33,6 +50,9 @@ async function main(argv: string[]): Promise<void> {
       project: { type: 'string', multiple: true },
       admin: { type: 'boolean', default: false },
       name: { type: 'string', default: '' },
+      format: { type: 'string' },
+      tags: { type: 'string' },
+      'no-wait': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -78,6 +98,15 @@ async function main(argv: string[]): Promise<void> {
     } else if (command === 'token' && sub === 'revoke' && arg !== undefined && /^\d+$/.test(arg)) {
       if (!(await revokeAccessToken(db, Number(arg)))) fail(`token ${arg} not found`);
       process.stdout.write(`token ${arg} revoked\n`);
+    } else if (command === 'import' && sub !== undefined) {
+      const projectId = oneProject(values.project);
+      const format = bulkFormat(values.format);
+      const path = sub;
+      process.exitCode = await withCoreDeps(config, db, (deps) =>
+        importCommand(deps, { projectId, path, format, wait: !values['no-wait'] }, fail),
+      );
+    } else if (command === 'export') {
+      await exportCommand(db, { projectId: oneProject(values.project), format: bulkFormat(values.format) ?? 'ndjson', tags: values.tags }, fail);
     } else {
       fail(`unknown command\n${USAGE}`);
     }
