@@ -22,6 +22,7 @@ import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { secretKeyRoutes } from './routes/secret-keys.ts';
 import { browserRoutes } from './routes/public/index.ts';
 
 declare module 'fastify' {
@@ -107,6 +108,7 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
       await api.register(notificationRoutes, deps);
       await api.register(quotaRoutes, deps);
       await api.register(webhookRoutes, deps);
+      await api.register(secretKeyRoutes, deps);
       await api.register(accessTokenRoutes, deps);
     },
     { prefix: '/api/v1' },

@@ -6,6 +6,7 @@ import type {
   Platform,
   Project,
   ProjectCredentialsSummary,
+  ProjectSecretKey,
   Sender,
   Subscription,
   Webhook,
@@ -42,6 +43,8 @@ export const projectJson = (p: Project, credentials: ProjectCredentialsSummary) 
   // Pushcast's browser side: null = the website's origin.
   allowed_origins: p.allowedOrigins,
   browser_tags_allowed: p.browserTagsAllowed,
+  // Pushcast's Beams dialect: the project as a Beams instance.
+  beams_instance_id: p.beamsInstanceId,
   apns_credentials: credentials.apns && {
     key_id: credentials.apns.keyId,
     team_id: credentials.apns.teamId,
@@ -70,6 +73,14 @@ export const subscriptionJson = (s: Subscription) => ({
   created_at: s.createdAt.toISOString(),
   platform: s.platform,
   ...(s.platform === 'web' ? {} : { token: s.deviceToken }),
+});
+
+/** A secret key as listed: never the key itself (shown once, when created). */
+export const secretKeyJson = (k: ProjectSecretKey) => ({
+  id: k.id,
+  project_id: k.projectId,
+  prefix: k.prefix,
+  created_at: k.createdAt.toISOString(),
 });
 
 export const accessTokenJson = (t: AccessToken) => ({

@@ -55,3 +55,4 @@ export {
 export { receiveImport, MAX_REPORTED_ERRORS, type ImportUpload } from './subscriptions/bulk/import-subscriptions.ts';
 export { exportSubscriptions, type ExportFormat } from './subscriptions/bulk/export-subscriptions.ts';
 export { CSV_COLUMNS } from './subscriptions/bulk/columns.ts';
+export { createSecretKey, deleteSecretKey, type SecretKeyWithSecret } from './secret-keys/manage-secret-keys.ts';

@@ -18,3 +18,4 @@ export * from './open-token.ts';
 export * from './browser-rules.ts';
 export * from './rules.ts';
 export * from './webhooks.ts';
+export * from './secret-keys.ts';

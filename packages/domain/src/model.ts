@@ -29,6 +29,8 @@ export interface Project extends ProjectSettings {
   readonly allowedOrigins: readonly string[] | null;
   /** Tags a browser may set on its own subscription: exact tags, or a prefix and `*`. */
   readonly browserTagsAllowed: readonly string[];
+  /** The project as a Pusher Beams instance: the `instanceId` Beams' SDKs are given. */
+  readonly beamsInstanceId: string;
   readonly createdAt: Date;
 }
 

@@ -15,3 +15,4 @@ export * from './opens.ts';
 export * from './webhooks.ts';
 export * from './webhook-events.ts';
 export * from './subscription-imports.ts';
+export * from './secret-keys.ts';

@@ -16,11 +16,12 @@ interface ProjectRow {
   quota_policy: QuotaPolicy;
   allowed_origins: string[] | null;
   browser_tags_allowed: string[];
+  beams_instance_id: string;
   created_at: Date;
 }
 
 const COLUMNS = `id, sender_id, name, website, icon_url, badge_url, notifications_ttl,
-  notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy, allowed_origins, browser_tags_allowed, created_at`;
+  notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy, allowed_origins, browser_tags_allowed, beams_instance_id, created_at`;
 
 const toProject = (r: ProjectRow): Project => ({
   id: r.id,
@@ -35,6 +36,7 @@ const toProject = (r: ProjectRow): Project => ({
   quota: { hourly: r.quota_hourly, daily: r.quota_daily, policy: r.quota_policy },
   allowedOrigins: r.allowed_origins,
   browserTagsAllowed: r.browser_tags_allowed,
+  beamsInstanceId: r.beams_instance_id,
   createdAt: r.created_at,
 });
 
@@ -69,6 +71,18 @@ export async function listProjects(db: Queryable, ids?: readonly number[]): Prom
   );
   return rows.map(toProject);
 }
+
+/** The live project that is this Beams instance; an id that is not a UUID finds nothing. */
+export async function findProjectByBeamsInstance(db: Queryable, instanceId: string): Promise<Project | null> {
+  if (!UUID.test(instanceId)) return null;
+  const { rows } = await db.query<ProjectRow>(
+    `SELECT ${COLUMNS} FROM projects WHERE beams_instance_id = $1 AND deleted_at IS NULL`,
+    [instanceId],
+  );
+  return rows[0] ? toProject(rows[0]) : null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function findProject(db: Queryable, id: number): Promise<Project | null> {
   const { rows } = await db.query<ProjectRow>(`SELECT ${COLUMNS} FROM projects WHERE id = $1 AND deleted_at IS NULL`, [id]);
