@@ -210,6 +210,15 @@ export async function applyImportBatch(db: Db, importId: number, maxRows: number
   });
 }
 
+/**
+ * After an import the planner's statistics on subscriptions are stale (a project of none looks
+ * like a project of none): refreshed at once rather than at autovacuum's next pass, so that
+ * audiences, exports and plans get index scans from the first query.
+ */
+export async function refreshSubscriptionStatistics(db: Queryable): Promise<void> {
+  await db.query('ANALYZE subscriptions');
+}
+
 /** Imports a worker should be applying (their jobs may have been lost with Redis). */
 export async function unfinishedImports(db: Queryable): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(

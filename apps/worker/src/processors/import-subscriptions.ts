@@ -1,5 +1,5 @@
 import { jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
-import { abandonStaleUploads, applyImportBatch, unfinishedImports, type Db } from '@pushcast/store';
+import { abandonStaleUploads, applyImportBatch, refreshSubscriptionStatistics, unfinishedImports, type Db } from '@pushcast/store';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 
@@ -19,6 +19,7 @@ export function makeImportSubscriptionsProcessor(deps: { db: Db; logger: Logger;
       if (batch.done) break;
       await job.updateProgress(applied);
     }
+    await refreshSubscriptionStatistics(deps.db);
     deps.logger.info({ importId, jobId: job.id, applied }, 'import applied');
   };
 }

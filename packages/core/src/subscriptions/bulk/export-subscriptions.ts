@@ -1,5 +1,5 @@
-import { subscriptionsAfter, type AudienceFilter, type Db } from '@pushcast/store';
-import { CSV_HEADER, subscriptionBody, subscriptionCsvLine } from './columns.ts';
+import { exportPage, type AudienceFilter, type Db } from '@pushcast/store';
+import { CSV_HEADER } from './columns.ts';
 
 export type ExportFormat = 'ndjson' | 'csv';
 
@@ -15,12 +15,9 @@ export async function* exportSubscriptions(db: Db, filter: AudienceFilter, forma
   if (format === 'csv') yield CSV_HEADER;
   let after = 0;
   for (;;) {
-    const page = await subscriptionsAfter(db, filter, after, PAGE_ROWS);
-    if (page.length === 0) return;
-    let piece = '';
-    for (const s of page) piece += format === 'csv' ? subscriptionCsvLine(s) : `${JSON.stringify(subscriptionBody(s))}\n`;
-    yield piece;
-    if (page.length < PAGE_ROWS) return;
-    after = page[page.length - 1]!.id;
+    const page = await exportPage(db, filter, format, after, PAGE_ROWS);
+    if (page.rows > 0) yield page.text;
+    if (page.rows < PAGE_ROWS) return;
+    after = page.lastId;
   }
 }

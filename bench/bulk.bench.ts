@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:bulk -- [rows]`: bulk import and export of web subscriptions (issue 13 §3), through
+ * the real API and worker processes, with the floor of each measured in the same run:
+ *   - import: an NDJSON file streamed to POST /projects/:id/subscriptions/import, timed until the
+ *     upload is accepted (read, validated, staged with COPY) and until a worker has applied every
+ *     row; baseline: the same rows COPYed straight into a table of the same shape (no validation,
+ *     no upsert), what PostgreSQL alone takes;
+ *   - while it runs, GET /projects/:id every 20 ms: the API's latency for everyone else;
+ *   - the API's RSS at a tenth of the upload and at its end (flat = streamed);
+ *   - export: GET …/subscriptions/export read to its end; baseline: COPY … TO STDOUT of the same rows.
+ * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
+ */
+import { createECDH, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { createDb, migrate } from '@pushcast/store';
+import { connectApi, dropRedisPrefix, fmt, freePort, gitLine, loadLine, log, machineLine, REDIS_URL, resetDatabase } from './common.ts';
+import { memoryMiB, percentile, run, type Proc } from './proc.ts';
+
+const ROWS = Number(process.argv[2] ?? 1_000_000);
+const DATABASE = 'pushcast_bench_bulk';
+const PREFIX = `pushcast-bench-bulk-${randomBytes(3).toString('hex')}`;
+
+/** A thousand real browser key pairs, reused: validation checks each row's point all the same. */
+const KEYS = Array.from({ length: 1000 }, () => {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  return { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+});
+const row = (i: number) => ({ endpoint: `https://push.bench.example/send/${i.toString(36)}-${i}`, ...KEYS[i % KEYS.length]!, uid: `user-${i}`, tags: ['bench', `g${i % 10}`] });
+
+async function writeNdjson(path: string): Promise<number> {
+  const out = createWriteStream(path);
+  for (let start = 0; start < ROWS; start += 10_000) {
+    let piece = '';
+    for (let i = start; i < Math.min(ROWS, start + 10_000); i += 1) piece += `${JSON.stringify(row(i))}\n`;
+    if (!out.write(piece)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return (await stat(path)).size;
+}
+
+/** The floor: the same rows COPYed into a bare table, no validation, no upsert. */
+async function copyBaseline(db: pg.Pool): Promise<number> {
+  await db.query(`CREATE TABLE IF NOT EXISTS bench_copy_floor (endpoint text, p256dh text, auth text, uid text, tags text[])`);
+  await db.query('TRUNCATE bench_copy_floor');
+  const client = await db.connect();
+  const started = performance.now();
+  try {
+    const source = Readable.from(
+      (function* () {
+        for (let start = 0; start < ROWS; start += 10_000) {
+          let piece = '';
+          for (let i = start; i < Math.min(ROWS, start + 10_000); i += 1) {
+            const r = row(i);
+            piece += `${r.endpoint}\t${r.p256dh}\t${r.auth}\t${r.uid}\t{${r.tags.join(',')}}\n`;
+          }
+          yield piece;
+        }
+      })(),
+    );
+    await pipeline(source, client.query(copyFrom('COPY bench_copy_floor FROM STDIN')));
+  } finally {
+    client.release();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function copyOutBaseline(db: pg.Pool, projectId: number): Promise<number> {
+  const client = await db.connect();
+  const started = performance.now();
+  try {
+    const stream = client.query(copyTo(`COPY (SELECT platform, endpoint, p256dh, auth, device_token, uid, tags FROM subscriptions WHERE project_id = ${projectId} ORDER BY id) TO STDOUT`));
+    for await (const _chunk of stream) { /* read to the end */ }
+  } finally {
+    client.release();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+log('# Pushcast bulk import / export benchmark');
+log(machineLine());
+log(`command: npm run bench:bulk -- ${ROWS}`);
+log(gitLine());
+log(`rows: ${fmt(ROWS)} web subscriptions (distinct endpoints, uid, 2 tags), NDJSON`);
+log(loadLine());
+
+const procs: Proc[] = [];
+const dir = await mkdtemp(join(tmpdir(), 'pushcast-bench-bulk-'));
+try {
+  const file = join(dir, 'subscribers.ndjson');
+  const bytes = await writeNdjson(file);
+  const DATABASE_URL = await resetDatabase(DATABASE);
+  const db = createDb(DATABASE_URL, 4);
+  await migrate(db);
+  const adminToken = randomBytes(24).toString('hex');
+  const port = await freePort();
+  const common = {
+    DATABASE_URL,
+    REDIS_URL,
+    PUSHCAST_QUEUE_PREFIX: PREFIX,
+    PUSHCAST_ADMIN_TOKEN: adminToken,
+    PUSHCAST_ALLOWED_PUSH_HOSTS: 'push.bench.example',
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: '0',
+  };
+  const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' });
+  procs.push(api);
+  const worker = run('apps/worker/src/main.ts', common);
+  procs.push(worker);
+  const { call, url } = await connectApi(api, port, adminToken);
+  const sender = (await call('POST', '/senders', { name: 'bench' })).body;
+  const project = (await call('POST', '/projects', { sender_id: sender.id, name: 'Bulk', website: 'https://bench.example' })).body;
+
+  const floorSeconds = await copyBaseline(db);
+
+  // Other requests while the import runs: what everybody else sees of the API.
+  const latencies: number[] = [];
+  let importing = true;
+  const prober = (async () => {
+    while (importing) {
+      const t0 = performance.now();
+      await call('GET', `/projects/${project.id}`);
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+
+  let uploaded = 0;
+  let rssAtTenth = 0;
+  const rssBefore = memoryMiB(api.pid).rss;
+  const counting = createReadStream(file);
+  counting.on('data', (chunk) => {
+    uploaded += chunk.length;
+    if (!rssAtTenth && uploaded >= bytes / 10) rssAtTenth = memoryMiB(api.pid).rss;
+  });
+  const started = performance.now();
+  const res = await fetch(`${url}/projects/${project.id}/subscriptions/import`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/x-ndjson' },
+    body: Readable.toWeb(counting) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  const accepted = (await res.json()) as { id: number; rows: number; rejected: number };
+  const acceptSeconds = (performance.now() - started) / 1000;
+  const rssAtEnd = memoryMiB(api.pid).rss;
+  if (res.status !== 202 || accepted.rows !== ROWS || accepted.rejected !== 0) throw new Error(`import not accepted: ${JSON.stringify(accepted)}`);
+  let state: { status: string; inserted: number } = { status: 'queued', inserted: 0 };
+  while (state.status !== 'completed') {
+    await new Promise((r) => setTimeout(r, 200));
+    state = (await call('GET', `/imports/${accepted.id}`)).body;
+    if (state.status === 'failed') throw new Error(`import failed: ${JSON.stringify(state)}`);
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+  importing = false;
+  await prober;
+  latencies.sort((a, b) => a - b);
+
+  const floorOut = await copyOutBaseline(db, project.id);
+  const exportStarted = performance.now();
+  const exported = await fetch(`${url}/projects/${project.id}/subscriptions/export`, { headers: { authorization: `Bearer ${adminToken}` } });
+  let lines = 0;
+  let rssExportMax = 0;
+  for await (const chunk of exported.body as unknown as AsyncIterable<Uint8Array>) {
+    for (const byte of chunk) if (byte === 10) lines += 1;
+    if (lines % 50_000 < 100) rssExportMax = Math.max(rssExportMax, memoryMiB(api.pid).rss);
+  }
+  const exportSeconds = (performance.now() - exportStarted) / 1000;
+  if (lines !== ROWS) throw new Error(`export wrote ${lines} lines, not ${ROWS}`);
+
+  log('');
+  log('| step | rows/s | seconds | floor (same run) | ratio to floor |');
+  log('|---|---|---|---|---|');
+  log(`| import accepted (upload, validation, COPY to staging) | ${fmt(ROWS / acceptSeconds)} | ${acceptSeconds.toFixed(1)} | COPY alone: ${fmt(ROWS / floorSeconds)} rows/s | ${(acceptSeconds / floorSeconds).toFixed(2)}× |`);
+  log(`| import applied (+ worker's set-based upsert) | ${fmt(ROWS / totalSeconds)} | ${totalSeconds.toFixed(1)} | | |`);
+  log(`| export (NDJSON over HTTP) | ${fmt(ROWS / exportSeconds)} | ${exportSeconds.toFixed(1)} | COPY TO STDOUT: ${fmt(ROWS / floorOut)} rows/s | ${(exportSeconds / floorOut).toFixed(2)}× |`);
+  log('');
+  log(`file: ${fmt(bytes / 1e6, 1)} MB; API RSS before ${rssBefore.toFixed(0)} MiB, at 10% of the upload ${rssAtTenth.toFixed(0)} MiB, at its end ${rssAtEnd.toFixed(0)} MiB; during the export ≤ ${rssExportMax.toFixed(0)} MiB`);
+  log(`GET /projects/:id during the import: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
+  log(loadLine());
+  await db.end();
+} finally {
+  for (const p of procs.reverse()) await p.stop();
+  await dropRedisPrefix(PREFIX).catch(() => {});
+  await rm(dir, { recursive: true, force: true });
+}
