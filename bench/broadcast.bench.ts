@@ -5,6 +5,7 @@
  *
  *   npm run bench:web                    # 1,000,000 subscribers, baseline over the first 100,000
  *   npm run bench:web -- 200000 50000    # subscribers, baseline subscribers
+ *   BENCH_WEBHOOKS=1 npm run bench:web   # the broadcast twice: without, then with a webhook taking every event
  * (`npm run bench` runs this and then bench/mobile.bench.ts, see bench/all.ts.)
  *
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
@@ -13,6 +14,9 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, randomBytes } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { createLocalCertificate } from '@pushcast/local-tls';
 import type pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
 import { createDb, insertWebSubscriptionsBulk, migrate } from '@pushcast/store';
@@ -24,6 +28,31 @@ const BASELINE = Math.min(SUBSCRIBERS, Number(process.argv[3] ?? 100_000));
 const CREATE_SAMPLES = 200;
 const DATABASE = 'pushcast_bench';
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
+/** BENCH_WEBHOOKS=1: the broadcast runs twice in the same run, without and then with a webhook. */
+const WEBHOOKS = process.env.BENCH_WEBHOOKS === '1';
+
+/** A local HTTPS webhook receiver answering 204; counts what it got. */
+async function startReceiver(): Promise<{ url: string; caPem: string; count: () => number; close(): Promise<void> }> {
+  const cert = await createLocalCertificate('bench-webhooks');
+  let received = 0;
+  const server = createHttpsServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received += 1;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `https://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    caPem: cert.certPem,
+    count: () => received,
+    close: async () => {
+      server.close();
+      await cert.remove();
+    },
+  };
+}
 
 async function seed(db: pg.Pool, origin: string, projectId: number): Promise<void> {
   const started = Date.now();
@@ -75,6 +104,13 @@ try {
   procs.push(push);
   const { origin, caFile } = JSON.parse(await push.firstLine()) as { origin: string; caFile: string };
 
+  const receiver = WEBHOOKS ? await startReceiver() : null;
+  let trusted = caFile;
+  if (receiver) {
+    trusted = join(mkdtempSync(join(tmpdir(), 'pushcast-bench-ca-')), 'ca.pem');
+    writeFileSync(trusted, readFileSync(caFile, 'utf8') + receiver.caPem);
+  }
+
   const DATABASE_URL = await resetDatabase(DATABASE);
   const db = createDb(DATABASE_URL, 4);
   await migrate(db);
@@ -87,7 +123,9 @@ try {
     PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
     PUSHCAST_ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
-    NODE_EXTRA_CA_CERTS: caFile,
+    NODE_EXTRA_CA_CERTS: trusted,
+    // Webhook secrets are sealed under it (set in every run, so that the runs differ only by the webhook).
+    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
     // A free port for the worker's /metrics: the default 9464 may be taken by another process on the machine.
     METRICS_PORT: '0',
   };
@@ -118,21 +156,37 @@ try {
   }
   latencies.sort((a, b) => a - b);
 
-  // 2. The broadcast through Pushcast.
+  // 2. The broadcast through Pushcast (with BENCH_WEBHOOKS=1, again with a webhook taking every event).
   // BENCH_PROFILE_DIR=dir: the worker writes a V8 CPU profile there (see bench/profile-summary.ts).
   const profileDir = process.env.BENCH_PROFILE_DIR;
-  const worker = run('apps/worker/src/main.ts', common, [], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  procs.push(worker);
-  await new Promise((r) => setTimeout(r, 2000));
-  const created = await call('POST', `/projects/${project.id}/notifications`, notification);
-  const progress = async () => {
+  const broadcast = async (label: string) => {
+    const worker = run('apps/worker/src/main.ts', common, [], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+    procs.push(worker);
+    await new Promise((r) => setTimeout(r, 2000));
+    const created = await call('POST', `/projects/${project.id}/notifications`, notification);
+    const progress = async () => {
+      const n = (await call('GET', `/notifications/${created.body.id}`)).body;
+      return n.successfully_sent_count + n.failed_count + n.pruned_count + n.expired_count;
+    };
+    log(`\nPushcast broadcast${label} (scheduled ${created.body.scheduled}):`);
+    const result = await watch(worker, progress, SUBSCRIBERS);
     const n = (await call('GET', `/notifications/${created.body.id}`)).body;
-    return n.successfully_sent_count + n.failed_count + n.pruned_count + n.expired_count;
+    if (receiver && label) {
+      // created, sending, completed: wait for the last one before stopping the worker.
+      for (let i = 0; i < 100 && receiver.count() < 3; i += 1) await new Promise((r) => setTimeout(r, 100));
+      log(`webhook requests received: ${receiver.count()}`);
+    }
+    await worker.stop();
+    return { result, final: n };
   };
-  log(`\nPushcast broadcast (scheduled ${created.body.scheduled}):`);
-  const ours = await watch(worker, progress, SUBSCRIBERS);
-  const final = (await call('GET', `/notifications/${created.body.id}`)).body;
-  await worker.stop();
+  const { result: ours, final } = await broadcast('');
+  let withHooks: Awaited<ReturnType<typeof broadcast>> | null = null;
+  if (receiver) {
+    const hook = await call('POST', `/projects/${project.id}/webhooks`, { url: receiver.url });
+    if (hook.status !== 201) throw new Error(`webhook not created: ${JSON.stringify(hook.body)}`);
+    withHooks = await broadcast(' with a webhook');
+    await receiver.close();
+  }
 
   // 3. The baseline over the first BASELINE subscribers.
   const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
@@ -180,6 +234,10 @@ try {
   log('\n| sender | delivered | msgs/s | worker CPU µs/msg | RSS at 10% (MiB) | peak RSS (MiB) |');
   log('|---|---|---|---|---|---|');
   log(row('Pushcast (API + queues + worker)', final.successfully_sent_count, ours.seconds, ours.cpu, ours.rssAtTenth, ours.peak));
+  if (withHooks) {
+    const w = withHooks.result;
+    log(row('Pushcast with a webhook (every event)', withHooks.final.successfully_sent_count, w.seconds, w.cpu, w.rssAtTenth, w.peak));
+  }
   log(row('baseline: web-push sendNotification', baseResult.delivered, baseResult.seconds, baseCpu, baseRss10, basePeak));
   log(`\nPushcast statistics: ${JSON.stringify({ scheduled: final.scheduled_count, delivered: final.successfully_sent_count, failed: final.failed_count, failures: final.failures })}`);
   log(`create latency on a ${SUBSCRIBERS.toLocaleString('en')}-subscription project (${CREATE_SAMPLES} creates, no worker): p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);

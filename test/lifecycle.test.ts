@@ -145,7 +145,7 @@ describe('migrations', () => {
       expect(await migrationsApplied(pools[0]!)).toBe(false);
       const results = await Promise.all(pools.map((p) => migrate(p)));
       const known = (await listMigrations()).map((m) => m.version);
-      expect(results.flat().sort()).toEqual(known);
+      expect(results.flat().sort((a, b) => a - b)).toEqual(known);
       expect(await migrationsApplied(pools[0]!)).toBe(true);
       expect(await migrate(pools[0]!)).toEqual([]);
     } finally {

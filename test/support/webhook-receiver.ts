@@ -18,8 +18,8 @@ export interface WebhookReceiver {
   readonly caFile: string;
   /** Every request received, in order. */
   readonly received: ReceivedWebhook[];
-  /** The status the next requests get (default 204). */
-  answer(status: number): void;
+  /** The status the next requests get (default 204), after `delayMs` (default 0). */
+  answer(status: number, delayMs?: number): void;
   /** Stops listening (connections refused) until `start()`, on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -42,6 +42,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const cert: LocalCertificate = await createLocalCertificate('webhooks');
   const received: ReceivedWebhook[] = [];
   let status = 204;
+  let delay = 0;
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   let port = 0;
@@ -53,8 +54,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         req.on('end', () => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-          received.push({ headers, body: Buffer.concat(chunks).toString('utf8'), status });
-          res.writeHead(status).end();
+          const answered = status;
+          setTimeout(() => {
+            received.push({ headers, body: Buffer.concat(chunks).toString('utf8'), status: answered });
+            res.writeHead(answered).end();
+          }, delay);
         });
       });
       s.on('connection', (c: Socket) => {
@@ -81,8 +85,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     caPem: cert.certPem,
     caFile: cert.caFile,
     received,
-    answer: (s) => {
+    answer: (s, delayMs = 0) => {
       status = s;
+      delay = delayMs;
     },
     stop,
     start: listen,

@@ -154,15 +154,41 @@ export async function completeChunk(
   return { chunkDone: rowCount === 1, notificationSent };
 }
 
-/** Marks a notification sent when nothing of it is pending; true if this call did. */
+/**
+ * Marks a notification sent when nothing of it is pending; true if this call did. The same
+ * statement emits `notification.completed` with its counts (webhooks' outbox), so the event exists
+ * exactly when the notification is sent.
+ */
 export async function completeNotificationIfDone(db: Queryable, notificationId: number): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE notifications SET status = 'sent', completed_at = now(), updated_at = now()
-     WHERE id = $1 AND status = 'sending' AND planned_at IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM notification_chunks WHERE notification_id = $1 AND status = 'pending')`,
+  const { rows } = await db.query(
+    `WITH sent AS (
+       UPDATE notifications SET status = 'sent', completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'sending' AND planned_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM notification_chunks WHERE notification_id = $1 AND status = 'pending')
+       RETURNING id, project_id, completed_at)
+     SELECT pushcast_emit_event(project_id, 'notification.completed',
+              pushcast_notification_counts(id) || jsonb_build_object('completed_at', completed_at),
+              'notification.completed:' || id)
+     FROM sent`,
     [notificationId],
   );
-  return rowCount === 1;
+  return rows.length === 1;
+}
+
+/**
+ * The first chunk of a notification starts sending: `sending_at` is set once, and the same
+ * statement emits `notification.sending`. Later chunks find it set and change nothing.
+ */
+export async function markNotificationSending(db: Queryable, notificationId: number): Promise<void> {
+  await db.query(
+    `WITH started AS (
+       UPDATE notifications SET sending_at = now() WHERE id = $1 AND sending_at IS NULL RETURNING id, project_id, sending_at)
+     SELECT pushcast_emit_event(project_id, 'notification.sending',
+              jsonb_build_object('notification_id', id, 'project_id', project_id, 'sending_at', sending_at),
+              'notification.sending:' || id)
+     FROM started`,
+    [notificationId],
+  );
 }
 
 export interface PlatformChunkStats {

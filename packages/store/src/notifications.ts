@@ -123,13 +123,22 @@ export async function listNotifications(
   return rows.map(toNotification);
 }
 
-/** Cancels unless already sent or cancelled; returns the notification as it now is. */
+/**
+ * Cancels unless already sent or cancelled; returns the notification as it now is. The same
+ * statement emits `notification.cancelled` (webhooks' outbox) with the counts of the chunks over
+ * by then (running ones stop within a slice and keep what they sent).
+ */
 export async function cancelNotification(db: Queryable, id: number): Promise<Notification | null> {
   await db.query(
     `WITH n AS (
        UPDATE notifications SET status = 'cancelled', cancelled_at = now(), updated_at = now()
-       WHERE id = $1 AND status NOT IN ('sent', 'cancelled') RETURNING id)
-     UPDATE notification_chunks SET status = 'cancelled' WHERE notification_id IN (SELECT id FROM n) AND status = 'pending'`,
+       WHERE id = $1 AND status NOT IN ('sent', 'cancelled') RETURNING id, project_id, cancelled_at),
+     chunks AS (
+       UPDATE notification_chunks SET status = 'cancelled' WHERE notification_id IN (SELECT id FROM n) AND status = 'pending')
+     SELECT pushcast_emit_event(project_id, 'notification.cancelled',
+              pushcast_notification_counts(id) || jsonb_build_object('cancelled_at', cancelled_at),
+              'notification.cancelled:' || id)
+     FROM n`,
     [id],
   );
   return findNotification(db, id);

@@ -7,6 +7,7 @@ import {
   findChunk,
   findNotification,
   findProject,
+  markNotificationSending,
   notificationStatus,
   saveCancelledChunkStats,
   type Db,
@@ -87,6 +88,8 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       const blockedUntil = await deps.quota.blockedUntil(n.projectId, limits, now());
       if (blockedUntil !== null) await defer(Math.min(blockedUntil - now(), deps.quotaRecheckMs), 'quota');
     }
+    // The first chunk to get here marks the notification as sending (and emits notification.sending), once.
+    await markNotificationSending(deps.db, notificationId);
     const ledgerTtl = Math.max(0, expiry - now()) / 1000 + LEDGER_GRACE_S;
     const done = await deps.ledger.finalIds(notificationId, chunkIndex);
     const recipients = await channel.load(deps.db, notificationAudience(n), chunk);

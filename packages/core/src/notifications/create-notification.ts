@@ -1,6 +1,6 @@
 import type { Project } from '@pushcast/domain';
 import { jobIds } from '@pushcast/queues';
-import { estimateAudience, insertNotification, subscribedUids } from '@pushcast/store';
+import { emitWebhookEvent, estimateAudience, insertNotification, subscribedUids } from '@pushcast/store';
 import type { CoreDeps } from '../deps.ts';
 import { holdQuotaAtCreate } from '../quota/quota-at-create.ts';
 import type { NotificationDraft } from './content-input.ts';
@@ -66,6 +66,14 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
       throttleRatePerMinute: draft.throttleRatePerMinute,
     });
     if (await holdQuotaAtCreate(deps, project, id, reach, draft.sendAt, Date.now())) holding = id;
+    // In the notification's transaction: the event exists exactly when the notification does.
+    await emitWebhookEvent(
+      q,
+      project.id,
+      'notification.created',
+      { notification_id: id, project_id: project.id, scheduled: audience.count, send_at: draft.sendAt?.toISOString() ?? null },
+      `notification.created:${id}`,
+    );
     return { notificationId: id, ...request.answer({ id, scheduled: audience.count, uids, sendAt: draft.sendAt }) };
   }).catch(async (err: unknown) => {
     // Held, then the transaction did not commit: the hold must not outlive the notification.
