@@ -1,7 +1,7 @@
 /**
  * The deployment files against the code they deploy, by parsing them (no Docker engine, no cluster):
  * docker-compose.yml, infra/ (every kustomization rendered with `kubectl kustomize`), the Dockerfile
- * with .dockerignore, and README's Configuration table. Names come from the code, never from a copy:
+ * with .dockerignore, and the configuration table of docs/configuration.md. Names come from the code, never from a copy:
  * variables from configSchema, queues from the job catalogue, Redis key names from BullMQ's own
  * QueueKeys under the prefix the configuration module computes, commands from package.json's
  * scripts, so renaming something on one side only fails here.
@@ -30,7 +30,7 @@ const NODE_VARS: ReadonlySet<string> = new Set(['NODE_OPTIONS', 'NODE_EXTRA_CA_C
 const POSTGRES_VARS = /^(POSTGRES_(USER|PASSWORD|DB|INITDB_ARGS|INITDB_WALDIR|HOST_AUTH_METHOD)|PGDATA)$/;
 /** The Dockerfile's own ENV: Node's and npm's, never Pushcast settings (those belong to a deployment). */
 const IMAGE_VARS = /^(NODE_ENV|NPM_CONFIG_[A-Z_]+)$/;
-/** README's Configuration table may list these besides the schema: Node's own, documented there. */
+/** docs/configuration.md may list these besides the schema: Node's own, documented there. */
 const README_EXTRA: ReadonlySet<string> = new Set(['NODE_EXTRA_CA_CERTS']);
 
 type Role = 'api' | 'worker' | 'migrate' | 'all';
@@ -999,15 +999,13 @@ describe('names the manifests share with the code', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// README's Configuration table
+// The configuration table (docs/configuration.md)
 
-describe('README, Configuration', () => {
+const CONFIGURATION_DOC = 'docs/configuration.md';
+
+describe('docs/configuration.md', () => {
   it('lists every variable of packages/config, and nothing else', () => {
-    const readme = read('README.md');
-    const start = readme.indexOf('\n## Configuration');
-    expect(start).toBeGreaterThan(-1);
-    const end = readme.indexOf('\n## ', start + 1);
-    const section = readme.slice(start, end === -1 ? undefined : end);
+    const section = read(CONFIGURATION_DOC);
     const listed = new Set([...section.matchAll(/^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|/gm)].map((m) => m[1]!));
     const missing = [...SCHEMA_KEYS].filter((k) => !listed.has(k));
     const extra = [...listed].filter((k) => !SCHEMA_KEYS.has(k) && !README_EXTRA.has(k));
@@ -1015,8 +1013,7 @@ describe('README, Configuration', () => {
   });
 
   it('gives each variable the default packages/config declares', () => {
-    const readme = read('README.md');
-    const section = readme.slice(readme.indexOf('\n## Configuration'));
+    const section = read(CONFIGURATION_DOC);
     const wrong: string[] = [];
     for (const m of section.matchAll(/^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|\s*([^|]*?)\s*\|/gm)) {
       const field = (configSchema.shape as Record<string, { safeParse(v: undefined): { success: boolean; data?: unknown } }>)[m[1]!];
@@ -1024,7 +1021,7 @@ describe('README, Configuration', () => {
       const parsed = field.safeParse(undefined);
       const value = parsed.success ? parsed.data : undefined;
       const shown = value === undefined || (Array.isArray(value) && value.length === 0) ? '—' : `\`${Array.isArray(value) ? value.join(',') : String(value)}\``;
-      if (shown !== m[2]) wrong.push(`${m[1]}: README says ${m[2]}, the schema ${shown}`);
+      if (shown !== m[2]) wrong.push(`${m[1]}: ${CONFIGURATION_DOC} says ${m[2]}, the schema ${shown}`);
     }
     expect(wrong).toEqual([]);
   });

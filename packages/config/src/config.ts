@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Every setting Pushcast reads, with its default declared here and nowhere else.
- * Names are fixed: docker-compose.yml, infra/ and README.md mirror them.
+ * Names are fixed: docker-compose.yml, infra/ and docs/configuration.md mirror them.
  */
 const hostEntry = z
   .string()
