@@ -14,6 +14,9 @@
  * BENCH_PROFILE_DIR (the worker and the baselines write V8 CPU profiles to <dir>/pushcast-<platform> and
  * <dir>/baseline-<platform>, see bench/profile-summary.ts; a baseline killed at its timeout writes none),
  * BENCH_WORKER_ENV (extra worker settings as JSON, e.g. '{"WORKER_CONCURRENCY":"16"}'),
+ * BENCH_COMPARE_WORKER (a checkout of Pushcast, e.g. a worktree at an earlier commit with its own
+ * node_modules: each round's baseline is then that checkout's worker instead of the library, over the
+ * same devices, API and servers, in alternating order — a change's before and after in the same run),
  * BENCH_VERBOSE=1 (the worker's log on stderr),
  * BENCH_FAULTS (default 0: every request answered 200): the fraction of devices whose first request the
  * local server answers as a provider under load does, the same devices for Pushcast and for the baseline:
@@ -25,6 +28,7 @@
  * Each sender's CPU and memory are read from /proc for its own process only. Prints the machine, the
  * command and the figures. Not a test: compare ratios within a run, not absolutes.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +48,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const BASELINE_TIMEOUT_S = process.env.BENCH_BASELINE_TIMEOUT_S ? Number(process.env.BENCH_BASELINE_TIMEOUT_S) : undefined;
 const FAULTS = Number(process.env.BENCH_FAULTS ?? 0);
 const FAULTS_5XX = process.env.BENCH_FAULTS_5XX?.split(',').map(Number);
+const COMPARE_WORKER = process.env.BENCH_COMPARE_WORKER;
 const DATABASE = 'pushcast_bench_mobile';
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 const TOPIC = 'com.pushcast.bench';
@@ -278,12 +283,13 @@ try {
     profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${who}-${platform}${ROUNDS > 1 ? `-${round}` : ''}`)}`] : [];
 
   /** Pushcast: a worker process, a notification created over the API, done when PostgreSQL says sent. */
-  const runPushcast = async (platform: Platform, round: number): Promise<{ row: Row; n: any }> => {
+  const runPushcast = async (platform: Platform, round: number, checkout?: string): Promise<{ row: Row; n: any }> => {
     const server = servers[platform];
     await resetServer(server.proc, platform);
     // One CA per worker: the local servers' self-signed certificates share their subject (CN=localhost),
     // and OpenSSL trusts only the first of two such certificates in one NODE_EXTRA_CA_CERTS file.
-    const worker = run('apps/worker/src/main.ts', { ...workerEnv, NODE_EXTRA_CA_CERTS: server.caFile }, [], profile('pushcast', platform, round));
+    const entry = checkout ? join(checkout, 'apps/worker/src/main.ts') : 'apps/worker/src/main.ts';
+    const worker = run(entry, { ...workerEnv, NODE_EXTRA_CA_CERTS: server.caFile }, [], profile(checkout ? 'compared' : 'pushcast', platform, round));
     procs.push(worker);
     if (process.env.BENCH_VERBOSE) worker.child.stdout.on('data', (d) => process.stderr.write(d));
     await settled(worker);
@@ -344,7 +350,7 @@ try {
     const stats = n.platforms[platform];
     await worker.stop();
     const row: Row = {
-      sender: 'Pushcast (API + queues + worker)',
+      sender: checkout ? `before: the worker of ${checkout} (${gitCommit(checkout)})` : 'Pushcast (API + queues + worker)',
       round,
       delivered: ours.delivered,
       senderDelivered: stats.successfully_sent_count,
@@ -485,6 +491,13 @@ try {
     const rows: Row[] = [];
     let payloadBytes = 0;
     for (let round = 1; round <= ROUNDS; round += 1) {
+      if (COMPARE_WORKER) {
+        // Odd rounds this checkout first, even rounds the other: neither always runs on a warmer machine.
+        const first = await runPushcast(platform, round, round % 2 === 1 ? undefined : COMPARE_WORKER);
+        const second = await runPushcast(platform, round, round % 2 === 1 ? COMPARE_WORKER : undefined);
+        rows.push(...(round % 2 === 1 ? [first.row, second.row] : [second.row, first.row]));
+        continue;
+      }
       const ours = await runPushcast(platform, round);
       rows.push(ours.row);
       const theirs = await runBaseline(platform, round, ours.n, ours.row.seconds);
@@ -498,6 +511,17 @@ try {
 } finally {
   for (const p of procs.reverse()) await p.stop();
   await dropRedisPrefix(PREFIX).catch(() => 0);
+}
+
+/** The commit a checkout is at, and whether its apps/ or packages/ have uncommitted changes. */
+function gitCommit(dir: string): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'apps', 'packages').split('\n').filter(Boolean).length;
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ` + ${dirty} uncommitted files` : ''}`;
+  } catch {
+    return 'not a git checkout';
+  }
 }
 
 function median(xs: number[]): number {

@@ -5,6 +5,7 @@ import {
   createRedis,
   jobCatalogue,
   Ledger,
+  OutcomeBatcher,
   queueNames,
   QuotaCounter,
   RedisApnsTokenStore,
@@ -31,6 +32,7 @@ import { startWorkerObservability } from './observability.ts';
 import { makeDeliverWebhookProcessor } from './processors/deliver-webhook.ts';
 import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.ts';
 import { createWebhookTransport } from './webhooks/transport.ts';
+import { lockOptions } from './lock-options.ts';
 
 type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
 
@@ -97,6 +99,8 @@ export async function startWorker(
   const chunkDeps = {
     db,
     ledger,
+    // One round of ledger writes every 10 ms for all the chunks the process runs.
+    outcomes: new OutcomeBatcher(),
     handBack: handBack.signal,
     quota,
     throttle: new ThrottleGate(producer, config.queuePrefix),
@@ -196,19 +200,21 @@ export async function startWorker(
           const entry = jobCatalogue[name];
           if (!entry) throw new Error(`no processor for job ${job.name}`);
           const handler = handlers[name] as (d: unknown, j: Job, t: string | undefined) => Promise<void>;
+          // A job whose workers keep dying while they run it may be what kills them.
+          if (job.stalledCounter >= 3) logger.warn({ jobId: job.id, job: job.name, takenOver: job.stalledCounter }, 'job taken over from dead workers again');
           await handler(entry.schema.parse(job.data), job, token);
         },
         {
           connection: connections[i]!,
           prefix: config.bullPrefix,
           concurrency: concurrency[queueName],
-          lockDuration: config.workerLockMs,
-          stalledInterval: config.workerLockMs,
+          ...lockOptions(queueName, config.workerLockMs),
         },
       ),
   );
   for (const w of workers) {
     w.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'job failed'));
+    w.on('stalled', (jobId) => logger.warn({ jobId, queue: w.name }, 'job taken over: its worker stopped renewing the lock (crash or frozen event loop)'));
     w.on('error', (err) => logger.error({ err }, 'worker error'));
   }
   // After the workers: a dispatcher hands the outbox's due deliveries to the webhooks queue.

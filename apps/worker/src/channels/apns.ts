@@ -36,11 +36,11 @@ export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient> {
           ca: deps.ca,
           observer: deps.observer,
         });
-      return ok((slice) =>
-        deps.clients.with(fingerprint, create, (client) =>
-          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), message),
-        ),
-      );
+      return ok(async (slice, onOutcome) => {
+        await deps.clients.with(fingerprint, create, (client) =>
+          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), message, onOutcome),
+        );
+      });
     },
   };
 }

@@ -5,8 +5,15 @@ export interface Recipient {
   readonly id: number;
 }
 
-/** Sends one slice of a chunk's recipients; one outcome per recipient, in order. */
-export type SliceSender<R extends Recipient> = (slice: readonly R[]) => Promise<SendOutcome[]>;
+/** Hears the outcome of `slice[index]` as soon as its provider has answered. */
+export type OutcomeSink = (index: number, outcome: SendOutcome) => void;
+
+/**
+ * Sends one slice of a chunk's recipients: tells `onOutcome` each recipient's outcome once, as it
+ * arrives (so that it reaches the ledger before the rest of the slice is answered), and resolves
+ * when every recipient has had its outcome.
+ */
+export type SliceSender<R extends Recipient> = (slice: readonly R[], onOutcome: OutcomeSink) => Promise<void>;
 
 /**
  * What the chunk pipeline needs to know of a platform: who a chunk's recipients are, and how to

@@ -34,11 +34,13 @@ export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient> {
           httpAgent: deps.httpAgent,
           observer: deps.observer,
         });
-      return ok((slice) =>
-        deps.clients.with(fingerprint, create, (client) =>
+      // A slice is one `sendEach` batch, whose outcomes arrive together.
+      return ok(async (slice, onOutcome) => {
+        const outcomes = await deps.clients.with(fingerprint, create, (client) =>
           client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), template),
-        ),
-      );
+        );
+        outcomes.forEach((o, i) => onOutcome(i, o));
+      });
     },
   };
 }

@@ -27,17 +27,17 @@ export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKey: Bu
       const key = await loadOpenKey();
       const message = webPushNotificationOf(n, ttlLeft(expiresAt(n), nowMs));
       const vapid = { publicKeyPem: sender.vapidPublicKey, privateKeyPem: sender.vapidPrivateKey, subject: vapidSubject(project.website) };
-      return ok(async (slice) => {
-        const outcomes = await Promise.all(
-          slice.map((r) =>
-            deps.webPush.send(
+      return ok(async (slice, onOutcome) => {
+        await Promise.all(
+          slice.map(async (r, i) => {
+            const [outcome] = await deps.webPush.send(
               [{ subscriptionId: r.id, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth }],
               { ...message, openToken: openToken(key, n.id, r.id) },
               vapid,
-            ),
-          ),
+            );
+            onOutcome(i, outcome!);
+          }),
         );
-        return outcomes.map((o) => o[0]!);
       });
     },
   };

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deliverNowOrDrop, effectiveQuota, expiresAt, isExpired, type NotificationStats, type QuotaLimits } from '@pushcast/domain';
-import type { Ledger, LedgerOutcome, ParsedJobData, QuotaCounter, ThrottleGate } from '@pushcast/queues';
+import { OutcomeBatcher, type Ledger, type LedgerOutcome, type ParsedJobData, type QuotaCounter, type ThrottleGate } from '@pushcast/queues';
 import {
   completeChunk,
   deleteSubscriptionsByIds,
@@ -14,7 +14,7 @@ import {
 } from '@pushcast/store';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Channel, Recipient } from '../channels/channel.ts';
+import type { Channel, OutcomeSink, Recipient } from '../channels/channel.ts';
 import { notificationAudience } from './audience.ts';
 import { retryDelayMs } from './backoff.ts';
 import type { ChunkMetrics } from './chunk-metrics.ts';
@@ -41,6 +41,8 @@ export interface SendChunkDeps {
   readonly handBack?: AbortSignal;
   /** The clock of quota windows, throttling and TTLs (tests move it); BullMQ's delays stay real. */
   readonly now?: () => number;
+  /** Batches outcomes on their way to the ledger, one for every chunk of the process (its own when absent). */
+  readonly outcomes?: OutcomeBatcher;
 }
 
 const outcomeCount = (s: NotificationStats): number =>
@@ -56,6 +58,7 @@ type Entry = readonly [subscriptionId: number, outcome: LedgerOutcome];
  */
 export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>, deps: SendChunkDeps) {
   const now = deps.now ?? Date.now;
+  const outcomes = deps.outcomes ?? new OutcomeBatcher();
   const { platform } = channel;
   return async (data: ParsedJobData<'send-web-chunk'>, job: Job, token: string | undefined): Promise<void> => {
     const { notificationId, chunkIndex } = data;
@@ -98,25 +101,29 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
     // Everything this run recorded, so that it can be written again before counting: if Redis lost
     // the ledger while the chunk ran (restarted empty), the counts still cover every recipient.
     const recorded: Entry[] = [];
-    const record = (entries: Entry[]) => {
+    // Outcomes go to the ledger as they arrive, 10 ms' worth at a time: a crash sends again only
+    // what was in flight (and those milliseconds), never a whole slice.
+    const recorder = deps.ledger.recorder(outcomes, notificationId, chunkIndex, platform, ledgerTtl);
+    const record = (...entries: Entry[]) => {
       recorded.push(...entries);
       deps.metrics?.recorded(platform, entries);
-      return deps.ledger.record(notificationId, chunkIndex, platform, entries, ledgerTtl);
+      recorder.add(...entries);
     };
 
     const expired = isExpired(n, now());
     const prepared = todo.length > 0 && !expired ? await channel.prepare(n, project, now()) : null;
     if (todo.length > 0 && expired) {
-      await record(todo.map((r) => [r.id, { kind: 'expired' }] as const));
+      record(...todo.map((r) => [r.id, { kind: 'expired' }] as const));
     } else if (prepared && !prepared.ok) {
       log.warn({ reason: prepared.error, recipients: todo.length }, 'chunk not sent');
-      await record(todo.map((r) => [r.id, { kind: 'failed', reason: prepared.error }] as const));
+      record(...todo.map((r) => [r.id, { kind: 'failed', reason: prepared.error }] as const));
     } else if (prepared?.ok) {
       const send = prepared.value;
       const retry: number[] = [];
       const retryReasons: Record<string, number> = {};
       let notBefore = 0;
-      // Slices, so that a cancel stops a running chunk within one slice.
+      // Slices, so that a cancel stops a running chunk within one slice. The ledger has every
+      // outcome of a slice before the next one starts.
       let start = 0;
       while (start < todo.length) {
         // Shutting down: everyone sent so far is in the ledger; the rest goes back to the queue at
@@ -143,29 +150,41 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
         }
         const slice = todo.slice(start, start + reservation.granted);
         start += slice.length;
-        // Senders answer every recipient with an outcome; if one throws anyway, its reservation stays
-        // counted (what it sent is unknown, and a quota must never be passed).
-        const outcomes = await send(slice);
-        // The quota counts what providers accepted: what was pruned, failed or is to retry goes back.
-        await deps.quota.release(reservation, slice.length - outcomes.filter((o) => o.kind === 'delivered').length);
-        const final: Entry[] = [];
+        let answered = 0;
+        let delivered = 0;
+        let retrying = 0;
         const gone: number[] = [];
-        outcomes.forEach((o, i) => {
+        const onOutcome: OutcomeSink = (i, o) => {
           const id = slice[i]!.id;
-          if (o.kind === 'delivered') final.push([id, { kind: 'delivered' }]);
-          else if (o.kind === 'gone') {
-            final.push([id, { kind: 'pruned' }]);
+          answered += 1;
+          if (o.kind === 'delivered') {
+            delivered += 1;
+            record([id, { kind: 'delivered' }]);
+          } else if (o.kind === 'gone') {
             gone.push(id);
-          } else if (o.kind === 'failed') final.push([id, { kind: 'failed', reason: o.reason }]);
+            record([id, { kind: 'pruned' }]);
+          } else if (o.kind === 'failed') record([id, { kind: 'failed', reason: o.reason }]);
           else {
+            retrying += 1;
             retry.push(id);
             retryReasons[o.reason] = (retryReasons[o.reason] ?? 0) + 1;
             notBefore = Math.max(notBefore, o.notBefore);
           }
-        });
-        deps.metrics?.retrying(platform, outcomes.length - final.length);
-        // The ledger first: if the process dies right after, the re-run skips these recipients.
-        await record(final);
+        };
+        // Senders answer every recipient with an outcome; if one throws anyway, what it answered
+        // still reaches the ledger, and its reservation stays counted (what it sent is unknown, and
+        // a quota must never be passed).
+        const thrown = await send(slice, onOutcome).then(
+          () => undefined,
+          (error: unknown) => ({ error }),
+        );
+        await recorder.flush();
+        if (thrown) throw thrown.error;
+        if (answered !== slice.length) throw new Error(`the ${platform} channel answered ${answered} of ${slice.length} recipients`);
+        // The quota counts what providers accepted: what was pruned, failed or is to retry goes back.
+        await deps.quota.release(reservation, slice.length - delivered);
+        deps.metrics?.retrying(platform, retrying);
+        // After the ledger: if the process dies in between, the re-run skips these recipients.
         await deleteSubscriptionsByIds(deps.db, n.projectId, gone);
         deps.metrics?.pruned(platform, gone.length);
       }
@@ -184,10 +203,11 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
           throw new DelayedError();
         }
         const outcome: LedgerOutcome = deliverNowOrDrop(n) || at >= expiry ? { kind: 'expired' } : { kind: 'failed', reason: 'retries_exhausted' };
-        await record(retry.map((id) => [id, outcome] as const));
+        record(...retry.map((id) => [id, outcome] as const));
       }
     }
 
+    await recorder.flush();
     await deps.ledger.record(notificationId, chunkIndex, platform, recorded, ledgerTtl);
     const stats = await deps.ledger.chunkStats(notificationId, chunkIndex);
     if (outcomeCount(stats) < recipients.length) {

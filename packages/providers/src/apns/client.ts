@@ -92,8 +92,15 @@ export class ApnsClient {
     this.#readRetryAfter();
   }
 
-  /** One outcome per target, in order. Rejects only when the client is closed. */
-  async send(targets: readonly ApnsTarget[], message: ApnsMessage): Promise<SendOutcome[]> {
+  /**
+   * One outcome per target, in order. Rejects only when the client is closed. `onOutcome` hears
+   * each target's outcome as soon as it is known (by its index), before the whole batch is.
+   */
+  async send(
+    targets: readonly ApnsTarget[],
+    message: ApnsMessage,
+    onOutcome?: (index: number, outcome: SendOutcome) => void,
+  ): Promise<SendOutcome[]> {
     if (this.#closed) throw new Error('ApnsClient is closed');
     if (targets.length === 0) return [];
     const note = new apn.Notification({
@@ -109,7 +116,13 @@ export class ApnsClient {
     const built = { headers: compiled.headers(), body: compiled.compile() };
     const providerToken = await this.#tokens.current(this.#key);
     this.#client.config.token.current = providerToken;
-    return Promise.all(targets.map((t) => this.#sendOne(t.token, built, providerToken)));
+    return Promise.all(
+      targets.map(async (t, i) => {
+        const outcome = await this.#sendOne(t.token, built, providerToken);
+        onOutcome?.(i, outcome);
+        return outcome;
+      }),
+    );
   }
 
   async close(): Promise<void> {
