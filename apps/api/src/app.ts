@@ -24,6 +24,7 @@ import { quotaRoutes } from './routes/quota.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { secretKeyRoutes } from './routes/secret-keys.ts';
 import { browserRoutes } from './routes/public/index.ts';
+import { beamsRoutes } from './routes/beams/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -115,6 +116,8 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
   );
   // The browser side (no token): /sdk/*, and its own /api/v1 routes outside the authenticated scope.
   await app.register(browserRoutes, { deps, logger });
+  // Pusher Beams' APIs (/publish_api, …) at the root, as Beams serves them.
+  await app.register(beamsRoutes, { deps, drain: { maxBytes: DRAIN_LIMIT, maxMs: DRAIN_MS } });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;

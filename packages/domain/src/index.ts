@@ -19,3 +19,4 @@ export * from './browser-rules.ts';
 export * from './rules.ts';
 export * from './webhooks.ts';
 export * from './secret-keys.ts';
+export * from './exact-payloads.ts';

@@ -1,3 +1,4 @@
+import type { ExactPayloads } from './exact-payloads.ts';
 import type { PlatformOverrides } from './overrides.ts';
 
 /** A notification as stored: its content, its audience and where the pipeline is with it. */
@@ -29,11 +30,18 @@ export interface NotificationContent {
   readonly topic: string | null;
   /** Per-platform overrides (`apns`, `fcm`, `web`), merged over the mapped payloads. */
   readonly overrides: PlatformOverrides;
+  /**
+   * Payloads given whole per platform (Beams' sections), sent as they are instead of the mapped
+   * ones; the notification then goes only to those platforms. Null = mapped from the content.
+   */
+  readonly payloads: ExactPayloads | null;
 }
 
 export interface Notification extends NotificationContent {
   readonly id: number;
   readonly projectId: number;
+  /** The id a dialect knows the notification by (Beams' `publishId`), unique in its project; null for Pushpad's. */
+  readonly externalId: string | null;
   readonly targetUids: readonly string[] | null;
   readonly targetTags: readonly string[] | null;
   readonly sendAt: Date | null;

@@ -40,7 +40,7 @@ export const RULES = {
   url: 'not an absolute http(s) URL (or one carrying credentials)',
   iso8601: 'not an ISO 8601 date-time',
   max_schedule_ahead: '`send_at` more than 5 days ahead',
-  tag_characters: 'a tag or metric with characters outside a-z A-Z 0-9 _ - . : @ #',
+  tag_characters: 'a tag or metric with characters outside a-z A-Z 0-9 _ - . : @ # = , ;',
   tag_expression_syntax: 'a tag expression that does not parse (with `expression` and `position`)',
   topic: 'a Web Push topic that is not 1-32 URL-safe base64 characters',
   payload_too_large: 'the notification would not fit a platform payload (with `size` and `limit`)',

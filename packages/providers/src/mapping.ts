@@ -1,6 +1,6 @@
 import type { NotificationContent } from '@pushcast/domain';
-import { apnsMessage, type ApnsMessage } from './apns/payload.ts';
-import { fcmMessage, type FcmMessageTemplate } from './fcm/payload.ts';
+import { apnsMessage, exactApnsMessage, type ApnsMessage } from './apns/payload.ts';
+import { exactFcmMessage, fcmMessage, type FcmMessageTemplate } from './fcm/payload.ts';
 import type { DeviceSource } from './device-source.ts';
 import type { WebPushNotification } from './webpush/payload.ts';
 
@@ -10,7 +10,21 @@ import type { WebPushNotification } from './webpush/payload.ts';
  */
 export type MappableNotification = NotificationContent & { readonly id: number };
 
+/**
+ * Seconds left of one platform's own TTL, for a notification with exact payloads: `ttlLeft` counts
+ * down the notification's TTL (the longest of its payloads'), the platform's is shorter by the
+ * difference.
+ */
+const platformTtlLeft = (n: MappableNotification, platformTtl: number, ttlLeft: number): number =>
+  Math.max(0, ttlLeft - (n.ttl - platformTtl));
+
 export function webPushNotificationOf(n: MappableNotification, ttlLeft: number): WebPushNotification {
+  const exact = n.payloads?.web;
+  if (exact) return { ...webPushFields(n, platformTtlLeft(n, exact.ttl, ttlLeft)), exact: JSON.stringify(exact.payload) };
+  return webPushFields(n, ttlLeft);
+}
+
+function webPushFields(n: MappableNotification, ttlLeft: number): WebPushNotification {
   const o = n.overrides.web ?? {};
   const actions = o.actions?.map((a) => ({ title: a.title, targetUrl: a.target_url ?? null, icon: a.icon ?? null, action: a.action ?? null }));
   return {
@@ -49,8 +63,14 @@ function deviceSource<O>(n: MappableNotification, ttlLeft: number, override: O |
   };
 }
 
-export const apnsMessageOf = (n: MappableNotification, ttlLeft: number, nowMs: number): ApnsMessage =>
-  apnsMessage(deviceSource(n, ttlLeft, n.overrides.apns), nowMs);
+export function apnsMessageOf(n: MappableNotification, ttlLeft: number, nowMs: number): ApnsMessage {
+  const exact = n.payloads?.apns;
+  if (exact) return exactApnsMessage(exact, platformTtlLeft(n, exact.ttl, ttlLeft), nowMs);
+  return apnsMessage(deviceSource(n, ttlLeft, n.overrides.apns), nowMs);
+}
 
-export const fcmMessageOf = (n: MappableNotification, ttlLeft: number): FcmMessageTemplate =>
-  fcmMessage(deviceSource(n, ttlLeft, n.overrides.fcm));
+export function fcmMessageOf(n: MappableNotification, ttlLeft: number): FcmMessageTemplate {
+  const exact = n.payloads?.fcm;
+  if (exact) return exactFcmMessage(exact, platformTtlLeft(n, exact.ttl, ttlLeft));
+  return fcmMessage(deviceSource(n, ttlLeft, n.overrides.fcm));
+}

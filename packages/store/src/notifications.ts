@@ -1,4 +1,4 @@
-import type { Notification, NotificationAction, NotificationContent, NotificationStatus, PlatformOverrides } from '@pushcast/domain';
+import type { ExactPayloads, Notification, NotificationAction, NotificationContent, NotificationStatus, PlatformOverrides } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 
 interface NotificationRow {
@@ -20,6 +20,8 @@ interface NotificationRow {
   custom_metrics: string[];
   topic: string | null;
   overrides: PlatformOverrides;
+  payloads: ExactPayloads | null;
+  external_id: string | null;
   target_uids: string[] | null;
   target_tags: string[] | null;
   send_at: Date | null;
@@ -33,7 +35,7 @@ interface NotificationRow {
 }
 
 const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
-  silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, target_uids, target_tags, send_at, throttle_rate_per_minute, status,
+  silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, payloads, external_id, target_uids, target_tags, send_at, throttle_rate_per_minute, status,
   scheduled_count, created_at, planned_at, completed_at, cancelled_at`;
 
 const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
@@ -62,6 +64,8 @@ const toNotification = (r: NotificationRow): Notification => ({
   customMetrics: r.custom_metrics,
   topic: r.topic,
   overrides: r.overrides,
+  payloads: r.payloads,
+  externalId: r.external_id,
   targetUids: r.target_uids,
   targetTags: r.target_tags,
   sendAt: r.send_at,
@@ -81,6 +85,7 @@ export interface NewNotification extends NotificationContent {
   readonly sendAt: Date | null;
   readonly scheduledCount: number;
   readonly throttleRatePerMinute?: number | null;
+  readonly externalId?: string | null;
 }
 
 export async function insertNotification(db: Queryable, n: NewNotification): Promise<Notification> {
@@ -88,14 +93,15 @@ export async function insertNotification(db: Queryable, n: NewNotification): Pro
   const { rows } = await db.query<NotificationRow>(
     `INSERT INTO notifications (project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
        require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags,
-       send_at, status, scheduled_count, overrides, throttle_rate_per_minute)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+       send_at, status, scheduled_count, overrides, throttle_rate_per_minute, payloads, external_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
      RETURNING ${COLUMNS}`,
     [
       n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
       n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics, n.topic,
       n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
       JSON.stringify(n.overrides), n.throttleRatePerMinute ?? null,
+      n.payloads === null ? null : JSON.stringify(n.payloads), n.externalId ?? null,
     ],
   );
   return toNotification(rows[0]!);

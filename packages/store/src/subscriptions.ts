@@ -41,12 +41,15 @@ export interface AudienceFilter {
   readonly tags?: TagExpr | null | undefined;
   /** Only subscriptions of this platform; undefined = every platform. */
   readonly platform?: Platform | undefined;
+  /** Only subscriptions of these platforms (a notification with exact payloads); undefined = every platform. */
+  readonly platforms?: readonly Platform[] | undefined;
 }
 
 /** The WHERE clause for an audience, with its values in `params`. */
 export function audienceWhere(filter: AudienceFilter, params: SqlParams): string {
   const parts = [`project_id = ${params.add(filter.projectId)}`];
   if (filter.platform !== undefined) parts.push(`platform = ${params.add(filter.platform)}`);
+  if (filter.platforms !== undefined) parts.push(`platform = ANY(${params.add(filter.platforms)}::text[])`);
   if (filter.uids !== undefined) parts.push(`uid = ANY(${params.add(filter.uids)}::text[])`);
   if (filter.tags) parts.push(tagExprToSql(filter.tags, 'tags', params));
   return parts.join(' AND ');

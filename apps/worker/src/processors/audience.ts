@@ -1,4 +1,4 @@
-import { parseTagFilter, type Notification } from '@pushcast/domain';
+import { exactPayloadPlatforms, parseTagFilter, type Notification } from '@pushcast/domain';
 import type { AudienceFilter } from '@pushcast/store';
 
 /** The audience filter a notification was created with (its tags were validated then). */
@@ -9,5 +9,7 @@ export function notificationAudience(n: Notification): AudienceFilter {
     if (!parsed.ok) throw new Error(`notification ${n.id}: stored tag filter does not parse`);
     tags = parsed.value;
   }
-  return { projectId: n.projectId, uids: n.targetUids ?? undefined, tags };
+  // A notification with exact payloads goes only to the platforms it has one for.
+  const platforms = n.payloads === null ? undefined : exactPayloadPlatforms(n.payloads);
+  return { projectId: n.projectId, uids: n.targetUids ?? undefined, tags, platforms };
 }

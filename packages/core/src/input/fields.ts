@@ -55,7 +55,7 @@ export const tag = z
   .string()
   .max(MAX_TAG_LENGTH)
   .refine((v) => TAG_PATTERN.test(v), {
-    message: 'may contain only letters, digits and _ - . : @ #',
+    message: 'may contain only letters, digits and _ - . : @ # = , ;',
     params: ruleParam('tag_characters'),
   });
 
@@ -142,7 +142,7 @@ export const allowedOriginList = z
 export const browserTagPatternList = z
   .array(
     z.string().refine(isBrowserTagPattern, {
-      message: 'must be a tag, or a tag prefix followed by * (letters, digits and _ - . : @ #)',
+      message: 'must be a tag, or a tag prefix followed by * (letters, digits and _ - . : @ # = , ;)',
       params: ruleParam('tag_pattern'),
     }),
   )

@@ -1,4 +1,14 @@
-import { MAX_TAG_LENGTH, OPEN_TOKEN_LENGTH, PushcastError, TAG_PATTERN, parseTagFilter, ruleParam, tagFilterError, type Project } from '@pushcast/domain';
+import {
+  MAX_TAG_LENGTH,
+  OPEN_TOKEN_LENGTH,
+  PushcastError,
+  TAG_PATTERN,
+  parseTagFilter,
+  ruleParam,
+  tagFilterError,
+  type NotificationContent,
+  type Project,
+} from '@pushcast/domain';
 import {
   apnsMessageOf,
   apnsPayloadBytes,
@@ -33,7 +43,7 @@ const metric = z
   .string()
   .min(1)
   .max(MAX_TAG_LENGTH)
-  .refine((v) => TAG_PATTERN.test(v), { message: 'may contain only letters, digits and _ - . : @ #', params: ruleParam('tag_characters') });
+  .refine((v) => TAG_PATTERN.test(v), { message: 'may contain only letters, digits and _ - . : @ # = , ;', params: ruleParam('tag_characters') });
 
 const content = {
   body: z.string().min(1).max(4000),
@@ -118,7 +128,7 @@ export function parseSendAt(value: string, now: number): Date {
 }
 
 /** The stored notification: the request with the project's defaults filled in. */
-export function resolveContent(input: NotificationInput, project: Project) {
+export function resolveContent(input: NotificationInput, project: Project): NotificationContent {
   return {
     title: input.title ?? project.name,
     body: input.body,
@@ -141,6 +151,7 @@ export function resolveContent(input: NotificationInput, project: Project) {
     customMetrics: input.custom_metrics ?? [],
     topic: input.topic ?? null,
     overrides: overridesOf(input),
+    payloads: null,
   };
 }
 
@@ -149,7 +160,7 @@ export function resolveContent(input: NotificationInput, project: Project) {
  * encrypted record (open-tracking token included), the APNs payload Apple's 4 KB, FCM's notification and data its 4 KB. Computed
  * with the largest id the notification could get, so that the check holds for the id assigned later.
  */
-export function checkPayloadSize(resolved: ReturnType<typeof resolveContent>): void {
+export function checkPayloadSize(resolved: NotificationContent): void {
   const n = { ...resolved, id: Number.MAX_SAFE_INTEGER };
   // With an open-tracking token as every recipient's message carries one (fixed length, no escapes).
   const web = Buffer.byteLength(webPushPayload({ ...webPushNotificationOf(n, n.ttl), openToken: 'x'.repeat(OPEN_TOKEN_LENGTH) }));
@@ -179,7 +190,9 @@ export function parseTargetTags(tags: readonly string[] | null | undefined) {
 
 /** A notification as every dialect hands it to `createNotification`: content resolved, audience parsed. */
 export interface NotificationDraft {
-  readonly content: ReturnType<typeof resolveContent>;
+  readonly content: NotificationContent;
+  /** The id the dialect knows it by (Beams' publishId); absent for Pushpad's. */
+  readonly externalId?: string;
   readonly uids: readonly string[] | null;
   /** The tag expressions as given (stored), and parsed (the audience). */
   readonly tagExpressions: readonly string[] | null;

@@ -1,4 +1,4 @@
-import type { Project } from '@pushcast/domain';
+import { exactPayloadPlatforms, type Project } from '@pushcast/domain';
 import { jobIds } from '@pushcast/queues';
 import { emitWebhookEvent, estimateAudience, insertNotification, subscribedUids } from '@pushcast/store';
 import type { CoreDeps } from '../deps.ts';
@@ -45,7 +45,9 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
   if (replay) return { replayed: true, notificationId: null, ...replay };
 
   const draft = request.draft();
-  const filter = { projectId: project.id, uids: draft.uids ?? undefined, tags: draft.tags };
+  // Exact payloads (a Beams publish) go only to the platforms they are for.
+  const platforms = draft.content.payloads ? exactPayloadPlatforms(draft.content.payloads) : undefined;
+  const filter = { projectId: project.id, uids: draft.uids ?? undefined, tags: draft.tags, platforms };
   const [audience, uids] = draft.sendAt
     ? [{ count: 0, exact: false }, null]
     : await Promise.all([
@@ -64,6 +66,7 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
       sendAt: draft.sendAt,
       scheduledCount: audience.count,
       throttleRatePerMinute: draft.throttleRatePerMinute,
+      externalId: draft.externalId ?? null,
     });
     if (await holdQuotaAtCreate(deps, project, id, reach, draft.sendAt, Date.now())) holding = id;
     // In the notification's transaction: the event exists exactly when the notification does.

@@ -8,7 +8,11 @@ export type TagExpr =
   | { kind: 'and'; items: TagExpr[] }
   | { kind: 'or'; items: TagExpr[] };
 
-/** Pushpad's tag alphabet; `:` is part of a tag (`zip_code:28865`), not syntax. */
-export const TAG_PATTERN = /^[A-Za-z0-9_\-.:@#]+$/;
+/**
+ * Pushpad's tag alphabet, with Pusher Beams' interest characters (`=`, `,`, `;`): a Beams interest
+ * is a Pushcast tag. `:` is part of a tag (`zip_code:28865`), not syntax.
+ */
+export const TAG_PATTERN = /^[A-Za-z0-9_\-.:@#=,;]+$/;
 
-export const MAX_TAG_LENGTH = 128;
+/** Beams' interests are up to 164 characters. */
+export const MAX_TAG_LENGTH = 164;

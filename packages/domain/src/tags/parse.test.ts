@@ -78,7 +78,7 @@ describe('parseTagExpression', () => {
   });
 
   it('accepts a tag of exactly the maximum length and nesting of exactly the maximum depth', () => {
-    expect(parsed('t'.repeat(128))).toEqual(tag('t'.repeat(128)));
+    expect(parsed('t'.repeat(164))).toEqual(tag('t'.repeat(164)));
     const deep = '('.repeat(MAX_NESTING_DEPTH) + 'a' + ')'.repeat(MAX_NESTING_DEPTH);
     expect(parsed(deep)).toEqual(tag('a'));
     expect(parsed('!'.repeat(MAX_NESTING_DEPTH) + 'a').kind).toBe('not');
@@ -106,7 +106,9 @@ describe('parseTagExpression', () => {
     expect(failure('!').position).toBe(1);
     expect(failure('a !b').position).toBe(2);
     expect(failure('tag$').position).toBe(3);
-    expect(failure('a && b,c')).toEqual({ position: 6, message: 'unexpected character "," at position 6' });
+    expect(failure('a && b$c')).toEqual({ position: 6, message: 'unexpected character "$" at position 6' });
+    // Beams' interest characters are part of a tag.
+    expect(parsed('a && b,c=d;e')).toEqual({ kind: 'and', items: [tag('a'), tag('b,c=d;e')] });
     expect(failure("it's").message).toBe(`unexpected character "'" at position 2`);
     expect(failure('a && 😀').message).toBe('unexpected character "😀" at position 5');
     expect(failure('a\u0000').message).toBe('unexpected character "\\u0000" at position 1');
@@ -119,9 +121,9 @@ describe('parseTagExpression', () => {
   });
 
   it('rejects over-long tags, over-long expressions and too deep nesting', () => {
-    expect(failure('a && ' + 't'.repeat(129))).toEqual({
+    expect(failure('a && ' + 't'.repeat(165))).toEqual({
       position: 5,
-      message: 'tag longer than 128 characters at position 5',
+      message: 'tag longer than 164 characters at position 5',
     });
     const long = 'a || '.repeat(1000) + 'a';
     expect(failure(long)).toEqual({

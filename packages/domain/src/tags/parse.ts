@@ -32,7 +32,10 @@ const isTagChar = (c: number): boolean =>
   c === 0x2d || // -
   c === 0x2e || // .
   c === 0x40 || // @
-  c === 0x23; // #
+  c === 0x23 || // #
+  c === 0x3d || // = (Beams' interests)
+  c === 0x2c || // ,
+  c === 0x3b; // ;
 
 const WHITESPACE = /\s/;
 

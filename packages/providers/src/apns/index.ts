@@ -1,5 +1,5 @@
 export { ApnsClient, type ApnsClientOptions, type ApnsTarget } from './client.ts';
-export { apnsMessage, apnsPayloadBytes, deepMerge, MAX_APNS_PAYLOAD_BYTES, type ApnsMessage, type ApnsSource } from './payload.ts';
+export { apnsMessage, apnsPayloadBytes, deepMerge, exactApnsMessage, MAX_APNS_PAYLOAD_BYTES, type ApnsMessage, type ApnsSource } from './payload.ts';
 export {
   APNS_TOKEN_REUSE_S,
   mintApnsProviderToken,

@@ -1,4 +1,4 @@
-import type { ApnsHeadersOverride, ApnsOverride } from '@pushcast/domain';
+import type { ApnsHeadersOverride, ApnsOverride, ExactApnsPayload } from '@pushcast/domain';
 import type { DeviceSource } from '../device-source.ts';
 
 /** Apple: 4 KB for a regular push (VoIP's 5 KB does not apply to alert and background pushes). */
@@ -55,6 +55,17 @@ export function apnsMessage(n: ApnsSource, nowMs: number): ApnsMessage {
     priority: merged['apns-priority'],
     expiration: merged['apns-expiration'],
     collapseId: merged['apns-collapse-id'],
+  };
+}
+
+/** An exact payload (e.g. a Beams `apns` section) as its request: the body as given, its own headers. */
+export function exactApnsMessage(exact: ExactApnsPayload, ttlLeft: number, nowMs: number): ApnsMessage {
+  return {
+    payload: exact.payload,
+    pushType: exact.pushType,
+    priority: exact.priority,
+    expiration: exact.ttl === 0 ? 0 : Math.floor(nowMs / 1000) + ttlLeft,
+    collapseId: exact.collapseId,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { FcmAndroidNotificationField, FcmOverride } from '@pushcast/domain';
+import type { ExactFcmPayload, FcmAndroidNotificationField, FcmOverride } from '@pushcast/domain';
 import type { DeviceSource } from '../device-source.ts';
 import type { AndroidConfig, AndroidNotification, TokenMessage } from 'firebase-admin/messaging';
 
@@ -74,6 +74,43 @@ export function fcmMessage(n: FcmSource): FcmMessageTemplate {
     };
   }
   if (o.fcm_options?.analytics_label) message.fcmOptions = { analyticsLabel: o.fcm_options.analytics_label };
+  return message;
+}
+
+/** FCM v1 `AndroidNotification` wire names an exact payload may carry, and firebase-admin's names for them. */
+export const EXACT_ANDROID_NOTIFICATION_KEYS: Readonly<Record<string, keyof AndroidNotification>> = {
+  ...ANDROID_NOTIFICATION_KEYS,
+  body_loc_key: 'bodyLocKey',
+  body_loc_args: 'bodyLocArgs',
+  title_loc_key: 'titleLocKey',
+  title_loc_args: 'titleLocArgs',
+};
+
+/** An exact payload (e.g. a Beams `fcm` section, already in FCM v1's terms) as firebase-admin's message. */
+export function exactFcmMessage(exact: ExactFcmPayload, ttlLeft: number): FcmMessageTemplate {
+  const android: AndroidConfig = { ttl: ttlLeft * 1000 };
+  const a = exact.android ?? {};
+  if (a.priority) android.priority = a.priority;
+  if (a.collapse_key) android.collapseKey = a.collapse_key;
+  if (a.restricted_package_name) android.restrictedPackageName = a.restricted_package_name;
+  if (a.notification) {
+    const an: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(a.notification)) {
+      const key = EXACT_ANDROID_NOTIFICATION_KEYS[field];
+      if (key !== undefined) an[key] = value;
+    }
+    android.notification = an as AndroidNotification;
+  }
+  const message: FcmMessageTemplate = { android };
+  if (exact.data) message.data = { ...exact.data };
+  if (exact.notification) {
+    const { title, body, image } = exact.notification;
+    message.notification = {
+      ...(title !== undefined ? { title } : {}),
+      ...(body !== undefined ? { body } : {}),
+      ...(image !== undefined ? { imageUrl: image } : {}),
+    };
+  }
   return message;
 }
 

@@ -42,6 +42,11 @@ export interface WebPushNotification {
    * `open_token`: the one field that differs per recipient.
    */
   openToken?: string | null;
+  /**
+   * The whole plaintext, given by the notification (exact payloads, e.g. a Beams `web` section):
+   * sent as it is, without the fields above or an open-tracking token.
+   */
+  exact?: string;
 }
 
 export interface WebPushHeaders {
@@ -55,6 +60,7 @@ export interface WebPushHeaders {
  * notification always yields the same bytes (and the same size against the limit).
  */
 export function webPushPayload(n: WebPushNotification): string {
+  if (n.exact !== undefined) return n.exact;
   const payload: Record<string, unknown> = { id: n.id };
   setIfPresent(payload, 'title', n.title);
   payload.body = n.body;

@@ -1,0 +1,27 @@
+import { beamsInstance, requireInstanceSecretKey } from '@pushcast/core';
+import { PushcastError, type Project } from '@pushcast/domain';
+import type { FastifyRequest } from 'fastify';
+import type { ApiDeps } from '../../deps.ts';
+import { incompleteRequest, instanceNotFound } from './errors.ts';
+
+/** The instance a Beams path names, as Beams answers for one it does not know. */
+export async function instanceOf(deps: ApiDeps, instanceId: string): Promise<Project> {
+  try {
+    return await beamsInstance(deps, instanceId);
+  } catch (error) {
+    if (error instanceof PushcastError && error.kind === 'not_found') throw instanceNotFound();
+    throw error;
+  }
+}
+
+/** `Authorization: Bearer <secret key>` of the instance's project (Beams' server SDKs). */
+export async function requireSecretKey(deps: ApiDeps, project: Project, request: FastifyRequest): Promise<void> {
+  const header = request.headers.authorization;
+  if (!header) throw incompleteRequest('Authorization header is missing');
+  const bearer = header.match(/^Bearer\s+(\S+)\s*$/i);
+  if (!bearer) throw new PushcastError('unauthorized', 'Incorrect API Key');
+  await requireInstanceSecretKey(deps, project, bearer[1]!).catch((error: unknown) => {
+    if (error instanceof PushcastError && error.kind === 'unauthorized') throw new PushcastError('unauthorized', 'Incorrect API Key');
+    throw error;
+  });
+}
