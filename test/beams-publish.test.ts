@@ -52,7 +52,7 @@ const sections = {
     notification: { title: 'Hello', body: 'Hello, world!', deep_link: 'https://www.pusher.com', icon: 'https://example.com/i.png' },
     data: { order: 42 },
   },
-  apns: { aps: { alert: { title: 'Hello', body: 'Hello, world!' }, badge: 2 }, data: { order: 42 } },
+  apns: { aps: { alert: { title: 'Hello', body: 'Hello, world!' }, badge: 2 }, data: { order: 42 }, collapse_id: 'order-42' },
   fcm: { notification: { title: 'Hello', body: 'Hello, world!', color: '#112233', android_channel_id: 'orders' }, data: { order: 42, note: 'hi' } },
 };
 
@@ -88,8 +88,9 @@ describe('publishToInterests', () => {
     const [toIphone, ...moreIphone] = p.apns.receivedFor(iphone);
     expect(moreIphone).toHaveLength(0);
     expect(toIphone!.status).toBe(200);
-    expect(toIphone!.payload).toEqual({ ...sections.apns, data: { order: 42, pusher: pusher(true) } });
-    expect(toIphone!.headers).toMatchObject({ pushType: 'alert', priority: '10' });
+    // Beams' own keys beside the payload (collapse_id, priority, expiration) are request headers.
+    expect(toIphone!.payload).toEqual({ aps: sections.apns.aps, data: { order: 42, pusher: pusher(true) } });
+    expect(toIphone!.headers).toMatchObject({ pushType: 'alert', priority: '10', collapseId: 'order-42' });
 
     // FCM: legacy fields as FCM v1's, data values as strings, `pusher` a JSON string (Beams' Android SDK parses it).
     const [toPixel, ...morePixel] = p.fcm.receivedFor(pixel);
@@ -109,7 +110,8 @@ describe('publishToInterests', () => {
     await subscribeDevice(p, i.projectId, 'apns', iphone, { tags: ['news'] });
     await subscribeDevice(p, i.projectId, 'fcm', pixel, { tags: ['news'] });
 
-    const published = await beamsClient(i).publishToInterests(['news'], { apns: { aps: { 'content-available': 1 } } });
+    // Apple wants the number 1 (the SDK's types say string).
+    const published = await beamsClient(i).publishToInterests(['news'], { apns: { aps: { 'content-available': 1 as unknown as string } } });
     const n = await waitForNotification(p.server, (await lastNotification(i.projectId)).id);
     expect(n).toMatchObject({ scheduled_count: 1, successfully_sent_count: 1 });
     const [toIphone] = p.apns.receivedFor(iphone);

@@ -33,17 +33,22 @@ export function webPayload(section: BeamsWebSection, ids: Ids): ExactPayloads['w
   return { payload: { ...rest, data: { ...data, pusher } }, ttl: time_to_live ?? BEAMS_MAX_TTL };
 }
 
-export function apnsPayload(section: BeamsApnsSection, ids: Ids): ExactPayloads['apns'] {
-  const aps = section.aps ?? {};
+/** `nowMs` turns Beams' `expiration` (epoch seconds) into the TTL the pipeline counts down. */
+export function apnsPayload(section: BeamsApnsSection, ids: Ids, nowMs: number): ExactPayloads['apns'] {
+  const { collapse_id, priority, expiration, ...body } = section;
+  const aps = body.aps ?? {};
   const displayable = aps.alert !== undefined && aps.alert !== null;
-  const pusher: PusherMetadata = { ...ids, hasDisplayableContent: displayable, hasData: hasKeys(section.data) };
+  const pusher: PusherMetadata = { ...ids, hasDisplayableContent: displayable, hasData: hasKeys(body.data) };
   // Apple: a push with nothing to show and content-available is a background push, sent at priority 5.
-  const background = !displayable && aps.badge === undefined && aps.sound === undefined && aps['content-available'] === 1;
+  const contentAvailable = aps['content-available'] === 1 || aps['content-available'] === '1';
+  const background = !displayable && aps.badge === undefined && aps.sound === undefined && contentAvailable;
+  const ttl = expiration === undefined ? BEAMS_MAX_TTL : expiration === 0 ? 0 : Math.min(BEAMS_MAX_TTL, Math.max(0, expiration - Math.floor(nowMs / 1000)));
   return {
-    payload: { ...section, data: { ...section.data, pusher } },
+    payload: { ...body, data: { ...body.data, pusher } },
     pushType: background ? 'background' : 'alert',
-    priority: background ? 5 : 10,
-    ttl: BEAMS_MAX_TTL,
+    priority: background ? 5 : (priority ?? 10),
+    ttl,
+    ...(collapse_id !== undefined ? { collapseId: collapse_id } : {}),
   };
 }
 
@@ -96,10 +101,10 @@ export function fcmPayload(section: BeamsFcmSection, ids: Ids): ExactFcmPayload 
 }
 
 /** Every section given, as exact payloads, refused when one would not fit its platform. */
-export function beamsPayloads(sections: BeamsPublishSections, ids: Ids): ExactPayloads {
+export function beamsPayloads(sections: BeamsPublishSections, ids: Ids, nowMs: number): ExactPayloads {
   const payloads: ExactPayloads = {
     ...(sections.web ? { web: webPayload(sections.web, ids) } : {}),
-    ...(sections.apns ? { apns: apnsPayload(sections.apns, ids) } : {}),
+    ...(sections.apns ? { apns: apnsPayload(sections.apns, ids, nowMs) } : {}),
     ...(sections.fcm ? { fcm: fcmPayload(sections.fcm, ids) } : {}),
   };
   if (payloads.web) checkSize('web', Buffer.byteLength(JSON.stringify(payloads.web.payload)), MAX_WEB_PUSH_PLAINTEXT);

@@ -58,9 +58,18 @@ const web = z.looseObject({
   data: customerData.optional(),
 });
 
+// Besides the APNs payload, Beams' own keys for request headers (its SDKs' `ApnsPayload`).
 const apns = z.looseObject({
   aps: jsonObject.optional(),
   data: customerData.optional(),
+  collapse_id: z
+    .string()
+    .min(1)
+    .refine((v) => Buffer.byteLength(v) <= 64, { message: 'must be at most 64 bytes', params: ruleParam('max_length') })
+    .optional(),
+  priority: z.union([z.literal(5), z.literal(10)]).optional(),
+  /** Epoch seconds (`apns-expiration`); 0 = once, now or never. */
+  expiration: z.number().int().min(0).max(2 ** 32 - 1).optional(),
 });
 
 /** FCM keeps these data keys for itself and refuses a message that has them. */

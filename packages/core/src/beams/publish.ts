@@ -24,7 +24,7 @@ export async function publishToBeams(deps: CoreDeps, project: Project, audience:
     route: { method: 'POST', path: `/publish_api/v1/instances/${project.beamsInstanceId}/publishes/${audience}` },
     draft: () => {
       const body = audience === 'interests' ? parseInput(publishToInterestsBody, raw, 'body') : parseInput(publishToUsersBody, raw, 'body');
-      const payloads = beamsPayloads(body, { instanceId: project.beamsInstanceId, publishId });
+      const payloads = beamsPayloads(body, { instanceId: project.beamsInstanceId, publishId }, Date.now());
       const interests = 'interests' in body ? [...new Set(body.interests)] : null;
       const tags: TagExpr | null = interests ? { kind: 'or', items: interests.map((tag) => ({ kind: 'tag', tag })) } : null;
       return {
