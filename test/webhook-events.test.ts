@@ -1,3 +1,4 @@
+import { emitBatchedWebhookEvent, flushWebhookEventBatches, inTransaction } from '@pushcast/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProject } from './support/fixtures.ts';
 import { call } from './support/http.ts';
@@ -11,7 +12,7 @@ let p: Pipeline;
 let receiver: WebhookReceiver;
 beforeAll(async () => {
   [p, receiver] = await Promise.all([startPipeline('webhookevents'), startWebhookReceiver()]);
-  await p.startWorker({ webhookCa: receiver.caPem, webhookDispatch: { pollMs: 100 } });
+  await p.startWorker({ webhookCa: receiver.caPem, webhookDispatch: { pollMs: 100, batchMaxAgeMs: 300 } });
 });
 afterAll(async () => {
   await p?.close();
@@ -120,5 +121,49 @@ describe('notification events', () => {
     await waitForNotification(p.server, created.body.id);
     const { rows } = await p.server.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE project_id = $1`, [projectId]);
     expect(rows[0].n).toBe(0);
+  });
+
+  it('opens are told in batches: notification.opened lists each counted open once', async () => {
+    const { projectId } = await createProject(p.server, 'opens');
+    const secret = await webhook(projectId, ['notification.opened']);
+    const ids = await seedSubscribers(p.server.db, p.push, projectId, 3, { idPrefix: 'o', uid: (i) => `user${i}` });
+    const id: number = (await api('POST', `/projects/${projectId}/notifications`, { body: 'open me' })).body.id;
+    await waitForNotification(p.server, id);
+    const token = (pushId: string) => JSON.parse(p.push.receivedFor(pushId).find((m) => m.status === 201)!.plaintext!).open_token as string;
+    for (const pushId of [ids[0]!, ids[2]!, ids[0]!]) {
+      const res = await call(p.server.apiUrl, 'POST', `/notifications/${id}/open`, { body: { token: token(pushId) } });
+      expect(res.status).toBe(200);
+    }
+    const opened = await waitFor('the opened event', () => {
+      const e = eventsOf(secret, id);
+      return e.length > 0 ? e : undefined;
+    });
+    expect(opened).toHaveLength(1);
+    const { data } = opened[0]!.payload;
+    expect(opened[0]!.payload.type).toBe('notification.opened');
+    expect(data.notification_id).toBe(id);
+    expect(data.opens.map((o: { uid: string }) => o.uid).sort()).toEqual(['user0', 'user2']);
+    expect(data.opens[0]).toEqual({ subscription_id: expect.any(Number), uid: expect.any(String), action: null, opened_at: expect.any(String) });
+  });
+
+  it('a batch becomes an event per 1,000 items, and what is left goes out when the batch is flushed', async () => {
+    const { projectId } = await createProject(p.server, 'batches');
+    await webhook(projectId, ['subscription.pruned']);
+    const batch = { projectId, type: 'subscription.pruned' as const, key: 'n1', data: { project_id: projectId }, listField: 'subscriptions' };
+    const items = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ id: from + i }));
+    // One transaction, so that the dispatcher's flush cannot take the first 700 on their own.
+    await inTransaction(p.server.db, async (tx) => {
+      await emitBatchedWebhookEvent(tx, batch, items(0, 700));
+      await emitBatchedWebhookEvent(tx, batch, items(700, 1_800));
+    });
+    const events = async () =>
+      (await p.server.db.query(`SELECT data FROM webhook_events WHERE project_id = $1 AND type = 'subscription.pruned' ORDER BY created_at`, [projectId])).rows.map(
+        (r: { data: { subscriptions: { id: number }[] } }) => r.data.subscriptions.map((s) => s.id),
+      );
+    const full = await events();
+    expect(full.map((e) => e.length)).toEqual([1_000, 1_000]);
+    await waitFor('the rest flushed', async () => ((await events()).length === 3 ? true : undefined));
+    expect((await events()).flat().sort((a, b) => a - b)).toEqual(items(0, 2_500).map((i) => i.id));
+    expect(await flushWebhookEventBatches(p.server.db, 0)).toBe(0);
   });
 });

@@ -15,8 +15,9 @@ export const NO_OPENS: OpenStats = Object.freeze({ count: 0, actions: Object.fre
 
 /**
  * Records that a subscription opened a notification (through `action`, or null for the notification
- * itself). Only the first report of a (notification, subscription) counts: it bumps the counter and
- * sets the subscription's `last_click_at`, all in one statement. Returns whether this one counted.
+ * itself). Only the first report of a (notification, subscription) counts: it bumps the counter,
+ * sets the subscription's `last_click_at` and adds it to the batched `notification.opened` event,
+ * all in one statement. Returns whether this one counted.
  */
 export async function recordOpen(
   db: Queryable,
@@ -34,8 +35,15 @@ export async function recordOpen(
        RETURNING 1),
      clicked AS (
        UPDATE subscriptions SET last_click_at = now() WHERE id = $2 AND EXISTS (SELECT 1 FROM opened)
-       RETURNING 1)
-     SELECT (SELECT count(*) FROM opened)::int AS n`,
+       RETURNING uid),
+     -- The batched notification.opened event (webhooks' outbox), with the open it counts.
+     told AS (
+       SELECT pushcast_emit_batched(n.project_id, 'notification.opened', n.id::text,
+                jsonb_build_object('notification_id', n.id, 'project_id', n.project_id), 'opens',
+                jsonb_build_array(jsonb_build_object('subscription_id', $2::bigint, 'uid', (SELECT uid FROM clicked LIMIT 1),
+                  'action', o.action, 'opened_at', now())))
+       FROM opened o JOIN notifications n ON n.id = o.notification_id)
+     SELECT (SELECT count(*) FROM opened)::int AS n, (SELECT count(*) FROM told)::int AS told`,
     [open.notificationId, open.subscriptionId, open.action],
   );
   return rows[0]!.n === 1;

@@ -32,6 +32,58 @@ export async function emitWebhookEvent(
   return rows[0]?.id ?? null;
 }
 
+/**
+ * Adds items to a batched event (e.g. `notification.opened`, keyed by the notification): an event
+ * goes out for every 1,000 items, and `flushWebhookEventBatches` sends what a batch holds once it is
+ * a few seconds old. In the caller's transaction; nothing is kept when no webhook wants the type.
+ * Statements that change state call the SQL function `pushcast_emit_batched` in the same statement
+ * instead (see opens.ts).
+ */
+export async function emitBatchedWebhookEvent(
+  db: Queryable,
+  batch: {
+    readonly projectId: number;
+    readonly type: WebhookEventType;
+    readonly key: string;
+    /** The event's fields besides the list. */
+    readonly data: Record<string, unknown>;
+    /** The list's name in the event's data: `opens`, `subscriptions`. */
+    readonly listField: string;
+  },
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  await db.query(`SELECT pushcast_emit_batched($1, $2, $3, $4, $5, $6)`, [
+    batch.projectId,
+    batch.type,
+    batch.key,
+    JSON.stringify(batch.data),
+    batch.listField,
+    JSON.stringify(items),
+  ]);
+}
+
+/** Sends the batches opened at least `maxAgeMs` ago as events, whatever they hold; returns how many. */
+export async function flushWebhookEventBatches(db: Queryable, maxAgeMs: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT pushcast_flush_event_batches($1 * interval '1 millisecond') AS n`, [maxAgeMs]);
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Deletes up to `limit` events older than `olderThanMs` with no delivery still pending (their
+ * deliveries and attempts go with them); returns how many.
+ */
+export async function purgeOldWebhookEvents(db: Queryable, olderThanMs: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM webhook_events WHERE id IN (
+       SELECT e.id FROM webhook_events e
+       WHERE e.created_at < now() - $1 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+       ORDER BY e.created_at LIMIT $2)`,
+    [olderThanMs, limit],
+  );
+  return rowCount ?? 0;
+}
+
 /** A `webhook.test` event for one webhook only, whatever its `events` (and even disabled). Returns the event's id, or null when there is no such webhook. */
 export async function emitWebhookTestEvent(db: Queryable, projectId: number, webhookId: number): Promise<string | null> {
   const { rows } = await db.query<{ id: string }>(

@@ -1,5 +1,5 @@
 import { jobIds, type Queues } from '@pushcast/queues';
-import { claimDueWebhookDeliveries, listenForWebhookEvents, type Db } from '@pushcast/store';
+import { claimDueWebhookDeliveries, flushWebhookEventBatches, listenForWebhookEvents, purgeOldWebhookEvents, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 
 export interface WebhookDispatcherOptions {
@@ -7,12 +7,19 @@ export interface WebhookDispatcherOptions {
   readonly pollMs?: number;
   /** How long a claimed delivery waits for its job before another dispatcher hands it out again. */
   readonly leaseMs?: number;
+  /** A batched event's batch goes out once this old (tests shorten it). */
+  readonly batchMaxAgeMs?: number;
 }
 
 export const WEBHOOK_POLL_MS = 1_000;
 /** Longer than a job can wait in a busy queue plus the 15 s timeout. */
 export const WEBHOOK_LEASE_MS = 120_000;
 const BATCH = 200;
+/** A batched event (notification.opened) goes out at 1,000 items, or once its batch is this old. */
+export const WEBHOOK_BATCH_MAX_AGE_MS = 5_000;
+/** Events (with their deliveries and attempts) are kept this long, then deleted by the hourly purge. */
+export const WEBHOOK_EVENT_RETENTION_MS = 30 * 24 * 3600_000;
+const PURGE_EVERY_MS = 3600_000;
 
 /**
  * Hands due webhook deliveries from PostgreSQL (the outbox) to the `webhooks` queue: woken by
@@ -29,7 +36,14 @@ export function startWebhookDispatcher(
   let again = false;
   let closed = false;
 
+  let lastPurge = 0;
   const dispatch = async () => {
+    await flushWebhookEventBatches(deps.db, options.batchMaxAgeMs ?? WEBHOOK_BATCH_MAX_AGE_MS);
+    if (Date.now() - lastPurge > PURGE_EVERY_MS) {
+      lastPurge = Date.now();
+      const purged = await purgeOldWebhookEvents(deps.db, WEBHOOK_EVENT_RETENTION_MS, 10_000);
+      if (purged > 0) deps.logger.info({ purged }, 'old webhook events deleted');
+    }
     do {
       again = false;
       const claimed = await claimDueWebhookDeliveries(deps.db, BATCH, leaseMs);
