@@ -124,7 +124,8 @@ try {
     PUSHCAST_ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
     NODE_EXTRA_CA_CERTS: trusted,
-    // Webhook secrets are sealed under it (set in every run, so that the runs differ only by the webhook).
+    // Senders' VAPID private keys and webhook secrets are sealed under it (set in every run, so that
+    // the runs differ only by the webhook).
     PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
     // A free port for the worker's /metrics: the default 9464 may be taken by another process on the machine.
     METRICS_PORT: '0',
@@ -191,10 +192,10 @@ try {
   // 3. The baseline over the first BASELINE subscribers.
   const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
   writeFileSync(join(dir, 'payload.json'), JSON.stringify({ ...notification, id: 1 }));
-  const { rows } = await db.query(`SELECT vapid_private_key, vapid_public_key FROM senders WHERE id = $1`, [sender.id]);
-  const jwk = createPublicKey(rows[0].vapid_public_key).export({ format: 'jwk' });
+  // The sender's keys as the API answers them (the private key is sealed in PostgreSQL).
+  const jwk = createPublicKey(sender.vapid_public_key).export({ format: 'jwk' });
   const { createPrivateKey } = await import('node:crypto');
-  const priv = createPrivateKey(rows[0].vapid_private_key).export({ format: 'jwk' });
+  const priv = createPrivateKey(sender.vapid_private_key).export({ format: 'jwk' });
   const vapidPublic = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]).toString('base64url');
   const baseline = run('bench/baseline-web-push.ts', {
     DATABASE_URL,

@@ -42,6 +42,7 @@ describe('npm start', () => {
       PUSHCAST_ADMIN_TOKEN: adminToken,
       PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
       PUSHCAST_QUEUE_PREFIX: prefix('start'),
+      PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
       METRICS_PORT: '0',
       // Everything logged, to show that no secret is.
       LOG_LEVEL: 'trace',
@@ -101,6 +102,7 @@ describe('first start without PUSHCAST_ADMIN_TOKEN', () => {
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       PUSHCAST_QUEUE_PREFIX: prefix('bootstrap'),
+      PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
       METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
     };

@@ -1,9 +1,10 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApnsKey } from '@pushcast/local-apns-service';
+import { NO_SECRET_KEYS, secretKeyring } from '@pushcast/domain';
 import { loadProjectCredentials, openProjectCredentials } from '@pushcast/store';
 import { freshDatabaseUrl, type TestDatabase } from './support/database.ts';
-import { createProject, scopedToken } from './support/fixtures.ts';
+import { createProject, insertLegacySender, scopedToken } from './support/fixtures.ts';
 import { call, type ApiResponse } from './support/http.ts';
 import { startProcess, waitFor, type Child } from './support/processes.ts';
 import { deleteRedisPrefix, startTestServer, TEST_REDIS_URL, type TestServer } from './support/server.ts';
@@ -13,13 +14,14 @@ import { deleteRedisPrefix, startTestServer, TEST_REDIS_URL, type TestServer } f
 // `loadProjectCredentials`.
 
 const secretKey = randomBytes(32);
+const keys = secretKeyring(secretKey);
 let server: TestServer;
 let noKeyServer: TestServer;
 
 beforeAll(async () => {
   [server, noKeyServer] = await Promise.all([
     startTestServer('credentials', { PUSHCAST_SECRET_KEY: secretKey.toString('base64') }),
-    startTestServer('credentials_nokey'),
+    startTestServer('credentials_nokey', { PUSHCAST_SECRET_KEY: '' }),
   ]);
 });
 afterAll(async () => {
@@ -85,7 +87,7 @@ describe('setting, replacing and removing credentials', () => {
   it('a project without credentials shows null for both', async () => {
     const res = await getProject(server, projectId);
     expect(res.body).toMatchObject({ apns_credentials: null, fcm_credentials: null });
-    expect(await loadProjectCredentials(server.db, secretKey, projectId, 'apns')).toEqual({ ok: true, value: null });
+    expect(await loadProjectCredentials(server.db, keys, projectId, 'apns')).toEqual({ ok: true, value: null });
   });
 
   it('sets APNs credentials: the answer is a summary without the key, and the worker opens them', async () => {
@@ -107,7 +109,7 @@ describe('setting, replacing and removing credentials', () => {
     expect(listed.body.find((p: any) => p.id === projectId)).toEqual(res.body);
     expectNoSecret(JSON.stringify(listed.body), apns.key);
 
-    const loaded = await loadProjectCredentials(server.db, secretKey, projectId, 'apns');
+    const loaded = await loadProjectCredentials(server.db, keys, projectId, 'apns');
     if (!loaded.ok || loaded.value?.platform !== 'apns') throw new Error(`not loaded: ${JSON.stringify(loaded)}`);
     const c = loaded.value.apns;
     expect({ keyId: c.keyId, teamId: c.teamId, topic: c.topic, production: c.production }).toEqual({
@@ -137,7 +139,7 @@ describe('setting, replacing and removing credentials', () => {
     expect(res.body.apns_credentials).toEqual(before);
     expectNoSecret(JSON.stringify(res.body), String(sa.private_key));
 
-    const loaded = await loadProjectCredentials(server.db, secretKey, projectId, 'fcm');
+    const loaded = await loadProjectCredentials(server.db, keys, projectId, 'fcm');
     if (!loaded.ok || loaded.value?.platform !== 'fcm') throw new Error(`not loaded: ${JSON.stringify(loaded)}`);
     expect(loaded.value.fcm).toEqual({
       projectId: 'pushcast-test',
@@ -153,25 +155,25 @@ describe('setting, replacing and removing credentials', () => {
     const res = await patchProject(server, projectId, { fcm_credentials: { service_account: JSON.stringify(sa) } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.fcm_credentials).toMatchObject({ project_id: 'other-project-42', private_key_id: null });
-    const loaded = await loadProjectCredentials(server.db, secretKey, projectId, 'fcm');
+    const loaded = await loadProjectCredentials(server.db, keys, projectId, 'fcm');
     expect(loaded.ok && loaded.value?.platform === 'fcm' && loaded.value.fcm.privateKey).toBe(sa.private_key);
   });
 
   it('replacing APNs credentials changes the summary and the fingerprint; the same ones again keep the fingerprint under a fresh IV', async () => {
-    const first = await loadProjectCredentials(server.db, secretKey, projectId, 'apns');
+    const first = await loadProjectCredentials(server.db, keys, projectId, 'apns');
     const firstAt = (await getProject(server, projectId)).body.apns_credentials.updated_at;
     const replacement = apnsCredentials({ topic: 'com.example.other' });
     const res = await patchProject(server, projectId, { apns_credentials: replacement });
     expect(res.body.apns_credentials).toMatchObject({ key_id: replacement.key_id, topic: 'com.example.other', production: false });
     expect(Date.parse(res.body.apns_credentials.updated_at)).toBeGreaterThanOrEqual(Date.parse(firstAt));
-    const second = await loadProjectCredentials(server.db, secretKey, projectId, 'apns');
+    const second = await loadProjectCredentials(server.db, keys, projectId, 'apns');
     expect(first.ok && second.ok).toBe(true);
     if (!first.ok || !second.ok) return;
     expect(second.value!.fingerprint).not.toBe(first.value!.fingerprint);
 
     const ivBefore = (await server.db.query(`SELECT iv FROM project_credentials WHERE project_id = $1 AND platform = 'apns'`, [projectId])).rows[0].iv;
     await patchProject(server, projectId, { apns_credentials: replacement });
-    const again = await loadProjectCredentials(server.db, secretKey, projectId, 'apns');
+    const again = await loadProjectCredentials(server.db, keys, projectId, 'apns');
     expect(again.ok && again.value!.fingerprint).toBe(second.value!.fingerprint);
     const ivAfter = (await server.db.query(`SELECT iv FROM project_credentials WHERE project_id = $1 AND platform = 'apns'`, [projectId])).rows[0].iv;
     expect(Buffer.compare(ivBefore, ivAfter)).not.toBe(0);
@@ -182,7 +184,7 @@ describe('setting, replacing and removing credentials', () => {
     expect(res.status).toBe(200);
     expect(res.body.apns_credentials).toBeNull();
     expect(res.body.fcm_credentials).not.toBeNull();
-    expect(await loadProjectCredentials(server.db, secretKey, projectId, 'apns')).toEqual({ ok: true, value: null });
+    expect(await loadProjectCredentials(server.db, keys, projectId, 'apns')).toEqual({ ok: true, value: null });
     const { rows } = await server.db.query('SELECT platform FROM project_credentials WHERE project_id = $1', [projectId]);
     expect(rows).toEqual([{ platform: 'fcm' }]);
     // Removing what is not there is fine too.
@@ -207,7 +209,7 @@ describe('setting, replacing and removing credentials', () => {
     expect(res.body.fcm_credentials).toMatchObject({ client_email: sa.client_email });
     expectNoSecret(JSON.stringify(res.body), apns.key, String(sa.private_key));
     for (const platform of ['apns', 'fcm'] as const) {
-      const loaded = await loadProjectCredentials(server.db, secretKey, res.body.id, platform);
+      const loaded = await loadProjectCredentials(server.db, keys, res.body.id, platform);
       expect(loaded.ok && loaded.value?.platform).toBe(platform);
     }
   });
@@ -245,10 +247,10 @@ describe('at rest', () => {
       [projectId, other],
     );
     for (const platform of ['apns', 'fcm'] as const) {
-      expect(await loadProjectCredentials(server.db, secretKey, other, platform)).toEqual({ ok: false, error: 'credentials_unreadable' });
-      expect(await openProjectCredentials(server.db, secretKey, other, platform)).toEqual({ ok: false, error: 'tampered' });
+      expect(await loadProjectCredentials(server.db, keys, other, platform)).toEqual({ ok: false, error: 'credentials_unreadable' });
+      expect(await openProjectCredentials(server.db, keys, other, platform)).toEqual({ ok: false, error: 'tampered' });
       // The original still opens.
-      expect((await loadProjectCredentials(server.db, secretKey, projectId, platform)).ok).toBe(true);
+      expect((await loadProjectCredentials(server.db, keys, projectId, platform)).ok).toBe(true);
     }
   });
 
@@ -259,23 +261,26 @@ describe('at rest', () => {
       `UPDATE project_credentials SET ciphertext = set_byte(ciphertext, 5, get_byte(ciphertext, 5) # 1) WHERE project_id = $1`,
       [victim],
     );
-    expect(await openProjectCredentials(server.db, secretKey, victim, 'apns')).toEqual({ ok: false, error: 'tampered' });
-    expect(await loadProjectCredentials(server.db, secretKey, victim, 'apns')).toEqual({ ok: false, error: 'credentials_unreadable' });
+    expect(await openProjectCredentials(server.db, keys, victim, 'apns')).toEqual({ ok: false, error: 'tampered' });
+    expect(await loadProjectCredentials(server.db, keys, victim, 'apns')).toEqual({ ok: false, error: 'credentials_unreadable' });
   });
 
   it('another PUSHCAST_SECRET_KEY, or none, gives credentials_unreadable (and says which)', async () => {
     const wrong = randomBytes(32);
-    expect(await loadProjectCredentials(server.db, wrong, projectId, 'apns')).toEqual({ ok: false, error: 'credentials_unreadable' });
-    expect(await openProjectCredentials(server.db, wrong, projectId, 'fcm')).toEqual({ ok: false, error: 'wrong_secret_key' });
-    expect(await loadProjectCredentials(server.db, undefined, projectId, 'fcm')).toEqual({ ok: false, error: 'credentials_unreadable' });
-    expect(await openProjectCredentials(server.db, undefined, projectId, 'apns')).toEqual({ ok: false, error: 'secret_key_not_configured' });
+    expect(await loadProjectCredentials(server.db, secretKeyring(wrong), projectId, 'apns')).toEqual({ ok: false, error: 'credentials_unreadable' });
+    expect(await openProjectCredentials(server.db, secretKeyring(wrong), projectId, 'fcm')).toEqual({ ok: false, error: 'wrong_secret_key' });
+    expect(await loadProjectCredentials(server.db, NO_SECRET_KEYS, projectId, 'fcm')).toEqual({ ok: false, error: 'credentials_unreadable' });
+    expect(await openProjectCredentials(server.db, NO_SECRET_KEYS, projectId, 'apns')).toEqual({ ok: false, error: 'secret_key_not_configured' });
   });
 });
 
 describe('without PUSHCAST_SECRET_KEY', () => {
   let projectId: number;
   beforeAll(async () => {
-    ({ projectId } = await createProject(noKeyServer, 'No key'));
+    // Without a key no sender can be created any more (its VAPID key would be stored in plaintext):
+    // a deployment without one has senders from before VAPID keys were sealed.
+    const sender = await insertLegacySender(noKeyServer.db);
+    ({ projectId } = await createProject(noKeyServer, 'No key', { senderId: sender.id }));
   });
 
   it.each([
@@ -292,10 +297,10 @@ describe('without PUSHCAST_SECRET_KEY', () => {
 
   it('a project created with credentials is refused whole (no project appears)', async () => {
     const before = (await call(noKeyServer.apiUrl, 'GET', '/projects', { token: noKeyServer.adminToken })).body.length;
-    const sender = await call(noKeyServer.apiUrl, 'POST', '/senders', { token: noKeyServer.adminToken, body: { name: 's' } });
+    const sender = await insertLegacySender(noKeyServer.db);
     const res = await call(noKeyServer.apiUrl, 'POST', '/projects', {
       token: noKeyServer.adminToken,
-      body: { sender_id: sender.body.id, name: 'x', website: 'https://example.com', fcm_credentials: { service_account: serviceAccount() } },
+      body: { sender_id: sender.id, name: 'x', website: 'https://example.com', fcm_credentials: { service_account: serviceAccount() } },
     });
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ field: 'fcm_credentials', rule: 'secret_key_not_configured' });
@@ -396,7 +401,7 @@ describe('tenant isolation', () => {
     const b = (await createProject(server, 'Tenant B')).projectId;
     const bApns = apnsCredentials();
     await patchProject(server, b, { apns_credentials: bApns });
-    const before = await loadProjectCredentials(server.db, secretKey, b, 'apns');
+    const before = await loadProjectCredentials(server.db, keys, b, 'apns');
     const tokenA = await scopedToken(server, [a]);
 
     const read = await getProject(server, b, tokenA);
@@ -411,8 +416,8 @@ describe('tenant isolation', () => {
       expect(res.status).toBe(403);
       expect(res.body).toMatchObject({ code: 'forbidden', rule: 'project_scope' });
     }
-    expect(await loadProjectCredentials(server.db, secretKey, b, 'apns')).toEqual(before);
-    expect(await loadProjectCredentials(server.db, secretKey, b, 'fcm')).toEqual({ ok: true, value: null });
+    expect(await loadProjectCredentials(server.db, keys, b, 'apns')).toEqual(before);
+    expect(await loadProjectCredentials(server.db, keys, b, 'fcm')).toEqual({ ok: true, value: null });
 
     const own = await patchProject(server, a, { fcm_credentials: { service_account: serviceAccount() } }, tokenA);
     expect(own.status).toBe(200);

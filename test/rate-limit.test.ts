@@ -48,6 +48,7 @@ function sharedEnv(label: string): Record<string, string> {
     PUSHCAST_ADMIN_TOKEN: `admin-${randomBytes(16).toString('hex')}`,
     PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
     API_RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
   };
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createDb, ensureDatabase, listMigrations, migrate } from '@pushcast/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from './support/database.ts';
-import { createProject, scopedToken } from './support/fixtures.ts';
+import { createProject, insertLegacySender, scopedToken } from './support/fixtures.ts';
 import { call } from './support/http.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -16,7 +16,7 @@ let keyless: TestServer;
 beforeAll(async () => {
   [server, keyless] = await Promise.all([
     startTestServer('secretkeys', { PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64') }),
-    startTestServer('secretkeyskeyless'),
+    startTestServer('secretkeyskeyless', { PUSHCAST_SECRET_KEY: '' }),
   ]);
 });
 afterAll(async () => {
@@ -76,7 +76,8 @@ describe('secret keys', () => {
   });
 
   it('cannot be created without PUSHCAST_SECRET_KEY (409), since they are kept sealed', async () => {
-    const { projectId } = await createProject(keyless, 'keyless');
+    // Without a key no sender can be created either: one from before VAPID keys were sealed.
+    const { projectId } = await createProject(keyless, 'keyless', { senderId: (await insertLegacySender(keyless.db)).id });
     const refused = await api(keyless, 'POST', `/projects/${projectId}/secret_keys`);
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'conflict', rule: 'secret_key_not_configured' });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProject, scopedToken } from './support/fixtures.ts';
+import { createProject, insertLegacySender, scopedToken } from './support/fixtures.ts';
 import { call } from './support/http.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -12,7 +12,7 @@ let keyless: TestServer;
 beforeAll(async () => {
   [server, keyless] = await Promise.all([
     startTestServer('webhooksapi', { PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64') }),
-    startTestServer('webhookskeyless'),
+    startTestServer('webhookskeyless', { PUSHCAST_SECRET_KEY: '' }),
   ]);
 });
 afterAll(async () => {
@@ -141,7 +141,8 @@ describe('webhooks API', () => {
   });
 
   it('without PUSHCAST_SECRET_KEY, a webhook cannot be created (409): its secret could not be sealed', async () => {
-    const { projectId } = await createProject(keyless, 'keyless');
+    // Without a key no sender can be created either: one from before VAPID keys were sealed.
+    const { projectId } = await createProject(keyless, 'keyless', { senderId: (await insertLegacySender(keyless.db)).id });
     const res = await api(keyless, 'POST', `/projects/${projectId}/webhooks`, { url: 'https://a.example.com/h' });
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'conflict', rule: 'secret_key_not_configured' });

@@ -32,6 +32,8 @@ function startWorkerProcess(env: Record<string, string> = {}): Child {
     REDIS_URL: TEST_REDIS_URL,
     PUSHCAST_QUEUE_PREFIX: p.server.queuePrefix,
     PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
+    // The API's: senders' VAPID private keys are sealed under it.
+    PUSHCAST_SECRET_KEY: p.secretKey,
     NODE_EXTRA_CA_CERTS: p.push.caFile,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     WORKER_LOCK_MS: '2000',

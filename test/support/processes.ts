@@ -7,9 +7,9 @@ export interface Child {
   output(): { stdout: string; stderr: string };
 }
 
-/** A Pushcast entry point in a process of its own, as production runs it. */
-export function startProcess(entry: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env } });
+/** A Pushcast entry point in a process of its own, as production runs it (`args`: a CLI's command line). */
+export function startProcess(entry: string, env: Record<string, string>, args: readonly string[] = []): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -21,7 +21,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** The real API on a free port, over a fresh database and its own Redis key prefix. */
+/**
+ * The real API on a free port, over a fresh database and its own Redis key prefix. It has a
+ * PUSHCAST_SECRET_KEY of its own unless `env` gives one (`''` = none: a deployment without a key).
+ */
 export async function startTestServer(label: string, env: Record<string, string> = {}): Promise<TestServer> {
   const database = freshDatabaseUrl(label);
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
@@ -34,6 +37,7 @@ export async function startTestServer(label: string, env: Record<string, string>
     PUSHCAST_ADMIN_TOKEN: adminToken,
     PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
     PUSHCAST_QUEUE_PREFIX: queuePrefix,
+    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

@@ -16,10 +16,11 @@ import type { SubscriptionImport } from '@pushcast/store';
 
 /** Domain → JSON in Pushpad's field names. */
 
-export const senderJson = (s: Sender) => ({
+/** `privateKey` null: this process cannot open it (no PUSHCAST_SECRET_KEY, or sealed under a key it was not given). */
+export const senderJson = (s: Sender, privateKey: string | null) => ({
   id: s.id,
   name: s.name,
-  vapid_private_key: s.vapidPrivateKey,
+  vapid_private_key: privateKey,
   vapid_public_key: s.vapidPublicKey,
   created_at: s.createdAt.toISOString(),
 });

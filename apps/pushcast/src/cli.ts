@@ -11,9 +11,12 @@ import {
   migrate,
   revokeAccessToken,
 } from '@pushcast/store';
+import { rekey } from './rekey.ts';
 
 const USAGE = `usage:
   pushcast migrate                                   apply database migrations
+  pushcast rekey [--batch-size N]                    re-seal every secret under PUSHCAST_SECRET_KEY (online,
+                                                     resumable; reads the old ones with PUSHCAST_SECRET_KEY_PREVIOUS)
   pushcast token create --project ID [--project ID]  mint a token scoped to projects
   pushcast token create --admin                      mint an admin token
         [--name NAME]
@@ -23,7 +26,7 @@ const USAGE = `usage:
         [--format ndjson|csv] [--no-wait]            gzip or not; waits for a worker to apply them
   pushcast export --project ID > FILE                export subscriptions (what import takes back)
         [--format ndjson|csv] [--tags EXPR]
-Reads DATABASE_URL (and REDIS_URL for import) like the server does.`;
+Reads DATABASE_URL (and REDIS_URL for import, the secret keys for rekey) like the server does.`;
 
 function fail(message: string): never {
   process.stderr.write(`pushcast: ${message}\n`);
@@ -53,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
       format: { type: 'string' },
       tags: { type: 'string' },
       'no-wait': { type: 'boolean', default: false },
+      'batch-size': { type: 'string', default: '100' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -74,6 +78,11 @@ async function main(argv: string[]): Promise<void> {
     await migrate(db);
     if (command === 'migrate') {
       process.stdout.write('migrations applied\n');
+    } else if (command === 'rekey' && sub === undefined) {
+      const batchSize = values['batch-size'];
+      if (!/^[1-9]\d{0,4}$/.test(batchSize)) fail(`--batch-size ${batchSize}: must be 1 to 99999`);
+      if (config.secretKeys.current === undefined) fail('rekey needs PUSHCAST_SECRET_KEY: the key every secret is sealed under');
+      process.exitCode = await rekey(db, config.secretKeys, Number(batchSize), (line) => process.stdout.write(`${line}\n`));
     } else if (command === 'token' && sub === 'create') {
       const projectIds = (values.project ?? []).map((p) => {
         if (!/^[1-9]\d{0,15}$/.test(p)) fail(`--project ${p}: must be a project id`);

@@ -9,6 +9,13 @@ const runtime = await startRuntime('pushcast');
 const worker = await startWorker(runtime);
 const api = await startApi(runtime);
 process.stdout.write(`Pushcast is running: API at ${api.url}/api/v1\n`);
+if (runtime.config.secretKeys.current === undefined) {
+  // Secrets are stored sealed or not at all: say so before the first sender is refused.
+  process.stdout.write(
+    'No PUSHCAST_SECRET_KEY: senders, provider credentials, webhooks and secret keys cannot be created (409).\n' +
+      'Set one and keep it: export PUSHCAST_SECRET_KEY=$(openssl rand -base64 32)\n',
+  );
+}
 
 if (!runtime.config.adminToken) {
   // First start without PUSHCAST_ADMIN_TOKEN: mint one admin token so that a new user can call the

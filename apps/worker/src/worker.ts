@@ -89,7 +89,7 @@ export async function startWorker(
     ...(options.pushCa ? { ca: options.pushCa } : {}),
   });
   // Read per chunk run (one row, one AES-GCM open): a key changed through the API is used by the next chunk.
-  const credentials: CredentialsSource = (projectId, platform) => loadProjectCredentials(db, config.secretKey, projectId, platform);
+  const credentials: CredentialsSource = (projectId, platform) => loadProjectCredentials(db, config.secretKeys, projectId, platform);
   const apnsClients = new ClientCache<ApnsClient>();
   const fcmClients = new ClientCache<FcmClient>();
   const fcmTransport = config.fcmUrl ? localFcmTransport(config.fcmUrl, options.fcmCa) : undefined;
@@ -123,7 +123,7 @@ export async function startWorker(
       handBack: handBack.signal,
       ...(options.plan ? { options: options.plan } : {}),
     }),
-    'send-web-chunk': makeSendChunkProcessor(webChannel({ db, webPush, secretKey: config.secretKey }), chunkDeps),
+    'send-web-chunk': makeSendChunkProcessor(webChannel({ db, webPush, secretKeys: config.secretKeys }), chunkDeps),
     'send-apns-chunk': makeSendChunkProcessor(
       apnsChannel({
         credentials,
@@ -153,7 +153,7 @@ export async function startWorker(
     'import-subscriptions': makeImportSubscriptionsProcessor({ db, logger }),
     'deliver-webhook': makeDeliverWebhookProcessor({
       db,
-      secretKey: config.secretKey,
+      secretKeys: config.secretKeys,
       post: webhookTransport.post,
       logger,
       metrics: observability.webhookMetrics,

@@ -1,3 +1,4 @@
+import { secretKeyring, type SecretKeyring } from '@pushcast/domain';
 import { z } from 'zod';
 
 /**
@@ -8,17 +9,39 @@ const hostEntry = z
   .string()
   .regex(/^(\*\.)?[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$/, 'must be host or host:port');
 
-/** 32 bytes, as 64 hex digits or base64: the AES-256-GCM key that seals provider credentials at rest. */
-const secretKey = z
-  .string()
-  .transform((v, ctx) => {
-    const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
-    if (bytes.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(v) && bytes.toString('base64').replace(/=+$/, '') !== v.replace(/=+$/, ''))) {
-      ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)' });
+/** 32 bytes as 64 hex digits or base64, or null when it is neither. */
+function secretKeyBytes(v: string): Buffer | null {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+  if (bytes.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(v) && bytes.toString('base64').replace(/=+$/, '') !== v.replace(/=+$/, ''))) {
+    return null;
+  }
+  return bytes;
+}
+
+/** 32 bytes, as 64 hex digits or base64: the AES-256-GCM key that seals secrets at rest. */
+const secretKey = z.string().transform((v, ctx) => {
+  const bytes = secretKeyBytes(v);
+  if (bytes === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** Former secret keys, comma-separated, each like PUSHCAST_SECRET_KEY: they open, never seal. */
+const previousSecretKeys = z.string().transform((v, ctx) => {
+  const keys: Buffer[] = [];
+  for (const [i, entry] of v.split(',').map((e) => e.trim()).entries()) {
+    if (entry === '') continue;
+    const bytes = secretKeyBytes(entry);
+    if (bytes === null) {
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} must be 32 bytes as 64 hex digits or base64 (comma-separated keys)` });
       return z.NEVER;
     }
-    return bytes;
-  });
+    keys.push(bytes);
+  }
+  return keys;
+});
 
 /** Where a provider's fixed host is replaced by a local server (tests, the demo, the benchmark). */
 const localOverrideUrl = z
@@ -67,6 +90,7 @@ export const configSchema = z.object({
   PUSH_MAX_IN_FLIGHT_PER_ORIGIN: z.coerce.number().int().min(1).max(10_000).default(256),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   PUSHCAST_SECRET_KEY: secretKey.optional(),
+  PUSHCAST_SECRET_KEY_PREVIOUS: previousSecretKeys.optional(),
   PUSHCAST_APNS_URL: localOverrideUrl.optional(),
   PUSHCAST_FCM_URL: localOverrideUrl.optional(),
   APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
@@ -113,8 +137,12 @@ export interface Config {
   readonly pushMaxInFlightPerOrigin: number;
   /** A job's lock; a crashed worker's job is taken over after about this long (BullMQ lockDuration and stalledInterval). */
   readonly workerLockMs: number;
-  /** AES-256-GCM key for provider credentials at rest; without it, credentials cannot be set. */
-  readonly secretKey: Buffer | undefined;
+  /**
+   * AES-256-GCM keys for secrets at rest (provider credentials, VAPID private keys, the open-tracking
+   * key): `current` (PUSHCAST_SECRET_KEY) seals, the previous ones (PUSHCAST_SECRET_KEY_PREVIOUS)
+   * only open. Without a current key, no secret can be stored.
+   */
+  readonly secretKeys: SecretKeyring;
   /** Every APNs connection goes to this origin instead of Apple's hosts (a local APNs server). */
   readonly apnsUrl: string | undefined;
   /** FCM sends and Google's OAuth token requests go to this origin instead (a local FCM server). */
@@ -160,6 +188,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const c = parsed.data;
+  if (c.PUSHCAST_SECRET_KEY_PREVIOUS !== undefined && c.PUSHCAST_SECRET_KEY_PREVIOUS.length > 0 && c.PUSHCAST_SECRET_KEY === undefined) {
+    // Previous keys only open: a deployment holding them without a current key could read its
+    // secrets but store none, and `pushcast rekey` would have nothing to seal under.
+    throw new ConfigError([{ variable: 'PUSHCAST_SECRET_KEY_PREVIOUS', message: 'needs PUSHCAST_SECRET_KEY (the key that seals)' }]);
+  }
   return Object.freeze({
     port: c.PORT,
     host: c.HOST,
@@ -178,7 +211,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workerConcurrency: c.WORKER_CONCURRENCY,
     pushMaxInFlightPerOrigin: c.PUSH_MAX_IN_FLIGHT_PER_ORIGIN,
     workerLockMs: c.WORKER_LOCK_MS,
-    secretKey: c.PUSHCAST_SECRET_KEY,
+    secretKeys: secretKeyring(c.PUSHCAST_SECRET_KEY, c.PUSHCAST_SECRET_KEY_PREVIOUS ?? []),
     apnsUrl: c.PUSHCAST_APNS_URL?.replace(/\/$/, ''),
     fcmUrl: c.PUSHCAST_FCM_URL?.replace(/\/$/, ''),
     apnsMaxInFlightPerCredential: c.APNS_MAX_IN_FLIGHT_PER_CREDENTIAL,
@@ -198,7 +231,9 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     adminToken: config.adminToken === undefined ? undefined : '[redacted]',
-    secretKey: config.secretKey === undefined ? undefined : '[redacted]',
+    secretKeys: config.secretKeys.byId.size === 0 ? undefined : '[redacted]',
+    // Ids (16 hex digits of each key's SHA-256) reveal nothing of the keys and show which ones a process holds.
+    secretKeyIds: { current: config.secretKeys.currentId, all: [...config.secretKeys.byId.keys()] },
     databaseUrl: redactUrl(config.databaseUrl),
     redisUrl: redactUrl(config.redisUrl),
   };

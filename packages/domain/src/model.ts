@@ -3,10 +3,10 @@ import type { ProjectQuota } from './quota.ts';
 /** Domain types: what the store returns and the API serialises. */
 export type Platform = 'web' | 'apns' | 'fcm';
 
+/** A sender without its VAPID private key, which is sealed at rest and opened only where it is needed. */
 export interface Sender {
   readonly id: number;
   readonly name: string;
-  readonly vapidPrivateKey: string;
   readonly vapidPublicKey: string;
   readonly createdAt: Date;
 }

@@ -67,7 +67,8 @@ export const RULES = {
   service_account_type: 'an FCM service account whose type is not service_account',
   project_id: 'an FCM project id with characters outside letters, digits and - . :',
   email: 'not an email address',
-  secret_key_not_configured: 'credentials, a webhook or a secret key given to a deployment without PUSHCAST_SECRET_KEY',
+  secret_key_not_configured:
+    'a secret to store (provider credentials, a webhook, a project secret key, a sender and its VAPID key) given to a deployment without PUSHCAST_SECRET_KEY',
   sender_in_use: 'a sender that projects still use',
   // Notifications
   already_sent: 'cancelling a notification already sent',

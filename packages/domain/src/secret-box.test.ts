@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openSecret, sealSecret, secretKeyId, type SealedSecret } from './secret-box.ts';
+import {
+  isUnderCurrentKey,
+  NO_SECRET_KEYS,
+  openSecret,
+  openWithKeyring,
+  sealSecret,
+  sealWithKeyring,
+  secretKeyId,
+  secretKeyring,
+  type SealedSecret,
+} from './secret-box.ts';
 
 const key = randomBytes(32);
 const aad = 'pushcast:credentials:7:apns';
@@ -56,5 +66,41 @@ describe('secret box (AES-256-GCM)', () => {
 
   it('refuses to seal under a key that is not 32 bytes', () => {
     expect(() => sealSecret(randomBytes(31), plaintext, aad)).toThrow(RangeError);
+  });
+});
+
+describe('secret keyring (current + previous keys)', () => {
+  const current = randomBytes(32);
+  const previous = randomBytes(32);
+  const older = randomBytes(32);
+
+  it('seals under the current key and opens values of every key it holds, by their key id', () => {
+    const ring = secretKeyring(current, [previous, older]);
+    const sealed = sealWithKeyring(ring, plaintext, aad);
+    if (!sealed.ok) throw new Error('not sealed');
+    expect(sealed.value.keyId).toBe(secretKeyId(current));
+    expect(ring.currentId).toBe(secretKeyId(current));
+    for (const key of [current, previous, older]) {
+      const opened = openWithKeyring(ring, sealSecret(key, plaintext, aad), aad);
+      expect(opened.ok && opened.value.toString('utf8')).toBe(plaintext);
+    }
+  });
+
+  it('tells a key it does not hold, no key at all, and tampering apart', () => {
+    const byOld = sealSecret(older, plaintext, aad);
+    expect(openWithKeyring(secretKeyring(current, [previous]), byOld, aad)).toEqual({ ok: false, error: 'unknown_key' });
+    expect(openWithKeyring(NO_SECRET_KEYS, byOld, aad)).toEqual({ ok: false, error: 'no_key' });
+    expect(sealWithKeyring(NO_SECRET_KEYS, plaintext, aad)).toEqual({ ok: false, error: 'no_key' });
+    const ring = secretKeyring(current, [older]);
+    expect(openWithKeyring(ring, byOld, 'pushcast:credentials:8:apns')).toEqual({ ok: false, error: 'tampered' });
+    expect(openWithKeyring(ring, { ...byOld, keyId: secretKeyId(current) }, aad)).toEqual({ ok: false, error: 'tampered' });
+  });
+
+  it('knows what is under the current key, and a previous key equal to the current one counts once', () => {
+    const ring = secretKeyring(current, [current, previous]);
+    expect([...ring.byId.keys()]).toEqual([secretKeyId(current), secretKeyId(previous)]);
+    expect(isUnderCurrentKey(ring, secretKeyId(current))).toBe(true);
+    expect(isUnderCurrentKey(ring, secretKeyId(previous))).toBe(false);
+    expect(isUnderCurrentKey(secretKeyring(undefined, [previous]), secretKeyId(previous))).toBe(false);
   });
 });

@@ -58,3 +58,67 @@ export function openSecret(key: Uint8Array, sealed: SealedSecret, aad: string): 
     return err('tampered');
   }
 }
+
+/**
+ * The keys a process holds: the current one (PUSHCAST_SECRET_KEY), which seals everything new, and
+ * previous ones (PUSHCAST_SECRET_KEY_PREVIOUS), which only open. A sealed value names its key by id,
+ * so opening looks the key up instead of trying each one.
+ */
+export interface SecretKeyring {
+  /** Seals new values; undefined = no PUSHCAST_SECRET_KEY (nothing can be sealed). */
+  readonly current: Buffer | undefined;
+  /** `secretKeyId` of `current`. */
+  readonly currentId: string | undefined;
+  /** Every key that opens (the current one and the previous ones), by key id. */
+  readonly byId: ReadonlyMap<string, Buffer>;
+}
+
+export function secretKeyring(current: Uint8Array | undefined, previous: readonly Uint8Array[] = []): SecretKeyring {
+  const byId = new Map<string, Buffer>();
+  for (const key of [...(current === undefined ? [] : [current]), ...previous]) {
+    if (key.length !== SECRET_KEY_BYTES) throw new RangeError(`the secret key must be ${SECRET_KEY_BYTES} bytes`);
+    const id = secretKeyId(key);
+    if (!byId.has(id)) byId.set(id, Buffer.from(key));
+  }
+  const currentKey = current === undefined ? undefined : Buffer.from(current);
+  return Object.freeze({
+    current: currentKey,
+    currentId: currentKey === undefined ? undefined : secretKeyId(currentKey),
+    byId,
+  });
+}
+
+/** A keyring without any key: a deployment without PUSHCAST_SECRET_KEY. */
+export const NO_SECRET_KEYS: SecretKeyring = secretKeyring(undefined);
+
+/**
+ * Why a keyring does not open a sealed value:
+ * - `no_key`: the keyring is empty (no PUSHCAST_SECRET_KEY);
+ * - `unknown_key`: it was sealed under a key the keyring does not hold (neither current nor previous);
+ * - `tampered`: the key is held, but the value was changed or belongs elsewhere (AAD).
+ */
+export type KeyringOpenError = 'no_key' | 'unknown_key' | 'tampered';
+
+/** Opens with the key the value names (current or previous); no trial of the others. */
+export function openWithKeyring(ring: SecretKeyring, sealed: SealedSecret, aad: string): Result<Buffer, KeyringOpenError> {
+  if (ring.byId.size === 0) return err('no_key');
+  const key = ring.byId.get(sealed.keyId);
+  if (key === undefined) return err('unknown_key');
+  const opened = openSecret(key, sealed, aad);
+  return opened.ok ? opened : err(opened.error === 'wrong_key' ? 'unknown_key' : 'tampered');
+}
+
+/** Seals under the keyring's current key; `no_key` when there is none. */
+export function sealWithKeyring(ring: SecretKeyring, plaintext: string | Uint8Array, aad: string): Result<SealedSecret, 'no_key'> {
+  return ring.current === undefined ? err('no_key') : ok(sealSecret(ring.current, plaintext, aad));
+}
+
+/** Whether a value sealed under `keyId` is already under the keyring's current key (rekey leaves it alone). */
+export function isUnderCurrentKey(ring: SecretKeyring, keyId: string): boolean {
+  return ring.currentId !== undefined && keyId === ring.currentId;
+}
+
+/** AAD of a secret Pushcast keeps for itself (`pushcast_secrets`, by name). */
+export function storedSecretAad(name: string): string {
+  return `pushcast:secret:${name}`;
+}

@@ -60,3 +60,8 @@ function toPems(privateKey: KeyObject, publicKey: KeyObject): VapidKeyPair {
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   };
 }
+
+/** AAD of a sender's sealed VAPID private key: a sealed key copied to another sender does not open. */
+export function vapidKeyAad(senderId: number): string {
+  return `pushcast:vapid:${senderId}`;
+}

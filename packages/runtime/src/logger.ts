@@ -17,6 +17,7 @@ const SECRET_FIELDS = [
   'privateKey',
   'keyPem',
   'secretKey',
+  'secretKeys',
 ];
 
 /**

@@ -5,7 +5,6 @@ import {
   credentialsPlaintext,
   err,
   ok,
-  openSecret,
   sealSecret,
   summarizeCredentials,
   type DeviceCredentials,
@@ -13,12 +12,15 @@ import {
   type ProjectCredentials,
   type ProjectCredentialsSummary,
   type Result,
+  type SecretKeyring,
 } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { openSealed, sealedParams, type SecretUnreadableReason } from './sealed.ts';
 
 /**
  * Provider credentials per project (table `project_credentials`, migration 0004), sealed with
- * AES-256-GCM under PUSHCAST_SECRET_KEY and bound to their project and platform. Only the
+ * AES-256-GCM under PUSHCAST_SECRET_KEY and bound to their project and platform; opened with the
+ * key their `key_id` names (the current key or one of PUSHCAST_SECRET_KEY_PREVIOUS). Only the
  * non-secret summary is ever read without the key.
  */
 
@@ -85,15 +87,7 @@ export async function saveProjectCredentials(
      ON CONFLICT (project_id, platform) DO UPDATE SET
        key_id = EXCLUDED.key_id, iv = EXCLUDED.iv, ciphertext = EXCLUDED.ciphertext, auth_tag = EXCLUDED.auth_tag,
        summary = EXCLUDED.summary, updated_at = now()`,
-    [
-      projectId,
-      credentials.platform,
-      sealed.keyId,
-      Buffer.from(sealed.iv),
-      Buffer.from(sealed.ciphertext),
-      Buffer.from(sealed.authTag),
-      JSON.stringify(summaryJson(credentials)),
-    ],
+    [projectId, credentials.platform, ...sealedParams(sealed), JSON.stringify(summaryJson(credentials))],
   );
 }
 
@@ -119,18 +113,16 @@ export async function listCredentialSummaries(
 }
 
 /**
- * Why stored credentials cannot be opened:
- * - `secret_key_not_configured`: PUSHCAST_SECRET_KEY is not set in this process;
- * - `wrong_secret_key`: the row was sealed under another key (its key id differs);
- * - `tampered`: the right key, but the row was changed or belongs to another project/platform;
- * - `malformed`: it opened, but is not what Pushcast seals (never expected).
+ * Why stored credentials cannot be opened: a `SecretUnreadableReason` (no PUSHCAST_SECRET_KEY, a
+ * key this process does not hold, a changed row or one of another project/platform), or
+ * `malformed`: it opened, but is not what Pushcast seals (never expected).
  */
-export type CredentialsUnreadableReason = 'secret_key_not_configured' | 'wrong_secret_key' | 'tampered' | 'malformed';
+export type CredentialsUnreadableReason = SecretUnreadableReason | 'malformed';
 
 /** Opens a project's credentials for one platform, saying why when they do not open. null = none configured. */
 export async function openProjectCredentials(
   db: Queryable,
-  secretKey: Buffer | undefined,
+  ring: SecretKeyring,
   projectId: number,
   platform: DevicePlatform,
 ): Promise<Result<ProjectCredentials | null, CredentialsUnreadableReason>> {
@@ -140,13 +132,12 @@ export async function openProjectCredentials(
   );
   const row = rows[0];
   if (!row) return ok(null);
-  if (secretKey === undefined) return err('secret_key_not_configured');
-  const opened = openSecret(
-    secretKey,
+  const opened = openSealed(
+    ring,
     { keyId: row.key_id, iv: row.iv, ciphertext: row.ciphertext, authTag: row.auth_tag },
     credentialsAad(projectId, platform),
   );
-  if (!opened.ok) return err(opened.error === 'wrong_key' ? 'wrong_secret_key' : 'tampered');
+  if (!opened.ok) return opened;
   const plaintext = opened.value.toString('utf8');
   const parsed = credentialsFromPlaintext(platform, plaintext);
   if (!parsed.ok) return err('malformed');
@@ -162,10 +153,10 @@ export async function openProjectCredentials(
  */
 export async function loadProjectCredentials(
   db: Queryable,
-  secretKey: Buffer | undefined,
+  ring: SecretKeyring,
   projectId: number,
   platform: DevicePlatform,
 ): Promise<Result<ProjectCredentials | null, 'credentials_unreadable'>> {
-  const opened = await openProjectCredentials(db, secretKey, projectId, platform);
+  const opened = await openProjectCredentials(db, ring, projectId, platform);
   return opened.ok ? opened : err('credentials_unreadable');
 }

@@ -16,3 +16,6 @@ export * from './webhooks.ts';
 export * from './webhook-events.ts';
 export * from './subscription-imports.ts';
 export * from './secret-keys.ts';
+export * from './sealed.ts';
+export * from './pushcast-secrets.ts';
+export * from './rekey.ts';

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { openTrackingKey } from '@pushcast/domain';
+import { openTrackingKey, sealSecret, storedSecretAad, type SecretKeyring } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { findSecret, insertSealedSecretIfMissing, insertSecretIfMissing } from './pushcast-secrets.ts';
+import { openSealed } from './sealed.ts';
 
 /** Open tracking: one row per opened (notification, subscription), counters per action. */
 
@@ -76,40 +78,46 @@ export async function openedCountsByCustomMetric(db: Queryable, projectId: numbe
   return new Map(rows.map((r) => [r.name, r.opened]));
 }
 
-/** Stores `fresh` under `name` unless a secret of that name exists (the first process to ask wins). */
-export async function insertSecretIfMissing(db: Queryable, name: string, fresh: Buffer): Promise<void> {
-  await db.query(`INSERT INTO pushcast_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [name, fresh]);
-}
-
-export async function findSecret(db: Queryable, name: string): Promise<Buffer | null> {
-  const { rows } = await db.query<{ value: Buffer }>(`SELECT value FROM pushcast_secrets WHERE name = $1`, [name]);
-  return rows[0]?.value ?? null;
-}
-
 /**
- * The key of open-tracking tokens, the same in the API and every worker: derived from
- * PUSHCAST_SECRET_KEY when it is set, else from a random secret Pushcast keeps in PostgreSQL
- * (generated once, by whichever process asks first). Two statements on purpose: the SELECT runs
- * after the INSERT in a new snapshot, so it sees a secret that a racing process committed.
+ * The key of open-tracking tokens, the same in the API and every worker.
+ * - With PUSHCAST_SECRET_KEY: a key kept sealed in PostgreSQL (`open_tracking_key`), so that rotating
+ *   the secret key leaves it, and the tokens already sent, unchanged (`pushcast rekey` re-seals it).
+ *   The first process to need it stores the key derived from its PUSHCAST_SECRET_KEY, which is what
+ *   tokens were signed with before it was kept (migration 0012).
+ * - Without: derived from a random secret kept in plaintext (`open_tracking`), generated once.
+ * Whichever process asks first stores it; the SELECT after the INSERT runs in a new snapshot, so it
+ * sees what a racing process committed.
  */
-export async function loadOpenTrackingKey(db: Queryable, secretKey: Buffer | undefined): Promise<Buffer> {
-  if (secretKey !== undefined) return openTrackingKey(secretKey);
-  const existing = await findSecret(db, OPEN_TRACKING_SECRET);
-  if (existing) return openTrackingKey(existing);
-  await insertSecretIfMissing(db, OPEN_TRACKING_SECRET, randomBytes(32));
-  const stored = await findSecret(db, OPEN_TRACKING_SECRET);
-  if (!stored) throw new Error('open-tracking secret missing right after it was stored');
-  return openTrackingKey(stored);
+export async function loadOpenTrackingKey(db: Queryable, ring: SecretKeyring): Promise<Buffer> {
+  if (ring.current === undefined) {
+    const existing = await findSecret(db, OPEN_TRACKING_SECRET);
+    if (existing && !existing.sealed) return openTrackingKey(existing.value);
+    await insertSecretIfMissing(db, OPEN_TRACKING_SECRET, randomBytes(32));
+    const stored = await findSecret(db, OPEN_TRACKING_SECRET);
+    if (!stored || stored.sealed) throw new Error('open-tracking secret missing right after it was stored');
+    return openTrackingKey(stored.value);
+  }
+  const aad = storedSecretAad(OPEN_TRACKING_KEY);
+  let stored = await findSecret(db, OPEN_TRACKING_KEY);
+  if (!stored) {
+    await insertSealedSecretIfMissing(db, OPEN_TRACKING_KEY, sealSecret(ring.current, openTrackingKey(ring.current), aad));
+    stored = await findSecret(db, OPEN_TRACKING_KEY);
+  }
+  if (!stored || !stored.sealed) throw new Error('open-tracking key missing right after it was stored');
+  const opened = openSealed(ring, stored.value, aad);
+  // A deployment whose key was replaced without PUSHCAST_SECRET_KEY_PREVIOUS: nothing to fall back on.
+  if (!opened.ok) throw new Error(`the open-tracking key does not open: ${opened.error}`);
+  return opened.value;
 }
 
 /**
  * The key, loaded once per process and kept (it never changes while the process runs); a failed
  * load (PostgreSQL away) is tried again on the next call. What the API and the workers hold.
  */
-export function openTrackingKeySource(db: Queryable, secretKey: Buffer | undefined): () => Promise<Buffer> {
+export function openTrackingKeySource(db: Queryable, ring: SecretKeyring): () => Promise<Buffer> {
   let key: Promise<Buffer> | undefined;
   return () => {
-    key ??= loadOpenTrackingKey(db, secretKey).catch((error: unknown) => {
+    key ??= loadOpenTrackingKey(db, ring).catch((error: unknown) => {
       key = undefined;
       throw error;
     });
@@ -117,4 +125,7 @@ export function openTrackingKeySource(db: Queryable, secretKey: Buffer | undefin
   };
 }
 
+/** Plaintext random secret the key is derived from when there is no PUSHCAST_SECRET_KEY. */
 const OPEN_TRACKING_SECRET = 'open_tracking';
+/** The key itself, sealed under PUSHCAST_SECRET_KEY. */
+export const OPEN_TRACKING_KEY = 'open_tracking_key';

@@ -1,9 +1,11 @@
-import { openSecret, projectSecretKeyAad, sealSecret, type ProjectSecretKey } from '@pushcast/domain';
+import { projectSecretKeyAad, sealSecret, type ProjectSecretKey, type SecretKeyring } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { openSealed, type SecretUnreadableReason } from './sealed.ts';
 
 /**
  * Project secret keys (migration 0013): found by their SHA-256, kept sealed under
- * PUSHCAST_SECRET_KEY for what needs the key itself (verifying Beams user JWTs, HS256).
+ * PUSHCAST_SECRET_KEY for what needs the key itself (verifying Beams user JWTs, HS256); opened with
+ * the key their `key_id` names (the current one or one of PUSHCAST_SECRET_KEY_PREVIOUS).
  */
 
 interface SecretKeyRow {
@@ -66,12 +68,12 @@ export async function findProjectSecretKeyByHash(db: Queryable, keyHash: Buffer)
 }
 
 /** Why a project's secret keys do not open (as for credentials). */
-export type SecretKeyUnreadable = 'secret_key_not_configured' | 'wrong_secret_key' | 'tampered';
+export type SecretKeyUnreadable = SecretUnreadableReason;
 
 /** A project's live secret keys, opened, newest first: what a Beams user JWT may be signed with. */
 export async function openProjectSecretKeys(
   db: Queryable,
-  sealingKey: Buffer | undefined,
+  ring: SecretKeyring,
   projectId: number,
 ): Promise<{ ok: true; value: string[] } | { ok: false; error: SecretKeyUnreadable }> {
   const { rows } = await db.query<{ id: number; key_id: string; iv: Buffer; ciphertext: Buffer; auth_tag: Buffer }>(
@@ -79,11 +81,10 @@ export async function openProjectSecretKeys(
     [projectId],
   );
   if (rows.length === 0) return { ok: true, value: [] };
-  if (sealingKey === undefined) return { ok: false, error: 'secret_key_not_configured' };
   const keys: string[] = [];
   for (const r of rows) {
-    const opened = openSecret(sealingKey, { keyId: r.key_id, iv: r.iv, ciphertext: r.ciphertext, authTag: r.auth_tag }, projectSecretKeyAad(r.id));
-    if (!opened.ok) return { ok: false, error: opened.error === 'wrong_key' ? 'wrong_secret_key' : 'tampered' };
+    const opened = openSealed(ring, { keyId: r.key_id, iv: r.iv, ciphertext: r.ciphertext, authTag: r.auth_tag }, projectSecretKeyAad(r.id));
+    if (!opened.ok) return opened;
     keys.push(opened.value.toString('utf8'));
   }
   return { ok: true, value: keys };

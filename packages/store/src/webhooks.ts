@@ -1,9 +1,11 @@
-import { openSecret, sealSecret, webhookSecretAad, type Webhook, type WebhookAttempt } from '@pushcast/domain';
+import { sealSecret, webhookSecretAad, type SecretKeyring, type Webhook, type WebhookAttempt } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { openSealed, type SecretUnreadableReason } from './sealed.ts';
 
 /**
  * A project's webhooks (migration 0010) and their signing secrets, sealed with AES-256-GCM under
- * PUSHCAST_SECRET_KEY and bound to their webhook. Secrets are read only by the worker that signs.
+ * PUSHCAST_SECRET_KEY and bound to their webhook, opened with the key their `key_id` names (the
+ * current one or one of PUSHCAST_SECRET_KEY_PREVIOUS). Secrets are read only by the worker that signs.
  */
 
 interface WebhookRow {
@@ -128,12 +130,12 @@ export async function rotateWebhookSecret(
 }
 
 /** Why a webhook's secrets do not open (as for credentials). */
-export type WebhookSecretUnreadable = 'secret_key_not_configured' | 'wrong_secret_key' | 'tampered';
+export type WebhookSecretUnreadable = SecretUnreadableReason;
 
 /** The secrets that sign now, newest first (two during a rotation's overlap). */
 export async function openWebhookSecrets(
   db: Queryable,
-  secretKey: Buffer | undefined,
+  ring: SecretKeyring,
   webhookId: number,
 ): Promise<{ ok: true; value: string[] } | { ok: false; error: WebhookSecretUnreadable }> {
   const { rows } = await db.query<{ key_id: string; iv: Buffer; ciphertext: Buffer; auth_tag: Buffer }>(
@@ -141,11 +143,11 @@ export async function openWebhookSecrets(
      WHERE webhook_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY id DESC`,
     [webhookId],
   );
-  if (secretKey === undefined) return { ok: false, error: 'secret_key_not_configured' };
+  if (ring.byId.size === 0) return { ok: false, error: 'secret_key_not_configured' };
   const secrets: string[] = [];
   for (const r of rows) {
-    const opened = openSecret(secretKey, { keyId: r.key_id, iv: r.iv, ciphertext: r.ciphertext, authTag: r.auth_tag }, webhookSecretAad(webhookId));
-    if (!opened.ok) return { ok: false, error: opened.error === 'wrong_key' ? 'wrong_secret_key' : 'tampered' };
+    const opened = openSealed(ring, { keyId: r.key_id, iv: r.iv, ciphertext: r.ciphertext, authTag: r.auth_tag }, webhookSecretAad(webhookId));
+    if (!opened.ok) return opened;
     secrets.push(opened.value.toString('utf8'));
   }
   return { ok: true, value: secrets };

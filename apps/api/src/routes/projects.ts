@@ -73,7 +73,7 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
   /** Credentials are sealed under PUSHCAST_SECRET_KEY; without it they cannot be set (removing them needs no key). */
   function sealingKeyFor(changes: CredentialChanges): Buffer | undefined {
     const setting = (['apns_credentials', 'fcm_credentials'] as const).find((f) => changes[f] != null);
-    if (setting !== undefined && config.secretKey === undefined) {
+    if (setting !== undefined && config.secretKeys.current === undefined) {
       throw new PushcastError(
         'conflict',
         `${setting}: cannot be stored: set PUSHCAST_SECRET_KEY (32 random bytes, e.g. \`openssl rand -base64 32\`) ` +
@@ -81,7 +81,7 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
         { field: setting, rule: 'secret_key_not_configured' },
       );
     }
-    return config.secretKey;
+    return config.secretKeys.current;
   }
 
   async function applyCredentials(tx: Queryable, projectId: number, changes: CredentialChanges, key: Buffer | undefined) {

@@ -1,6 +1,6 @@
 import { generateVapidKeyPair, notFound, parseVapidKeyPair, PushcastError, validationError } from '@pushcast/domain';
-import { deleteSender, findSender, insertSender, listSenders, renameSender } from '@pushcast/store';
-import type { FastifyInstance } from 'fastify';
+import { deleteSender, findSenderWithKey, insertSender, listSendersWithKeys, renameSender, type SenderWithKey } from '@pushcast/store';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -17,9 +17,20 @@ const createBody = z.strictObject({
 });
 const updateBody = z.strictObject({ name: name.optional() });
 
-/** Senders hold VAPID key pairs (the private key included), so they are admin-only. */
-export async function senderRoutes(app: FastifyInstance, { db }: ApiDeps): Promise<void> {
+/**
+ * Senders hold VAPID key pairs (the private key included), so they are admin-only. The private key
+ * is sealed under PUSHCAST_SECRET_KEY at rest and opened for the answer, as Pushpad's API shows it.
+ */
+export async function senderRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
   app.addHook('preHandler', async (request) => requireAdmin(request.principal));
+
+  /** The answer; a private key this process cannot open is shown as null (and logged, without any secret). */
+  function answer(found: SenderWithKey, log: FastifyBaseLogger) {
+    if (!found.privateKey.ok) {
+      log.warn({ senderId: found.sender.id, reason: found.privateKey.error }, 'VAPID private key cannot be opened: answered as null');
+    }
+    return senderJson(found.sender, found.privateKey.ok ? found.privateKey.value : null);
+  }
 
   app.post('/senders', async (request, reply) => {
     const body = parseInput(createBody, request.body, 'body');
@@ -37,29 +48,38 @@ export async function senderRoutes(app: FastifyInstance, { db }: ApiDeps): Promi
       if (!parsed.ok) throw validationError(parsed.error.field, parsed.error.rule, parsed.error.message);
       keys = parsed.value;
     }
-    const sender = await insertSender(db, {
-      name: body.name,
-      vapidPrivateKey: keys.privateKeyPem,
-      vapidPublicKey: keys.publicKeyPem,
-    });
-    return reply.code(201).send(senderJson(sender));
+    // As provider credentials: a private key is stored sealed or not at all.
+    const secretKey = config.secretKeys.current;
+    if (secretKey === undefined) {
+      throw new PushcastError(
+        'conflict',
+        'vapid_private_key: cannot be stored: set PUSHCAST_SECRET_KEY (32 random bytes, e.g. `openssl rand -base64 32`) ' +
+          'on the API and the workers to keep VAPID private keys encrypted at rest',
+        { field: 'vapid_private_key', rule: 'secret_key_not_configured' },
+      );
+    }
+    const sender = await insertSender(db, secretKey, { name: body.name, keys });
+    return reply.code(201).send(senderJson(sender, keys.privateKeyPem));
   });
 
-  app.get('/senders', async () => (await listSenders(db)).map(senderJson));
+  app.get('/senders', async (request) => (await listSendersWithKeys(db, config.secretKeys)).map((s) => answer(s, request.log)));
 
   app.get('/senders/:id', async (request) => {
     const { id } = parseInput(params, request.params, 'params');
-    const sender = await findSender(db, id);
-    if (!sender) throw notFound(`sender ${id}`);
-    return senderJson(sender);
+    const found = await findSenderWithKey(db, config.secretKeys, id);
+    if (!found) throw notFound(`sender ${id}`);
+    return answer(found, request.log);
   });
 
   app.patch('/senders/:id', async (request) => {
     const { id } = parseInput(params, request.params, 'params');
     const body = parseInput(updateBody, request.body, 'body');
-    const sender = body.name === undefined ? await findSender(db, id) : await renameSender(db, id, body.name);
-    if (!sender) throw notFound(`sender ${id}`);
-    return senderJson(sender);
+    const found =
+      body.name === undefined
+        ? await findSenderWithKey(db, config.secretKeys, id)
+        : await renameSender(db, config.secretKeys, id, body.name);
+    if (!found) throw notFound(`sender ${id}`);
+    return answer(found, request.log);
   });
 
   app.delete('/senders/:id', async (request, reply) => {

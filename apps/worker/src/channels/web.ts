@@ -1,6 +1,6 @@
-import { err, expiresAt, ok, openToken } from '@pushcast/domain';
+import { err, expiresAt, ok, openToken, type SecretKeyring } from '@pushcast/domain';
 import { webPushNotificationOf, type WebPushClient } from '@pushcast/providers';
-import { findSender, loadWebRecipients, openTrackingKeySource, type Db, type WebRecipient } from '@pushcast/store';
+import { loadSenderKeys, loadWebRecipients, openTrackingKeySource, type Db, type WebRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
 
 /** RFC 8292 wants a contact: the project's site if it is https, else a mailto at its host. */
@@ -10,23 +10,26 @@ export function vapidSubject(website: string): string {
 }
 
 /**
- * Web Push: browser subscriptions, VAPID keys of the project's sender. Every message carries its
+ * Web Push: browser subscriptions, VAPID keys of the project's sender (its private key opened once
+ * per chunk run: one row, one AES-GCM open; `vapid_key_unreadable` when this process cannot open it,
+ * as `credentials_unreadable` for devices). Every message carries its
  * recipient's open-tracking token (bound to the notification and the subscription), so each
  * recipient's payload is built on its own; the encryption is per recipient anyway.
  */
-export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKey: Buffer | undefined }): Channel<WebRecipient> {
-  // Loaded once per process (derived from PUSHCAST_SECRET_KEY, or Pushcast's own secret in PostgreSQL).
-  const loadOpenKey = openTrackingKeySource(deps.db, deps.secretKey);
+export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: SecretKeyring }): Channel<WebRecipient> {
+  // Loaded once per process (kept sealed under PUSHCAST_SECRET_KEY, or Pushcast's own secret in PostgreSQL).
+  const loadOpenKey = openTrackingKeySource(deps.db, deps.secretKeys);
   return {
     platform: 'web',
     sliceSize: 100,
     load: (db, filter, chunk) => loadWebRecipients(db, filter, chunk),
     async prepare(n, project, nowMs) {
-      const sender = await findSender(deps.db, project.senderId);
-      if (!sender) return err('sender_missing');
+      const sender = await loadSenderKeys(deps.db, deps.secretKeys, project.senderId);
+      if (!sender.ok) return err('vapid_key_unreadable');
+      if (!sender.value) return err('sender_missing');
       const key = await loadOpenKey();
       const message = webPushNotificationOf(n, ttlLeft(expiresAt(n), nowMs));
-      const vapid = { publicKeyPem: sender.vapidPublicKey, privateKeyPem: sender.vapidPrivateKey, subject: vapidSubject(project.website) };
+      const vapid = { ...sender.value, subject: vapidSubject(project.website) };
       return ok(async (slice, onOutcome) => {
         await Promise.all(
           slice.map(async (r, i) => {

@@ -1,4 +1,4 @@
-import { nextWebhookStep, WEBHOOK_RETRY_DELAYS_MS, type WebhookAttemptResult } from '@pushcast/domain';
+import { nextWebhookStep, WEBHOOK_RETRY_DELAYS_MS, type SecretKeyring, type WebhookAttemptResult } from '@pushcast/domain';
 import type { WebhookAttemptOutcome } from '@pushcast/observability';
 import type { ParsedJobData } from '@pushcast/queues';
 import { loadWebhookDelivery, openWebhookSecrets, recordWebhookAttempt, type Db } from '@pushcast/store';
@@ -8,7 +8,8 @@ import type { WebhookPoster } from '../webhooks/transport.ts';
 
 export interface DeliverWebhookDeps {
   readonly db: Db;
-  readonly secretKey: Buffer | undefined;
+  /** PUSHCAST_SECRET_KEY and PUSHCAST_SECRET_KEY_PREVIOUS: secrets are opened with the key they name. */
+  readonly secretKeys: SecretKeyring;
   readonly post: WebhookPoster;
   readonly logger: Logger;
   readonly metrics?: { attempted(outcome: WebhookAttemptOutcome, durationMs: number): void; disabled(): void };
@@ -32,7 +33,7 @@ export function makeDeliverWebhookProcessor(deps: DeliverWebhookDeps) {
     if (!d || d.status !== 'pending' || d.attempts !== attempt - 1 || !d.enabled) return;
     const log = deps.logger.child({ deliveryId, webhookId: d.webhookId, eventId: d.eventId, attempt });
 
-    const secrets = await openWebhookSecrets(deps.db, deps.secretKey, d.webhookId);
+    const secrets = await openWebhookSecrets(deps.db, deps.secretKeys, d.webhookId);
     let result: WebhookAttemptResult & { durationMs: number };
     if (!secrets.ok || secrets.value.length === 0) {
       // Nothing to sign with (no PUSHCAST_SECRET_KEY here, or another key): an unsigned request is

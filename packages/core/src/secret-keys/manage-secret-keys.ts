@@ -12,7 +12,7 @@ export interface SecretKeyWithSecret {
 
 /** Keys are sealed under PUSHCAST_SECRET_KEY (user JWTs are verified with the key itself); without it, 409. */
 function sealingKey(deps: Deps): Buffer {
-  const key = deps.config.secretKey;
+  const key = deps.config.secretKeys.current;
   if (key === undefined) {
     throw new PushcastError(
       'conflict',

@@ -20,7 +20,7 @@ export interface WebhookWithSecret {
 
 /** Secrets are sealed under PUSHCAST_SECRET_KEY; without it there is nothing to sign with (409, as for credentials). */
 function sealingKey(deps: Deps): Buffer {
-  const key = deps.config.secretKey;
+  const key = deps.config.secretKeys.current;
   if (key === undefined) {
     throw new PushcastError(
       'conflict',

@@ -26,7 +26,7 @@ export function actionKeys(n: Notification): string[] {
  * worker a CORS preflight.
  */
 export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
-  const openKey = openTrackingKeySource(db, config.secretKey);
+  const openKey = openTrackingKeySource(db, config.secretKeys);
 
   app.options('/notifications/:id/open', async (_request, reply) =>
     reply
