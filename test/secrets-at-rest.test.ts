@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from '@pushcast/api';
 import { loadConfig } from '@pushcast/config';
 import { secretKeyId, secretKeyring, vapidApplicationServerKey } from '@pushcast/domain';
-import { openProjectSecretKeys, openWebhookSecrets, SEALED_TABLES } from '@pushcast/store';
+import { openProjectSecretKeys, openWebhookSecrets, SEALED_TABLES, secretsToRekey } from '@pushcast/store';
 import { createLogger } from '@pushcast/runtime';
 import type { RunningWorker } from '@pushcast/worker';
 import { apnsToken, giveProjectCredentials, subscribeDevice } from './support/devices.ts';
@@ -252,6 +252,15 @@ describe('PUSHCAST_SECRET_KEY rotated to K2', () => {
     });
     const stale = await notUnder(K2);
     expect(stale).toBe(7);
+    // What every process warns of at start until rekey has run.
+    const ring = secretKeyring(Buffer.from(K2, 'base64'), [Buffer.from(K1, 'base64')]);
+    expect(await secretsToRekey(p.server.db, ring)).toEqual({
+      project_credentials: 2,
+      senders: 2,
+      webhook_secrets: 1,
+      project_secret_keys: 1,
+      pushcast_secrets: 1,
+    });
 
     const run = rekey(K2, [K1]);
     expect(await run.exited, run.output().stderr).toBe(0);
@@ -267,6 +276,7 @@ describe('PUSHCAST_SECRET_KEY rotated to K2', () => {
       secretKeys: [keyId(K2)],
       secrets: [keyId(K2)],
     });
+    expect(await secretsToRekey(p.server.db, ring)).toEqual({});
     // Nothing left: a second run re-seals nothing.
     const again = rekey(K2, [K1]);
     expect(await again.exited).toBe(0);

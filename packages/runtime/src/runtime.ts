@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, redactConfig, type Config } from '@pushcast/config';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDb, ensureDatabase, migrate, migrationsApplied, type Db } from '@pushcast/store';
+import { createDb, ensureDatabase, migrate, migrationsApplied, secretsToRekey, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 
@@ -40,7 +40,27 @@ export async function startRuntime(name: string, env: NodeJS.ProcessEnv = proces
       await sleep(2_000);
     }
   }
+  await warnOfSecretsToRekey(config, logger, db);
   return { config, logger, db };
+}
+
+/**
+ * After a key rotation, or an upgrade that left VAPID keys in plaintext (migration 0012), says what
+ * `pushcast rekey` would still re-seal. Counts only; a failure here never stops a start.
+ */
+async function warnOfSecretsToRekey(config: Config, logger: Logger, db: Db): Promise<void> {
+  try {
+    const pending = await secretsToRekey(db, config.secretKeys);
+    if (Object.keys(pending).length === 0) return;
+    logger.warn(
+      { notUnderCurrentKey: pending },
+      config.secretKeys.current === undefined
+        ? 'senders keep their VAPID private key in plaintext: set PUSHCAST_SECRET_KEY and run `pushcast rekey`'
+        : 'secrets not sealed under PUSHCAST_SECRET_KEY yet: run `pushcast rekey` (docs/operations.md, "Rotating the secret key")',
+    );
+  } catch (error) {
+    logger.debug({ err: error }, 'could not count the secrets to rekey');
+  }
 }
 
 /** Runs `stop` once on SIGTERM or SIGINT, then exits. */

@@ -293,3 +293,21 @@ export async function rekeySecrets(db: Db, ring: SecretKeyring, options: RekeyOp
   }
   return { tables, resealed: total, unreadable };
 }
+
+/**
+ * Sealed values not under the current key, per table (plaintext senders count): what `pushcast
+ * rekey` would re-seal. Without a current key, only the senders still holding a plaintext key.
+ */
+export async function secretsToRekey(db: Queryable, ring: SecretKeyring): Promise<Partial<Record<SealedTableName, number>>> {
+  const out: Partial<Record<SealedTableName, number>> = {};
+  if (ring.currentId === undefined) {
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM senders WHERE vapid_private_key IS NOT NULL`);
+    if (rows[0]!.n > 0) out.senders = rows[0]!.n;
+    return out;
+  }
+  for (const table of SEALED_TABLES) {
+    const { stale } = await table.count(db, ring.currentId);
+    if (stale > 0) out[table.name] = stale;
+  }
+  return out;
+}
