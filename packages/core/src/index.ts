@@ -59,3 +59,20 @@ export { createSecretKey, deleteSecretKey, type SecretKeyWithSecret } from './se
 export { beamsInstance, requireInstanceSecretKey } from './beams/instance.ts';
 export { newPublishId, publishToBeams, type BeamsAudience } from './beams/publish.ts';
 export { beamsInterest, beamsUserId, BEAMS_INTEREST_PATTERN, MAX_BEAMS_NAME_LENGTH } from './beams/publish-input.ts';
+export {
+  addBeamsInterest,
+  bindBeamsUser,
+  deleteBeamsDevice,
+  deleteBeamsUser,
+  getBeamsDevice,
+  listBeamsInterests,
+  refreshBeamsToken,
+  registerBeamsDevice,
+  removeBeamsInterest,
+  setBeamsInterests,
+  setBeamsMetadata,
+  MAX_DEVICES_PER_USER_AND_PLATFORM,
+  MAX_INTERESTS_PER_DEVICE,
+  type InterestsPage,
+  type RegisteredDevice,
+} from './beams/devices.ts';

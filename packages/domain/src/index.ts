@@ -20,3 +20,4 @@ export * from './rules.ts';
 export * from './webhooks.ts';
 export * from './secret-keys.ts';
 export * from './exact-payloads.ts';
+export * from './beams-jwt.ts';

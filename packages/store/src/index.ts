@@ -19,3 +19,4 @@ export * from './secret-keys.ts';
 export * from './sealed.ts';
 export * from './pushcast-secrets.ts';
 export * from './rekey.ts';
+export * from './beams-devices.ts';

@@ -1,10 +1,9 @@
 import type { Subscription } from '@pushcast/domain';
-import { upsertDeviceSubscription, upsertWebSubscription } from '@pushcast/store';
-import type { CoreDeps } from '../deps.ts';
+import { upsertDeviceSubscription, upsertWebSubscription, type Queryable } from '@pushcast/store';
 import type { SubscriptionInput } from './subscription-input.ts';
 
 /** Registers a subscription in a project; the same endpoint or token again updates it (uid, tags, keys). */
-export async function registerSubscription(deps: Pick<CoreDeps, 'db'>, projectId: number, input: SubscriptionInput): Promise<Subscription> {
+export async function registerSubscription(deps: { readonly db: Queryable }, projectId: number, input: SubscriptionInput): Promise<Subscription> {
   if (input.platform === 'web') {
     return upsertWebSubscription(deps.db, {
       projectId,

@@ -4,7 +4,9 @@ import type { ApiDeps } from '../../deps.ts';
 import { drainRequest } from '../../drain-body.ts';
 import { isBodyTooLarge } from '../../http-errors.ts';
 import { sendBeamsError } from './errors.ts';
+import { beamsDeviceRoutes } from './devices.ts';
 import { beamsPublishRoutes } from './publish.ts';
+import { beamsUserRoutes } from './users.ts';
 
 export interface BeamsRoutesOptions {
   readonly deps: ApiDeps;
@@ -18,7 +20,12 @@ export interface BeamsRoutesOptions {
  * Beams' error shape; the use cases are the core's.
  */
 export async function beamsRoutes(app: FastifyInstance, { deps, drain }: BeamsRoutesOptions): Promise<void> {
-  const scopes: [string, (scope: FastifyInstance, deps: ApiDeps) => Promise<void>][] = [['/publish_api', beamsPublishRoutes]];
+  const scopes: [string, (scope: FastifyInstance, deps: ApiDeps) => Promise<void>][] = [
+    ['/publish_api', beamsPublishRoutes],
+    ['/device_api', beamsDeviceRoutes],
+    ['/customer_api', beamsUserRoutes],
+    ['/user_api', beamsUserRoutes],
+  ];
   for (const [prefix, routes] of scopes) {
     await app.register(
       async (scope) => {

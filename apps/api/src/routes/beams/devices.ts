@@ -1,0 +1,162 @@
+import {
+  addBeamsInterest,
+  bindBeamsUser,
+  deleteBeamsDevice,
+  getBeamsDevice,
+  listBeamsInterests,
+  refreshBeamsToken,
+  registerBeamsDevice,
+  removeBeamsInterest,
+  setBeamsInterests,
+  setBeamsMetadata,
+} from '@pushcast/core';
+import { PushcastError, vapidApplicationServerKey, type Platform } from '@pushcast/domain';
+import { findSender } from '@pushcast/store';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { ApiDeps } from '../../deps.ts';
+import { BeamsError, notJsonObject } from './errors.ts';
+import { instanceOf } from './instance.ts';
+
+const instanceParams = z.object({ instanceId: z.string() });
+const platform = z.enum(['web', 'apns', 'fcm']);
+const deviceParams = z.object({ instanceId: z.string(), platform, deviceId: z.string() });
+const fcmDeviceParams = z.object({ instanceId: z.string(), deviceId: z.string() });
+// Interest names are up to 164 characters, longer than the router takes in a `:param`: a wildcard has no limit.
+const interestParams = deviceParams.extend({ '*': z.string().min(1) });
+
+/** Path parameters, or Beams' 404 for a path it does not serve (e.g. a platform other than web, apns, fcm). */
+function paramsOf<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new BeamsError(404, 'Not Found', 'no such route');
+  return parsed.data;
+}
+
+const deviceNotFound = () => new BeamsError(404, 'Device not found', 'Could not find the device');
+
+/** The core's refusals with the titles Beams' Device API gives them. */
+function asDeviceError(error: unknown): unknown {
+  if (!(error instanceof PushcastError)) return error;
+  if (error.kind === 'not_found') return deviceNotFound();
+  if (error.details.rule === 'tag_characters') return new BeamsError(400, 'Invalid interest name', error.message);
+  if (error.details.rule === 'max_items') return new BeamsError(400, 'Interest set too large', error.message);
+  return error;
+}
+
+async function device<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw asDeviceError(error);
+  }
+}
+
+function requireObject(body: unknown): void {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw notJsonObject();
+}
+
+const ok = (reply: FastifyReply) => reply.code(200).send();
+
+/**
+ * Beams' Device API (`/device_api/v1/instances/{i}/…`), called by Beams' web, Android and iOS SDKs
+ * without a secret: the VAPID key, device registration, token refresh, metadata, interests, user
+ * binding with a Beams user token. Open to every origin, as Beams' is.
+ */
+export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.addHook('onRequest', async (_request, reply) => {
+    void reply.header('access-control-allow-origin', '*');
+  });
+  app.options('/*', async (_request, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-methods', 'GET, POST, PUT, DELETE')
+      .header('access-control-allow-headers', 'Content-Type, Authorization')
+      .header('access-control-max-age', '86400')
+      .send(),
+  );
+
+  app.get('/v1/instances/:instanceId/web-vapid-public-key', async (request) => {
+    const project = await instanceOf(deps, paramsOf(instanceParams, request.params).instanceId);
+    const sender = await findSender(deps.db, project.senderId);
+    if (!sender) throw new PushcastError('internal', `the sender of project ${project.id} is missing`);
+    return { vapidPublicKey: vapidApplicationServerKey(sender.vapidPublicKey) };
+  });
+
+  for (const p of ['web', 'apns', 'fcm'] as const satisfies readonly Platform[]) {
+    app.post(`/v1/instances/:instanceId/devices/${p}`, async (request) => {
+      const project = await instanceOf(deps, paramsOf(instanceParams, request.params).instanceId);
+      requireObject(request.body);
+      return registerBeamsDevice(deps, project, p, request.body);
+    });
+  }
+
+  app.put('/v1/instances/:instanceId/devices/fcm/:deviceId/token', async (request, reply) => {
+    const { instanceId, deviceId } = paramsOf(fcmDeviceParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    requireObject(request.body);
+    await device(() => refreshBeamsToken(deps, project, deviceId, request.body));
+    return ok(reply);
+  });
+
+  app.get('/v1/instances/:instanceId/devices/:platform/:deviceId', async (request) => {
+    const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    const d = await device(() => getBeamsDevice(deps, project, p, deviceId));
+    return { id: d.id, userId: d.userId, metadata: d.metadata };
+  });
+
+  app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId', async (request, reply) => {
+    const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    await deleteBeamsDevice(deps, project, p, deviceId);
+    return ok(reply);
+  });
+
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/metadata', async (request, reply) => {
+    const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    requireObject(request.body);
+    await device(() => setBeamsMetadata(deps, project, p, deviceId, request.body));
+    return ok(reply);
+  });
+
+  app.get('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', async (request) => {
+    const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    const page = await device(() => listBeamsInterests(deps, project, p, deviceId, request.query as { limit?: unknown; cursor?: unknown }));
+    return { interests: page.interests, responseMetadata: page.nextCursor === null ? {} : { nextCursor: page.nextCursor } };
+  });
+
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', async (request, reply) => {
+    const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    requireObject(request.body);
+    await device(() => setBeamsInterests(deps, project, p, deviceId, request.body));
+    return ok(reply);
+  });
+
+  app.post('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', async (request, reply) => {
+    const { instanceId, platform: p, deviceId, '*': interest } = paramsOf(interestParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    await device(() => addBeamsInterest(deps, project, p, deviceId, interest));
+    return ok(reply);
+  });
+
+  app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', async (request, reply) => {
+    const { instanceId, platform: p, deviceId, '*': interest } = paramsOf(interestParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    await device(() => removeBeamsInterest(deps, project, p, deviceId, interest));
+    return ok(reply);
+  });
+
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/user', async (request, reply) => {
+    const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
+    const project = await instanceOf(deps, instanceId);
+    const header = request.headers.authorization;
+    if (!header) throw new BeamsError(401, 'Unauthorized', '`Authorization` header token is missing');
+    const bearer = header.match(/^Bearer\s+(\S+)\s*$/i);
+    if (!bearer) throw new BeamsError(401, 'Unauthorized', '`Authorization` header token is malformed');
+    await device(() => bindBeamsUser(deps, project, p, deviceId, bearer[1]!));
+    return ok(reply);
+  });
+}
