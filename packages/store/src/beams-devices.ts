@@ -2,7 +2,7 @@ import type { Platform } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 
 /**
- * Beams devices (migration 0015): a Beams device id and SDK metadata beside a subscription, which
+ * Beams devices (migration 0016): a Beams device id and SDK metadata beside a subscription, which
  * holds the rest (interests = tags, user = uid). Statements for the Beams use cases of the core.
  */
 
