@@ -287,3 +287,52 @@ describe('interests and errors of the Device API', () => {
     expect(long.status).toBe(200);
   });
 });
+
+describe('the Reporting API, as Beams service worker reports', () => {
+  it('counts an open once on the notification, acknowledges deliveries, answers a preflight', async () => {
+    const i = await newInstance('reporting');
+    const deviceId = (await deviceApi(i, 'POST', '/devices/web', { body: { token: webToken('reporting-web'), metadata: { sdkVersion: '2.1.0' } } })).body.id;
+    await deviceApi(i, 'POST', `/devices/web/${deviceId}/interests/news`);
+    const { publishId, notification } = await published(i, i.beams.publishToInterests(['news'], { web: { notification: { title: 'News' } } }));
+    // Beams' service worker: reportEvent({eventType, state}) → POST {publishId, event, deviceId, userId, timestampSecs, …}.
+    const report = (event: string, overrides: Record<string, unknown> = {}) =>
+      call(p.server.url, 'POST', `/reporting_api/v2/instances/${i.instanceId}/events`, {
+        body: {
+          publishId,
+          event,
+          deviceId,
+          userId: null,
+          timestampSecs: Math.floor(Date.now() / 1000),
+          appInBackground: true,
+          hasDisplayableContent: true,
+          hasData: false,
+          ...overrides,
+        },
+      });
+    const preflight = await fetch(`${p.server.url}/reporting_api/v2/instances/${i.instanceId}/events`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+
+    const stats = async () => (await call(p.server.apiUrl, 'GET', `/notifications/${notification.id}`, { token: p.server.adminToken })).body;
+    expect((await report('delivery')).status).toBe(200);
+    expect((await stats()).opened_count).toBe(0);
+    const opened = await report('open');
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get('access-control-allow-origin')).toBe('*');
+    expect((await report('open')).status).toBe(200);
+    const after = await stats();
+    expect(after.opened_count).toBe(1);
+    // The subscription's last click, as for a Pushpad notification.
+    const subs = await call(p.server.apiUrl, 'GET', `/projects/${i.projectId}/subscriptions`, { token: p.server.adminToken });
+    expect(subs.body[0].last_click_at).not.toBeNull();
+
+    expect(await report('open', { publishId: 'pubid-unknown' })).toMatchObject({ status: 404, body: { error: 'Not Found' } });
+    expect(await report('seen')).toMatchObject({ status: 422, body: { error: 'Unprocessable Entity' } });
+    // A device deleted since: nothing to count, nothing refused.
+    expect((await report('open', { deviceId: 'gone' })).status).toBe(200);
+    expect((await stats()).opened_count).toBe(1);
+  });
+});

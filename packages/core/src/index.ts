@@ -76,3 +76,4 @@ export {
   type InterestsPage,
   type RegisteredDevice,
 } from './beams/devices.ts';
+export { reportBeamsEvent, type BeamsReportOutcome } from './beams/reporting.ts';

@@ -42,15 +42,21 @@ export async function saveBeamsDevice(
   );
 }
 
-/** The device `id` of `platform` in the project. */
-export async function findBeamsDevice(db: Queryable, projectId: number, platform: Platform, id: string): Promise<BeamsDevice | null> {
+/** The device `id` in the project, of `platform` when one is given. */
+export async function findBeamsDevice(db: Queryable, projectId: number, platform: Platform | null, id: string): Promise<BeamsDevice | null> {
   const { rows } = await db.query<BeamsDeviceRow>(
     `SELECT d.id, d.subscription_id, s.platform, s.uid, d.metadata
      FROM beams_devices d JOIN subscriptions s ON s.id = d.subscription_id
-     WHERE d.project_id = $1 AND d.id = $2 AND s.platform = $3`,
+     WHERE d.project_id = $1 AND d.id = $2 AND ($3::text IS NULL OR s.platform = $3)`,
     [projectId, id, platform],
   );
   return rows[0] ? toDevice(rows[0]) : null;
+}
+
+/** The notification a dialect knows by `externalId` (Beams' publishId) in the project. */
+export async function findNotificationIdByExternalId(db: Queryable, projectId: number, externalId: string): Promise<number | null> {
+  const { rows } = await db.query<{ id: number }>(`SELECT id FROM notifications WHERE project_id = $1 AND external_id = $2`, [projectId, externalId]);
+  return rows[0]?.id ?? null;
 }
 
 export async function setBeamsDeviceMetadata(db: Queryable, projectId: number, id: string, metadata: Readonly<Record<string, unknown>>): Promise<void> {

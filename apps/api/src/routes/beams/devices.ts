@@ -15,6 +15,7 @@ import { findSender } from '@pushcast/store';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
+import { openToEveryOrigin } from './cors.ts';
 import { BeamsError, notJsonObject } from './errors.ts';
 import { instanceOf } from './instance.ts';
 
@@ -63,17 +64,7 @@ const ok = (reply: FastifyReply) => reply.code(200).send();
  * binding with a Beams user token. Open to every origin, as Beams' is.
  */
 export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  app.addHook('onRequest', async (_request, reply) => {
-    void reply.header('access-control-allow-origin', '*');
-  });
-  app.options('/*', async (_request, reply) =>
-    reply
-      .code(204)
-      .header('access-control-allow-methods', 'GET, POST, PUT, DELETE')
-      .header('access-control-allow-headers', 'Content-Type, Authorization')
-      .header('access-control-max-age', '86400')
-      .send(),
-  );
+  openToEveryOrigin(app);
 
   app.get('/v1/instances/:instanceId/web-vapid-public-key', async (request) => {
     const project = await instanceOf(deps, paramsOf(instanceParams, request.params).instanceId);

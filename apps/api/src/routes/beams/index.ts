@@ -6,6 +6,7 @@ import { isBodyTooLarge } from '../../http-errors.ts';
 import { sendBeamsError } from './errors.ts';
 import { beamsDeviceRoutes } from './devices.ts';
 import { beamsPublishRoutes } from './publish.ts';
+import { beamsReportingRoutes } from './reporting.ts';
 import { beamsUserRoutes } from './users.ts';
 
 export interface BeamsRoutesOptions {
@@ -25,6 +26,7 @@ export async function beamsRoutes(app: FastifyInstance, { deps, drain }: BeamsRo
     ['/device_api', beamsDeviceRoutes],
     ['/customer_api', beamsUserRoutes],
     ['/user_api', beamsUserRoutes],
+    ['/reporting_api', beamsReportingRoutes],
   ];
   for (const [prefix, routes] of scopes) {
     await app.register(
