@@ -5,7 +5,7 @@
  *
  *   npm run bench:web                    # 1,000,000 subscribers, baseline over the first 100,000
  *   npm run bench:web -- 200000 50000    # subscribers, baseline subscribers
- *   BENCH_WEBHOOKS=1 npm run bench:web   # the broadcast twice: without, then with a webhook taking every event
+ *   BENCH_WEBHOOKS=1 [BENCH_ROUNDS=3] npm run bench:web   # the broadcast without, then with a webhook taking every event (alternating, that many rounds)
  * (`npm run bench` runs this and then bench/mobile.bench.ts, see bench/all.ts.)
  *
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
@@ -160,6 +160,7 @@ try {
   // 2. The broadcast through Pushcast (with BENCH_WEBHOOKS=1, again with a webhook taking every event).
   // BENCH_PROFILE_DIR=dir: the worker writes a V8 CPU profile there (see bench/profile-summary.ts).
   const profileDir = process.env.BENCH_PROFILE_DIR;
+  const withHooks: { result: Awaited<ReturnType<typeof watch>>; final: any }[] = [];
   const broadcast = async (label: string) => {
     const worker = run('apps/worker/src/main.ts', common, [], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     procs.push(worker);
@@ -174,18 +175,30 @@ try {
     const n = (await call('GET', `/notifications/${created.body.id}`)).body;
     if (receiver && label) {
       // created, sending, completed: wait for the last one before stopping the worker.
-      for (let i = 0; i < 100 && receiver.count() < 3; i += 1) await new Promise((r) => setTimeout(r, 100));
-      log(`webhook requests received: ${receiver.count()}`);
+      const target = (withHooks.length + 1) * 3; // three events a round
+      for (let i = 0; i < 100 && receiver.count() < target; i += 1) await new Promise((r) => setTimeout(r, 100));
+      log(`webhook requests received so far: ${receiver.count()}`);
     }
     await worker.stop();
     return { result, final: n };
   };
   const { result: ours, final } = await broadcast('');
-  let withHooks: Awaited<ReturnType<typeof broadcast>> | null = null;
+  // BENCH_ROUNDS (with BENCH_WEBHOOKS=1): without and with the webhook, alternating, that many times.
+  const without = [{ result: ours, final }];
   if (receiver) {
     const hook = await call('POST', `/projects/${project.id}/webhooks`, { url: receiver.url });
     if (hook.status !== 201) throw new Error(`webhook not created: ${JSON.stringify(hook.body)}`);
-    withHooks = await broadcast(' with a webhook');
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+    for (let r = 0; r < rounds; r += 1) {
+      if (r > 0) {
+        await call('PATCH', `/projects/${project.id}/webhooks/${hook.body.id}`, { enabled: false });
+        without.push(await broadcast(''));
+        await call('PATCH', `/projects/${project.id}/webhooks/${hook.body.id}`, { enabled: true });
+      }
+      const before = receiver.count();
+      withHooks.push(await broadcast(' with a webhook'));
+      if (receiver.count() - before < 3) log(`(only ${receiver.count() - before} webhook requests in that round)`);
+    }
     await receiver.close();
   }
 
@@ -235,9 +248,18 @@ try {
   log('\n| sender | delivered | msgs/s | worker CPU µs/msg | RSS at 10% (MiB) | peak RSS (MiB) |');
   log('|---|---|---|---|---|---|');
   log(row('Pushcast (API + queues + worker)', final.successfully_sent_count, ours.seconds, ours.cpu, ours.rssAtTenth, ours.peak));
-  if (withHooks) {
-    const w = withHooks.result;
-    log(row('Pushcast with a webhook (every event)', withHooks.final.successfully_sent_count, w.seconds, w.cpu, w.rssAtTenth, w.peak));
+  for (const [i, w] of withHooks.entries()) {
+    if (i > 0) {
+      const o = without[i]!;
+      log(row('Pushcast, again without', o.final.successfully_sent_count, o.result.seconds, o.result.cpu, o.result.rssAtTenth, o.result.peak));
+    }
+    log(row('Pushcast with a webhook (every event)', w.final.successfully_sent_count, w.result.seconds, w.result.cpu, w.result.rssAtTenth, w.result.peak));
+  }
+  if (withHooks.length > 0) {
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const perMsg = (runs: typeof without) => median(runs.map((x) => (x.result.cpu / x.final.successfully_sent_count) * 1e6));
+    const rate = (runs: typeof without) => median(runs.map((x) => x.final.successfully_sent_count / x.result.seconds));
+    log(`webhooks on vs off, medians of ${withHooks.length} rounds: worker CPU ${perMsg(withHooks).toFixed(0)} vs ${perMsg(without).toFixed(0)} µs/msg (${(((perMsg(withHooks) / perMsg(without)) - 1) * 100).toFixed(1)} %), ${rate(withHooks).toFixed(0)} vs ${rate(without).toFixed(0)} msgs/s (${(((rate(withHooks) / rate(without)) - 1) * 100).toFixed(1)} %)`);
   }
   log(row('baseline: web-push sendNotification', baseResult.delivered, baseResult.seconds, baseCpu, baseRss10, basePeak));
   log(`\nPushcast statistics: ${JSON.stringify({ scheduled: final.scheduled_count, delivered: final.successfully_sent_count, failed: final.failed_count, failures: final.failures })}`);
