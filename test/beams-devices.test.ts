@@ -336,3 +336,54 @@ describe('the Reporting API, as Beams service worker reports', () => {
     expect((await stats()).opened_count).toBe(1);
   });
 });
+
+describe("Beams' web SDK scripts, served by Pushcast", () => {
+  it("serves Beams' service worker pointed at Pushcast, and it shows a delivered publish as Beams' does", async () => {
+    const i = await newInstance('service worker');
+    const deviceId = (await deviceApi(i, 'POST', '/devices/web', { body: { token: webToken('sw-web'), metadata: { sdkVersion: '2.1.0' } } })).body.id;
+    await deviceApi(i, 'POST', `/devices/web/${deviceId}/interests/sw`);
+    const { publishId } = await published(
+      i,
+      i.beams.publishToInterests(['sw'], { web: { notification: { title: 'From Pushcast', body: 'Hello', deep_link: 'https://shop.example/o/1' }, data: { order: 1 } } }),
+    );
+    const [message] = p.push.receivedFor('sw-web');
+
+    const res = await fetch(`${p.server.url}/beams/service-worker.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const etag = res.headers.get('etag')!;
+    expect((await fetch(`${p.server.url}/beams/service-worker.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    const source = await res.text();
+    expect(source).toContain('@pusher/push-notifications-web 2.1.0');
+
+    // The script in a service worker's global scope, as importScripts runs it.
+    const listeners = new Map<string, (e: unknown) => void>();
+    const shown: { title: string; options: { body: string; data: { pusher: { customerPayload: unknown; pusherMetadata: unknown } } } }[] = [];
+    const self: Record<string, any> = {
+      addEventListener: (type: string, listener: (e: unknown) => void) => listeners.set(type, listener),
+      registration: { showNotification: async (title: string, options: any) => void shown.push({ title, options }) },
+      clients: { matchAll: async () => [] },
+    };
+    new (await import('node:vm')).Script(source).runInNewContext({ self, clients: self.clients, console });
+    expect(self.PusherPushNotifications.endpointOverride).toBe(p.server.url);
+    const reported: unknown[] = [];
+    // Reports go to Pushcast's Reporting API; their device state lives in IndexedDB, which Node lacks.
+    self.PusherPushNotifications._getState = async (metadata: unknown) => metadata;
+    self.PusherPushNotifications.reportEvent = async (event: unknown) => void reported.push(event);
+
+    const waits: Promise<unknown>[] = [];
+    listeners.get('push')!({ data: { json: () => JSON.parse(message!.plaintext!) }, waitUntil: (w: Promise<unknown>) => waits.push(w) });
+    await Promise.all(waits);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]!.title).toBe('From Pushcast');
+    expect(shown[0]!.options.body).toBe('Hello');
+    expect(shown[0]!.options.data.pusher.pusherMetadata).toEqual({ instanceId: i.instanceId, publishId, hasDisplayableContent: true, hasData: true });
+    expect(shown[0]!.options.data.pusher.customerPayload).toMatchObject({ data: { order: 1 } });
+    await new Promise((r) => setImmediate(r));
+    expect(reported).toMatchObject([{ eventType: 'delivery', state: { publishId } }]);
+
+    const page = await fetch(`${p.server.url}/beams/push-notifications-cdn.js`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('PusherPushNotifications');
+  });
+});

@@ -8,6 +8,7 @@ import { beamsDeviceRoutes } from './devices.ts';
 import { beamsPublishRoutes } from './publish.ts';
 import { beamsReportingRoutes } from './reporting.ts';
 import { beamsUserRoutes } from './users.ts';
+import { beamsWebSdkRoutes } from './web-sdk.ts';
 
 export interface BeamsRoutesOptions {
   readonly deps: ApiDeps;
@@ -43,4 +44,6 @@ export async function beamsRoutes(app: FastifyInstance, { deps, drain }: BeamsRo
       { prefix },
     );
   }
+  // Beams' web SDK and service worker scripts, from its npm package.
+  await app.register(beamsWebSdkRoutes, { prefix: '/beams' });
 }
