@@ -1,6 +1,6 @@
 /**
  * What webhooks add to every chunk run, statement by statement, on the local PostgreSQL: the
- * `sending_at` update every chunk makes (a no-op after the first) and completeNotificationIfDone
+ * `sending_at` update (made by chunks that loaded the notification before it was set) and completeNotificationIfDone
  * with the notification.completed emit in its statement, beside the same UPDATE without it.
  *
  *   node --import tsx bench/webhook-overhead.bench.ts [calls]
@@ -46,7 +46,7 @@ try {
     );
   const cases: [string, () => Promise<unknown>][] = [
     ['SELECT 1 (one round trip)', () => db.query('SELECT 1')],
-    ['markNotificationSending, already set (new: every chunk run)', () => markNotificationSending(db, id)],
+    ['markNotificationSending, already set (chunks that started before sending_at was set)', () => markNotificationSending(db, id)],
     ['completeNotificationIfDone with its emit (every chunk)', () => completeNotificationIfDone(db, id)],
     ['the same UPDATE before webhooks', plainComplete],
   ];

@@ -51,6 +51,8 @@ export interface Notification extends NotificationContent {
   readonly scheduledCount: number;
   readonly createdAt: Date;
   readonly plannedAt: Date | null;
+  /** When its first chunk started sending (null before). */
+  readonly sendingAt: Date | null;
   readonly completedAt: Date | null;
   readonly cancelledAt: Date | null;
 }

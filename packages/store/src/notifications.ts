@@ -30,13 +30,14 @@ interface NotificationRow {
   scheduled_count: number;
   created_at: Date;
   planned_at: Date | null;
+  sending_at: Date | null;
   completed_at: Date | null;
   cancelled_at: Date | null;
 }
 
 const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
   silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, payloads, external_id, target_uids, target_tags, send_at, throttle_rate_per_minute, status,
-  scheduled_count, created_at, planned_at, completed_at, cancelled_at`;
+  scheduled_count, created_at, planned_at, sending_at, completed_at, cancelled_at`;
 
 const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
   title: a.title,
@@ -74,6 +75,7 @@ const toNotification = (r: NotificationRow): Notification => ({
   scheduledCount: r.scheduled_count,
   createdAt: r.created_at,
   plannedAt: r.planned_at,
+  sendingAt: r.sending_at,
   completedAt: r.completed_at,
   cancelledAt: r.cancelled_at,
 });

@@ -91,8 +91,8 @@ export function makeSendChunkProcessor<R extends Recipient>(channel: Channel<R>,
       const blockedUntil = await deps.quota.blockedUntil(n.projectId, limits, now());
       if (blockedUntil !== null) await defer(Math.min(blockedUntil - now(), deps.quotaRecheckMs), 'quota');
     }
-    // The first chunk to get here marks the notification as sending (and emits notification.sending), once.
-    await markNotificationSending(deps.db, notificationId);
+    // The first chunks to get here mark the notification as sending (and emit notification.sending, once).
+    if (n.sendingAt === null) await markNotificationSending(deps.db, notificationId);
     const ledgerTtl = Math.max(0, expiry - now()) / 1000 + LEDGER_GRACE_S;
     const done = await deps.ledger.finalIds(notificationId, chunkIndex);
     const recipients = await channel.load(deps.db, notificationAudience(n), chunk);
