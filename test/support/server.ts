@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startApi } from '@pushcast/api';
+import { startApi, type BuildAppOptions, type CheckedAnswer } from '@pushcast/api';
 import { deleteKeysWithPrefix } from '@pushcast/queues';
 import { loadConfig } from '@pushcast/config';
 import { createLogger } from '@pushcast/runtime';
@@ -18,14 +18,22 @@ export interface TestServer {
   readonly db: Db;
   readonly queuePrefix: string;
   readonly databaseUrl: string;
+  /** Every answer, held to the OpenAPI document the API serves; close() fails if one had problems. */
+  readonly answers: readonly CheckedAnswer[];
   close(): Promise<void>;
 }
 
 /**
  * The real API on a free port, over a fresh database and its own Redis key prefix. It has a
  * PUSHCAST_SECRET_KEY of its own unless `env` gives one (`''` = none: a deployment without a key).
+ * Every answer is held to the OpenAPI document the API serves (the contract check): close() fails
+ * the test file when one was not as documented, so every HTTP test keeps the document true.
  */
-export async function startTestServer(label: string, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  label: string,
+  env: Record<string, string> = {},
+  options: Pick<BuildAppOptions, 'onRoute'> = {},
+): Promise<TestServer> {
   const database = freshDatabaseUrl(label);
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   const queuePrefix = `pushcast-test-${label}-${randomBytes(4).toString('hex')}`;
@@ -44,7 +52,8 @@ export async function startTestServer(label: string, env: Record<string, string>
   await ensureDatabase(config.databaseUrl);
   const db = createDb(config.databaseUrl, 5);
   await migrate(db);
-  const api = await startApi({ config, db, logger: createLogger(config.logLevel, 'test') });
+  const answers: CheckedAnswer[] = [];
+  const api = await startApi({ config, db, logger: createLogger(config.logLevel, 'test') }, { ...options, checkAnswers: (a) => answers.push(a) });
   return {
     url: api.url,
     apiUrl: `${api.url}/api/v1`,
@@ -52,11 +61,16 @@ export async function startTestServer(label: string, env: Record<string, string>
     db,
     queuePrefix,
     databaseUrl: database.url,
+    answers,
     async close() {
       await api.close();
       await db.end();
       await database.drop();
       await deleteRedisPrefix(queuePrefix);
+      const broken = answers.flatMap((a) => a.problems.map((problem) => `${a.method} ${a.route} ${a.status}: ${problem}`));
+      if (broken.length > 0) {
+        throw new Error(`answers the OpenAPI document does not describe (apps/api/src/openapi):\n${[...new Set(broken)].join('\n')}`);
+      }
     },
   };
 }

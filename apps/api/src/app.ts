@@ -3,7 +3,7 @@ import { assertSafeInput, parseJsonBody } from '@pushcast/core';
 import { PushcastError, type Principal } from '@pushcast/domain';
 import type { Ledger, Queues, QuotaCounter } from '@pushcast/queues';
 import type { Db } from '@pushcast/store';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { maxHeaderSize } from 'node:http';
 import type { Logger } from 'pino';
 import { createAuthenticator } from './auth.ts';
@@ -25,6 +25,9 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { secretKeyRoutes } from './routes/secret-keys.ts';
 import { browserRoutes } from './routes/public/index.ts';
 import { beamsRoutes } from './routes/beams/index.ts';
+import { checkAnswersAgainstDocument, type ContractCheck } from './openapi/contract.ts';
+import { registerOpenApi } from './openapi/document.ts';
+import { documentationOnlySchemas } from './openapi/route-schemas.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,6 +44,10 @@ export interface BuildAppOptions {
   readonly logger: Logger;
   /** The API's Redis connection (fails fast): /readyz pings it. */
   readonly redis: ReturnType<typeof createRedis>;
+  /** Tests: told of every answer the OpenAPI document does not describe (openapi/contract.ts). */
+  readonly checkAnswers?: ContractCheck;
+  /** Tests: told of every route as it is registered. */
+  readonly onRoute?: (route: RouteOptions) => void;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -49,7 +56,8 @@ const DRAIN_LIMIT = 16 * BODY_LIMIT;
 const DRAIN_MS = 10_000;
 
 /** Builds the HTTP app; it does not listen (main.ts does, tests use real sockets or inject). */
-export async function buildApp({ config, db, queues, ledger, quota, logger, redis }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config, db, queues, ledger, quota, logger, redis } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
@@ -89,12 +97,17 @@ export async function buildApp({ config, db, queues, ledger, quota, logger, redi
     sendError(reply, request, new PushcastError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
   app.decorateRequest('principal', null as never);
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
+  // The OpenAPI document collects the routes added after it; /api/v1/openapi.json and /docs.
+  await registerOpenApi(app, { publicUrl: config.publicUrl });
+  if (options.checkAnswers) checkAnswersAgainstDocument(app, options.checkAnswers);
   const limiterRedis = config.apiRateLimitPerMinute > 0 ? ownRedis(app, config.redisUrl, config.redisCluster) : null;
   // /metrics, /readyz, Bull Board, and the request metrics hook, before the routes it measures.
   await registerOperations(app, { db, redis, queues, auth: deps.auth, bullPrefix: config.bullPrefix, logger });
 
   await app.register(
     async (api) => {
+      documentationOnlySchemas(api);
       api.addHook('onRequest', async (request) => {
         request.principal = await deps.auth.authenticate(request);
       });

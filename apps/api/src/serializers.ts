@@ -13,11 +13,22 @@ import type {
   WebhookAttempt,
 } from '@pushcast/domain';
 import type { SubscriptionImport } from '@pushcast/store';
+import type {
+  AccessTokenAnswer,
+  ImportAnswer,
+  NotificationAnswer,
+  ProjectAnswer,
+  SecretKeyAnswer,
+  SenderAnswer,
+  SubscriptionAnswer,
+  WebhookAnswer,
+  WebhookAttemptAnswer,
+} from './answers.ts';
 
-/** Domain → JSON in Pushpad's field names. */
+/** Domain → JSON in Pushpad's field names, typed by the answer schemas the routes declare (answers.ts). */
 
 /** `privateKey` null: this process cannot open it (no PUSHCAST_SECRET_KEY, or sealed under a key it was not given). */
-export const senderJson = (s: Sender, privateKey: string | null) => ({
+export const senderJson = (s: Sender, privateKey: string | null): SenderAnswer => ({
   id: s.id,
   name: s.name,
   vapid_private_key: privateKey,
@@ -26,7 +37,7 @@ export const senderJson = (s: Sender, privateKey: string | null) => ({
 });
 
 /** A project with Pushcast's summaries of its APNs and FCM credentials (never the keys themselves). */
-export const projectJson = (p: Project, credentials: ProjectCredentialsSummary) => ({
+export const projectJson = (p: Project, credentials: ProjectCredentialsSummary): ProjectAnswer => ({
   id: p.id,
   sender_id: p.senderId,
   name: p.name,
@@ -61,7 +72,7 @@ export const projectJson = (p: Project, credentials: ProjectCredentialsSummary) 
   },
 });
 
-export const subscriptionJson = (s: Subscription) => ({
+export const subscriptionJson = (s: Subscription): SubscriptionAnswer => ({
   id: s.id,
   project_id: s.projectId,
   // Pushpad's fields first; `platform` and `token` are Pushcast's additions for APNs/FCM devices.
@@ -77,14 +88,14 @@ export const subscriptionJson = (s: Subscription) => ({
 });
 
 /** A secret key as listed: never the key itself (shown once, when created). */
-export const secretKeyJson = (k: ProjectSecretKey) => ({
+export const secretKeyJson = (k: ProjectSecretKey): SecretKeyAnswer => ({
   id: k.id,
   project_id: k.projectId,
   prefix: k.prefix,
   created_at: k.createdAt.toISOString(),
 });
 
-export const accessTokenJson = (t: AccessToken) => ({
+export const accessTokenJson = (t: AccessToken): AccessTokenAnswer => ({
   id: t.id,
   name: t.name,
   prefix: t.prefix,
@@ -104,7 +115,7 @@ const platformJson = ({ planned, stats }: PlatformStats) => ({
   failures: stats.failed,
 });
 
-export const notificationJson = (n: Notification, { total: stats, platforms, opens }: LiveStats) => {
+export const notificationJson = (n: Notification, { total: stats, platforms, opens }: LiveStats): NotificationAnswer => {
   return {
     id: n.id,
     project_id: n.projectId,
@@ -152,7 +163,7 @@ export const notificationJson = (n: Notification, { total: stats, platforms, ope
 };
 
 /** A webhook; its secret is added only to the answers of create and rotate_secret. */
-export const webhookJson = (w: Webhook) => ({
+export const webhookJson = (w: Webhook): WebhookAnswer => ({
   id: w.id,
   project_id: w.projectId,
   url: w.url,
@@ -164,7 +175,7 @@ export const webhookJson = (w: Webhook) => ({
   updated_at: w.updatedAt.toISOString(),
 });
 
-export const webhookAttemptJson = (a: WebhookAttempt) => ({
+export const webhookAttemptJson = (a: WebhookAttempt): WebhookAttemptAnswer => ({
   event_id: a.eventId,
   type: a.type,
   attempt: a.attempt,
@@ -175,7 +186,7 @@ export const webhookAttemptJson = (a: WebhookAttempt) => ({
 });
 
 /** A bulk import and what became of its rows (errors: the first 1,000 rejected, 1-based lines). */
-export const importJson = (i: SubscriptionImport) => ({
+export const importJson = (i: SubscriptionImport): ImportAnswer => ({
   id: i.id,
   project_id: i.projectId,
   format: i.format,

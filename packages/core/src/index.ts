@@ -6,6 +6,8 @@ export * from './input/fields.ts';
 export { assertSafeInput, findUnsafe, MAX_INPUT_DEPTH, parseJsonBody, type UnsafeInput } from './input/safe-value.ts';
 export {
   checkPayloadSize,
+  flatNotificationBody,
+  wrappedNotificationBody,
   MAX_ACTIONS,
   MAX_SCHEDULE_AHEAD_MS,
   MAX_TTL,
@@ -30,7 +32,8 @@ export { cancelNotification } from './notifications/cancel-notification.ts';
 export { liveStats, type LiveStats, type PlatformStats } from './notifications/live-stats.ts';
 export { holdQuotaAtCreate } from './quota/quota-at-create.ts';
 export { quotaStatus, type QuotaStatus } from './quota/quota-status.ts';
-export { subscriptionParser, subscriptionUpdate, type SubscriptionInput } from './subscriptions/subscription-input.ts';
+export { subscriptionBodies, subscriptionParser, subscriptionUpdate, type SubscriptionInput } from './subscriptions/subscription-input.ts';
+export { apnsOverride, fcmOverride, webOverride } from './notifications/overrides-input.ts';
 export { registerSubscription } from './subscriptions/register-subscription.ts';
 export { deleteSubscription, updateSubscription } from './subscriptions/change-subscription.ts';
 export {

@@ -51,7 +51,7 @@ export interface FcmOverride {
     readonly restricted_package_name?: string;
     readonly notification?: Readonly<Partial<Record<FcmAndroidNotificationField, string>>>;
   };
-  readonly fcm_options?: { readonly analytics_label?: string };
+  readonly fcm_options?: { readonly analytics_label: string };
 }
 
 export const FCM_ANDROID_NOTIFICATION_FIELDS = [

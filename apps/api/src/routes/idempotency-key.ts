@@ -2,6 +2,7 @@ import { IDEMPOTENCY_FIELD, type KeyedRequest, type StoredAnswer } from '@pushca
 import { validationError } from '@pushcast/domain';
 import type { FastifyReply } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import { z } from 'zod';
 
 /**
  * Idempotent create: `Idempotency-Key: <key>` or `"idempotency_key": "<key>"` at the top level of
@@ -12,6 +13,10 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 /** 1–255 printable ASCII characters (space to tilde). */
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+export const idempotencyKey = z
+  .string()
+  .regex(KEY_PATTERN)
+  .describe('1-255 printable ASCII characters; a repeat within 24 hours answers the first answer again');
 
 /** Takes the key out of the header or the body (both may be given if they are equal). */
 export function takeIdempotencyKey(headers: IncomingHttpHeaders, body: unknown): KeyedRequest {
@@ -34,7 +39,7 @@ export function takeIdempotencyKey(headers: IncomingHttpHeaders, body: unknown):
 }
 
 function checkedKey(field: string, value: string): string {
-  if (!KEY_PATTERN.test(value)) throw validationError(field, 'idempotency_key', 'must be 1-255 printable ASCII characters');
+  if (!idempotencyKey.safeParse(value).success) throw validationError(field, 'idempotency_key', 'must be 1-255 printable ASCII characters');
   return value;
 }
 

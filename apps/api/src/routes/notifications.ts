@@ -1,16 +1,91 @@
-import { cancelNotification, createNotification, idParam, liveStats, notificationDraft, pageQuery, parseInput } from '@pushcast/core';
+import {
+  cancelNotification,
+  createNotification,
+  flatNotificationBody,
+  IDEMPOTENCY_FIELD,
+  idParam,
+  liveStats,
+  notificationDraft,
+  pageQuery,
+  parseInput,
+  wrappedNotificationBody,
+} from '@pushcast/core';
 import { notFound, PushcastError, type Notification, type Principal } from '@pushcast/domain';
 import { customMetricStats, findNotification, findProject, listNotifications, openedCountsByCustomMetric } from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
+import { createdNotificationAnswer, customMetricAnswer, notificationAnswer } from '../answers.ts';
+import { AUTHENTICATED, empty, errors, json, WITH_BODY } from '../openapi/route-schemas.ts';
 import { notificationJson } from '../serializers.ts';
-import { sendReplay, takeIdempotencyKey } from './idempotency-key.ts';
+import { IDEMPOTENCY_HEADER, idempotencyKey, REPLAYED_HEADER, sendReplay, takeIdempotencyKey } from './idempotency-key.ts';
 
 const projectParams = z.object({ projectId: idParam });
 const params = z.object({ id: idParam });
 const listQuery = z.object(pageQuery);
+
+/**
+ * Pushpad's create body, flat or wrapped, as parseNotificationBody reads it (after the idempotency
+ * key is taken out of it): the wrapped body's `notification` holds the flat body's content.
+ */
+const keyField = { [IDEMPOTENCY_FIELD]: idempotencyKey.nullable().optional().describe(`Or the ${IDEMPOTENCY_HEADER} header`) };
+const createBody = z.union([
+  flatNotificationBody.extend(keyField),
+  wrappedNotificationBody.extend({ notification: flatNotificationBody.omit({ uids: true, tags: true }), ...keyField }),
+]);
+
+const tags = ['Notifications'];
+const schemas = {
+  create: {
+    tags,
+    operationId: 'createNotification',
+    summary: 'Create a notification',
+    description:
+      'Sends to every subscription of the project, or to those of `uids` and/or matching `tags` (expressions, OR-ed); ' +
+      'scheduled with `send_at`. With an idempotency key, a repeat within 24 hours answers the first answer again ' +
+      `(with \`${REPLAYED_HEADER}: true\`). A \`reject\` quota policy refuses what the day has no room for (429 \`quota_exceeded\`).`,
+    params: projectParams,
+    headers: z.object({ [IDEMPOTENCY_HEADER.toLowerCase()]: idempotencyKey.optional() }),
+    body: createBody,
+    response: {
+      201: json('Created: `{id, scheduled, uids}`, or `{id, send_at}` when scheduled', createdNotificationAnswer),
+      ...errors(...AUTHENTICATED, ...WITH_BODY, 404),
+    },
+  },
+  list: {
+    tags,
+    operationId: 'listNotifications',
+    summary: "List a project's notifications",
+    description: 'Newest first, with live statistics.',
+    params: projectParams,
+    querystring: listQuery,
+    response: { 200: json('A page of notifications', z.array(notificationAnswer)), ...errors(...AUTHENTICATED, 404, 422) },
+  },
+  customMetrics: {
+    tags,
+    operationId: 'listCustomMetrics',
+    summary: 'Statistics per custom metric',
+    params: projectParams,
+    response: { 200: json('One entry per custom metric', z.array(customMetricAnswer)), ...errors(...AUTHENTICATED, 404, 422) },
+  },
+  get: {
+    tags,
+    operationId: 'getNotification',
+    summary: 'Get a notification',
+    description: 'With live statistics, in all and per platform.',
+    params,
+    response: { 200: json('The notification', notificationAnswer), ...errors(...AUTHENTICATED, 404, 422) },
+  },
+  cancel: {
+    tags,
+    operationId: 'cancelNotification',
+    summary: 'Cancel a notification',
+    description: 'Before `send_at` nothing is sent; during a broadcast the rest is not. 409 `already_sent` once sent.',
+    params,
+    response: { 204: empty('Cancelled'), ...errors(...AUTHENTICATED, 404, 409, 422) },
+  },
+};
 
 export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { db, ledger } = deps;
@@ -35,7 +110,7 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
     return n;
   }
 
-  app.post('/projects/:projectId/notifications', async (request, reply) => {
+  app.post('/projects/:projectId/notifications', { schema: schemas.create }, async (request, reply) => {
     const project = await loadProject(request.principal, request.params);
     const keyed = takeIdempotencyKey(request.headers, request.body);
     const result = await createNotification(deps, {
@@ -52,15 +127,15 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
     return reply.code(result.status).send(result.body);
   });
 
-  app.get('/projects/:projectId/notifications', async (request) => {
+  app.get('/projects/:projectId/notifications', { schema: schemas.list }, async (request) => {
     const project = await loadProject(request.principal, request.params);
-    const q = parseInput(listQuery, request.query, 'query');
+    const q = parseInput(schemas.list.querystring, request.query, 'query');
     const items = await listNotifications(db, project.id, { page: q.page, perPage: q.per_page });
     return Promise.all(items.map(async (n) => notificationJson(n, await liveStats(db, ledger, n))));
   });
 
   // Pushpad aggregates statistics per custom metric in its dashboard; Pushcast serves them here.
-  app.get('/projects/:projectId/custom_metrics', async (request) => {
+  app.get('/projects/:projectId/custom_metrics', { schema: schemas.customMetrics }, async (request) => {
     const project = await loadProject(request.principal, request.params);
     const [metrics, opened] = await Promise.all([customMetricStats(db, project.id), openedCountsByCustomMetric(db, project.id)]);
     return metrics.map((m) => ({
@@ -75,12 +150,12 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
     }));
   });
 
-  app.get('/notifications/:id', async (request) => {
+  app.get('/notifications/:id', { schema: schemas.get }, async (request) => {
     const n = await loadNotification(request.principal, request.params);
     return notificationJson(n, await liveStats(db, ledger, n));
   });
 
-  app.delete('/notifications/:id/cancel', async (request, reply) => {
+  app.delete('/notifications/:id/cancel', { schema: schemas.cancel }, async (request, reply) => {
     await cancelNotification(deps, await loadNotification(request.principal, request.params));
     return reply.code(204).send();
   });

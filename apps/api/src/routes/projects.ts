@@ -25,9 +25,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin, requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { allowedOriginList, apnsCredentialsInput, browserTagPatternList, fcmCredentialsInput, httpUrl, idParam } from '@pushcast/core';
+import { allowedOriginList, apnsCredentialsInput, browserTagPatternList, fcmCredentialsInput, httpUrl, idParam, parseInput } from '@pushcast/core';
+import { projectAnswer } from '../answers.ts';
+import { AUTHENTICATED, empty, errors, json, WITH_BODY } from '../openapi/route-schemas.ts';
 import { projectJson } from '../serializers.ts';
-import { parseInput } from '@pushcast/core';
 
 const params = z.object({ id: idParam });
 const DEFAULT_TTL = 604_800; // Pushpad's default: one week
@@ -69,6 +70,50 @@ const updateBody = z.strictObject({
   website: settings.website.optional(),
 });
 
+const tags = ['Projects'];
+const schemas = {
+  create: {
+    tags,
+    operationId: 'createProject',
+    summary: 'Create a project',
+    description: 'Admin only. Credentials need PUSHCAST_SECRET_KEY (409 `secret_key_not_configured` without it).',
+    body: createBody,
+    response: { 201: json('The project', projectAnswer), ...errors(...AUTHENTICATED, ...WITH_BODY, 409) },
+  },
+  list: {
+    tags,
+    operationId: 'listProjects',
+    summary: 'List projects',
+    description: 'An admin token sees every project; a scoped token its own.',
+    response: { 200: json('The projects', z.array(projectAnswer)), ...errors(...AUTHENTICATED) },
+  },
+  get: {
+    tags,
+    operationId: 'getProject',
+    summary: 'Get a project',
+    params,
+    response: { 200: json('The project', projectAnswer), ...errors(...AUTHENTICATED, 404, 422) },
+  },
+  update: {
+    tags,
+    operationId: 'updateProject',
+    summary: 'Change a project',
+    description:
+      'Fields left out stay as they are. `sender_id` and the quota fields need an admin token; credentials given replace the old, `null` removes them.',
+    params,
+    body: updateBody,
+    response: { 200: json('The project', projectAnswer), ...errors(...AUTHENTICATED, ...WITH_BODY, 404, 409) },
+  },
+  delete: {
+    tags,
+    operationId: 'deleteProject',
+    summary: 'Delete a project',
+    description: 'Admin only. Hidden at once; a worker purges its subscriptions and notifications.',
+    params,
+    response: { 202: empty('Deleted; the purge is under way'), ...errors(...AUTHENTICATED, 404, 422) },
+  },
+};
+
 export async function projectRoutes(app: FastifyInstance, { db, queues, config }: ApiDeps): Promise<void> {
   /** Credentials are sealed under PUSHCAST_SECRET_KEY; without it they cannot be set (removing them needs no key). */
   function sealingKeyFor(changes: CredentialChanges): Buffer | undefined {
@@ -109,9 +154,9 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
     return project;
   }
 
-  app.post('/projects', async (request, reply) => {
+  app.post('/projects', { schema: schemas.create }, async (request, reply) => {
     requireAdmin(request.principal);
-    const body = parseInput(createBody, request.body, 'body');
+    const body = parseInput(schemas.create.body, request.body, 'body');
     const key = sealingKeyFor(body);
     await requireSender(body.sender_id);
     const project = await inTransaction(db, async (tx) => {
@@ -134,19 +179,19 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
     return reply.code(201).send((await withCredentials([project]))[0]);
   });
 
-  app.get('/projects', async (request) => {
+  app.get('/projects', { schema: schemas.list }, async (request) => {
     const p = request.principal;
     return withCredentials(await listProjects(db, p.kind === 'admin' ? undefined : [...p.projectIds]));
   });
 
-  app.get('/projects/:id', async (request) => {
-    const { id } = parseInput(params, request.params, 'params');
+  app.get('/projects/:id', { schema: schemas.get }, async (request) => {
+    const { id } = parseInput(schemas.get.params, request.params, 'params');
     return (await withCredentials([await loadProject(request.principal, id)]))[0];
   });
 
-  app.patch('/projects/:id', async (request) => {
-    const { id } = parseInput(params, request.params, 'params');
-    const body = parseInput(updateBody, request.body, 'body');
+  app.patch('/projects/:id', { schema: schemas.update }, async (request) => {
+    const { id } = parseInput(schemas.update.params, request.params, 'params');
+    const body = parseInput(schemas.update.body, request.body, 'body');
     await loadProject(request.principal, id);
     if (body.sender_id !== undefined) {
       // Another sender means other VAPID keys for this project's pushes: an admin decision.
@@ -177,8 +222,8 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
     return (await withCredentials([project]))[0];
   });
 
-  app.delete('/projects/:id', async (request, reply) => {
-    const { id } = parseInput(params, request.params, 'params');
+  app.delete('/projects/:id', { schema: schemas.delete }, async (request, reply) => {
+    const { id } = parseInput(schemas.delete.params, request.params, 'params');
     requireAdmin(request.principal);
     if (!(await markProjectDeleted(db, id))) throw notFound(`project ${id}`);
     // PostgreSQL already says "deleted"; if Redis is away the periodic sweep enqueues the purge.

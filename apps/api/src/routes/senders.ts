@@ -4,9 +4,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { idParam } from '@pushcast/core';
+import { idParam, parseInput } from '@pushcast/core';
+import { senderAnswer } from '../answers.ts';
+import { AUTHENTICATED, empty, errors, json, WITH_BODY } from '../openapi/route-schemas.ts';
 import { senderJson } from '../serializers.ts';
-import { parseInput } from '@pushcast/core';
 
 const params = z.object({ id: idParam });
 const name = z.string().trim().min(1).max(255);
@@ -16,6 +17,38 @@ const createBody = z.strictObject({
   vapid_public_key: z.string().max(4096).optional(),
 });
 const updateBody = z.strictObject({ name: name.optional() });
+
+const tags = ['Senders'];
+const schemas = {
+  create: {
+    tags,
+    operationId: 'createSender',
+    summary: 'Create a sender',
+    description:
+      'Give both VAPID keys (PEM) or neither: then a P-256 pair is generated. The private key is stored sealed under ' +
+      'PUSHCAST_SECRET_KEY (409 `secret_key_not_configured` without it).',
+    body: createBody,
+    response: { 201: json('The sender', senderAnswer), ...errors(...AUTHENTICATED, ...WITH_BODY, 409) },
+  },
+  list: { tags, operationId: 'listSenders', summary: 'List senders', response: { 200: json('The senders', z.array(senderAnswer)), ...errors(...AUTHENTICATED) } },
+  get: { tags, operationId: 'getSender', summary: 'Get a sender', params, response: { 200: json('The sender', senderAnswer), ...errors(...AUTHENTICATED, 404, 422) } },
+  update: {
+    tags,
+    operationId: 'updateSender',
+    summary: 'Rename a sender',
+    params,
+    body: updateBody,
+    response: { 200: json('The sender', senderAnswer), ...errors(...AUTHENTICATED, ...WITH_BODY, 404) },
+  },
+  delete: {
+    tags,
+    operationId: 'deleteSender',
+    summary: 'Delete a sender',
+    description: 'Refused (409 `sender_in_use`) while a project uses it.',
+    params,
+    response: { 204: empty('Deleted'), ...errors(...AUTHENTICATED, 404, 409, 422) },
+  },
+};
 
 /**
  * Senders hold VAPID key pairs (the private key included), so they are admin-only. The private key
@@ -32,8 +65,8 @@ export async function senderRoutes(app: FastifyInstance, { db, config }: ApiDeps
     return senderJson(found.sender, found.privateKey.ok ? found.privateKey.value : null);
   }
 
-  app.post('/senders', async (request, reply) => {
-    const body = parseInput(createBody, request.body, 'body');
+  app.post('/senders', { schema: schemas.create }, async (request, reply) => {
+    const body = parseInput(schemas.create.body, request.body, 'body');
     const given = [body.vapid_private_key, body.vapid_public_key].filter((k) => k !== undefined).length;
     if (given === 1) {
       throw validationError(
@@ -62,18 +95,18 @@ export async function senderRoutes(app: FastifyInstance, { db, config }: ApiDeps
     return reply.code(201).send(senderJson(sender, keys.privateKeyPem));
   });
 
-  app.get('/senders', async (request) => (await listSendersWithKeys(db, config.secretKeys)).map((s) => answer(s, request.log)));
+  app.get('/senders', { schema: schemas.list }, async (request) => (await listSendersWithKeys(db, config.secretKeys)).map((s) => answer(s, request.log)));
 
-  app.get('/senders/:id', async (request) => {
-    const { id } = parseInput(params, request.params, 'params');
+  app.get('/senders/:id', { schema: schemas.get }, async (request) => {
+    const { id } = parseInput(schemas.get.params, request.params, 'params');
     const found = await findSenderWithKey(db, config.secretKeys, id);
     if (!found) throw notFound(`sender ${id}`);
     return answer(found, request.log);
   });
 
-  app.patch('/senders/:id', async (request) => {
-    const { id } = parseInput(params, request.params, 'params');
-    const body = parseInput(updateBody, request.body, 'body');
+  app.patch('/senders/:id', { schema: schemas.update }, async (request) => {
+    const { id } = parseInput(schemas.update.params, request.params, 'params');
+    const body = parseInput(schemas.update.body, request.body, 'body');
     const found =
       body.name === undefined
         ? await findSenderWithKey(db, config.secretKeys, id)
@@ -82,8 +115,8 @@ export async function senderRoutes(app: FastifyInstance, { db, config }: ApiDeps
     return answer(found, request.log);
   });
 
-  app.delete('/senders/:id', async (request, reply) => {
-    const { id } = parseInput(params, request.params, 'params');
+  app.delete('/senders/:id', { schema: schemas.delete }, async (request, reply) => {
+    const { id } = parseInput(schemas.delete.params, request.params, 'params');
     const outcome = await deleteSender(db, id);
     if (outcome === 'not_found') throw notFound(`sender ${id}`);
     if (outcome === 'in_use') {

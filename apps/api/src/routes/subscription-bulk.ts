@@ -6,12 +6,53 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
+import { importAnswer } from '../answers.ts';
+import { AUTHENTICATED, errors, json } from '../openapi/route-schemas.ts';
 import { importJson } from '../serializers.ts';
-import { audienceFromQuery } from './audience-query.ts';
+import { audienceFromQuery, listQuery } from './audience-query.ts';
 
 const projectParams = z.object({ projectId: idParam });
 const importParams = z.object({ id: idParam });
 const exportQuery = z.object({ format: z.enum(['ndjson', 'csv']).default('ndjson') });
+
+const file = (description: string) => ({
+  description,
+  content: { 'application/x-ndjson': { schema: z.string() }, 'text/csv': { schema: z.string() } },
+});
+
+const tags = ['Subscriptions'];
+const schemas = {
+  import: {
+    tags,
+    operationId: 'importSubscriptions',
+    summary: 'Import subscriptions in bulk',
+    description:
+      'NDJSON (one subscription per line, the fields of the single create) or CSV (a header row), optionally gzip-encoded, ' +
+      'streamed. Every row gets the single create\'s validation; a row for an existing endpoint or token updates it; ' +
+      'an invalid row is reported (GET /imports/{id}) and skipped. Answered at once; a worker does the rest.',
+    params: projectParams,
+    headers: z.object({ 'content-encoding': z.enum(['identity', 'gzip']).optional() }),
+    consumes: ['application/x-ndjson', 'text/csv'],
+    body: z.string().describe('The file'),
+    response: { 202: json('Accepted: follow it at GET /imports/{id}', importAnswer), ...errors(...AUTHENTICATED, 404, 415, 422) },
+  },
+  status: {
+    tags,
+    operationId: 'getImport',
+    summary: 'An import and what became of its rows',
+    params: importParams,
+    response: { 200: json('The import', importAnswer), ...errors(...AUTHENTICATED, 404, 422) },
+  },
+  export: {
+    tags,
+    operationId: 'exportSubscriptions',
+    summary: 'Export subscriptions',
+    description: 'Streams every subscription matching the filters of the list, in a form the import takes back unchanged.',
+    params: projectParams,
+    querystring: exportQuery.extend(listQuery.omit({ page: true, per_page: true }).shape),
+    response: { 200: file('The subscriptions (`Content-Disposition: attachment`)'), ...errors(...AUTHENTICATED, 404, 422) },
+  },
+};
 
 const FORMATS: Readonly<Record<string, ImportFormat>> = { 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
 const MEDIA_TYPES: Readonly<Record<ExportFormat, string>> = { ndjson: 'application/x-ndjson', csv: 'text/csv; charset=utf-8' };
@@ -51,22 +92,22 @@ export async function subscriptionBulkRoutes(app: FastifyInstance, deps: ApiDeps
     return projectId;
   }
 
-  app.post('/projects/:projectId/subscriptions/import', async (request, reply) => {
+  app.post('/projects/:projectId/subscriptions/import', { schema: schemas.import }, async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
     const { format, gzip } = uploadFormat(request);
     const accepted = await receiveImport(deps, { projectId, format, gzip, body: request.body as Readable });
     return reply.code(202).send(importJson(accepted));
   });
 
-  app.get('/imports/:id', async (request) => {
-    const { id } = parseInput(importParams, request.params, 'params');
+  app.get('/imports/:id', { schema: schemas.status }, async (request) => {
+    const { id } = parseInput(schemas.status.params, request.params, 'params');
     const found = await findImport(db, id);
     // Another tenant's import does not exist, as far as this token can tell.
     if (!found || !canAccessProject(request.principal, found.projectId)) throw notFound(`import ${id}`);
     return importJson(found);
   });
 
-  app.get('/projects/:projectId/subscriptions/export', async (request, reply) => {
+  app.get('/projects/:projectId/subscriptions/export', { schema: schemas.export }, async (request, reply) => {
     const projectId = await loadProjectId(request.principal, request.params);
     const { format } = parseInput(exportQuery, request.query, 'query');
     const { filter } = audienceFromQuery(projectId, request.query);

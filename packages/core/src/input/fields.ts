@@ -19,6 +19,9 @@ import { z } from 'zod';
 
 /** Request schemas shared by the routes. Rule names (`params.rule`) are part of the API. */
 
+/** Marks, for API documents, an integer that may also come as a string of decimal digits. */
+export const DECIMAL_STRING_TOO = 'x-decimal-string-too';
+
 /**
  * An integer as a client may write it in a path, a query string or a body: a JSON number, or a
  * string of decimal digits without sign, leading zeros, exponent, fraction or spaces (`2`, never
@@ -26,7 +29,7 @@ import { z } from 'zod';
  * written another way is `decimal_integer`; anything else stays zod's `invalid_type`.
  */
 function decimalInteger<T extends z.ZodType<number>>(schema: T) {
-  return z.preprocess((v, ctx) => {
+  const parsed = z.preprocess((v, ctx) => {
     if (typeof v !== 'string') return v;
     if (/^(0|[1-9][0-9]*)$/.test(v)) return Number(v);
     if (v.trim() !== '' && !Number.isNaN(Number(v))) {
@@ -39,6 +42,7 @@ function decimalInteger<T extends z.ZodType<number>>(schema: T) {
     }
     return v;
   }, schema);
+  return parsed.meta({ [DECIMAL_STRING_TOO]: true });
 }
 
 export const idParam = decimalInteger(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
@@ -120,8 +124,46 @@ function credentialsInput<T>(parse: (input: unknown) => Result<T, CredentialProb
   });
 }
 
-export const apnsCredentialsInput = credentialsInput(parseApnsCredentials);
-export const fcmCredentialsInput = credentialsInput(parseFcmCredentials);
+/** What the domain parsers above take, as JSON Schema for the API's documents (they check it themselves). */
+const str = (description: string) => ({ type: 'string', description });
+export const apnsCredentialsInput = credentialsInput(parseApnsCredentials).meta({
+  description: 'APNs token-based auth: the .p8 key and the ids beside it. Stored encrypted, never answered.',
+  type: 'object',
+  properties: {
+    key: str('PEM of the .p8 file (an EC P-256 private key)'),
+    key_id: { ...str('10 of A-Z 0-9'), pattern: '^[A-Z0-9]{10}$' },
+    team_id: { ...str('10 of A-Z 0-9'), pattern: '^[A-Z0-9]{10}$' },
+    topic: str("The app's bundle id"),
+    production: { type: 'boolean', description: 'true: api.push.apple.com, false: the sandbox (no default)' },
+  },
+  required: ['key', 'key_id', 'team_id', 'topic', 'production'],
+  additionalProperties: false,
+});
+export const fcmCredentialsInput = credentialsInput(parseFcmCredentials).meta({
+  description: 'An FCM service account. Stored encrypted, never answered.',
+  type: 'object',
+  properties: {
+    service_account: {
+      description: "The service-account JSON file from the Firebase console, as an object or as a string of JSON; other fields are accepted and not kept",
+      anyOf: [
+        {
+          type: 'object',
+          properties: {
+            type: { const: 'service_account' },
+            project_id: str('The Firebase project'),
+            client_email: str("The service account's email"),
+            private_key: str('PEM of its RSA private key'),
+            private_key_id: str('Optional'),
+          },
+          required: ['type', 'project_id', 'client_email', 'private_key'],
+        },
+        str('The same JSON, as a string'),
+      ],
+    },
+  },
+  required: ['service_account'],
+  additionalProperties: false,
+});
 
 /** `https://example.com` (or `http://…`): an origin, normalised as browsers send it in `Origin`. */
 export const allowedOriginList = z

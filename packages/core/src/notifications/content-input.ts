@@ -84,25 +84,27 @@ const content = {
   throttle_rate_per_minute: z.number().int().min(1).max(100_000_000).nullable().optional(),
 };
 
-const flatBody = z.strictObject(content);
-const wrappedBody = z.strictObject({
+/** Pushpad's flat body: the content and the audience side by side. */
+export const flatNotificationBody = z.strictObject(content);
+/** Pushpad's wrapped body: the content under `notification` (parsed as the flat body), the audience beside it. */
+export const wrappedNotificationBody = z.strictObject({
   notification: z.record(z.string(), z.unknown()),
   uids: content.uids,
   tags: content.tags,
 });
 
-export type NotificationInput = z.output<typeof flatBody>;
+export type NotificationInput = z.output<typeof flatNotificationBody>;
 
 /** Pushpad accepts `{body, …, uids, tags}` and `{"notification": {…}, "uids": […], "tags": […]}`. */
 export function parseNotificationBody(raw: unknown): NotificationInput {
   if (raw !== null && typeof raw === 'object' && 'notification' in raw) {
-    const wrapped = parseInput(wrappedBody, raw, 'body');
+    const wrapped = parseInput(wrappedNotificationBody, raw, 'body');
     const inner = { ...wrapped.notification };
     if (wrapped.uids !== undefined) inner.uids = wrapped.uids;
     if (wrapped.tags !== undefined) inner.tags = wrapped.tags;
-    return prefixed('notification', () => parseInput(flatBody, inner, 'body'));
+    return prefixed('notification', () => parseInput(flatNotificationBody, inner, 'body'));
   }
-  return parseInput(flatBody, raw, 'body');
+  return parseInput(flatNotificationBody, raw, 'body');
 }
 
 function prefixed<T>(prefix: string, parse: () => T): T {

@@ -20,7 +20,7 @@ const webAction = z.strictObject({
   action: z.string().max(100).nullable().optional(),
 });
 
-const web = z.strictObject({
+export const webOverride = z.strictObject({
   title: z.string().max(500).nullable().optional(),
   body: z.string().min(1).max(4000).optional(),
   target_url: httpUrl.nullable().optional(),
@@ -81,11 +81,12 @@ const apnsHeaders = z.strictObject({
   'apns-expiration': z.number().int().min(0).max(2 ** 32 - 1).optional(),
 });
 
-const json: z.ZodType<unknown> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]),
-);
+// Named, so that the OpenAPI document can refer to it (it refers to itself).
+const json: z.ZodType<unknown> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]))
+  .meta({ id: 'JsonValue' });
 
-const apns = z
+export const apnsOverride = z
   .object({ aps: aps.optional(), headers: apnsHeaders.optional() })
   .catchall(json)
   .superRefine((value, ctx) => {
@@ -110,7 +111,7 @@ const fcmData = z.record(z.string().min(1).max(256), z.string().max(4096)).super
   }
 });
 
-const fcm = z.strictObject({
+export const fcmOverride = z.strictObject({
   notification: z
     .strictObject({ title: z.string().max(500).optional(), body: z.string().max(4000).optional(), image: httpUrl.optional() })
     .optional(),
@@ -141,9 +142,9 @@ const fcm = z.strictObject({
 });
 
 export const overrideFields = {
-  web: web.optional(),
-  apns: apns.optional(),
-  fcm: fcm.optional(),
+  web: webOverride.optional(),
+  apns: apnsOverride.optional(),
+  fcm: fcmOverride.optional(),
 };
 
 /** The overrides of a parsed body, as stored: absent platforms left out. */

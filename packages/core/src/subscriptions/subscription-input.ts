@@ -23,6 +23,19 @@ const deviceBodies = {
   fcm: z.strictObject({ platform: z.literal('fcm'), token: fcmToken, uid: uid.nullable().optional(), tags: tagList.optional() }),
 };
 
+/** The three bodies of a subscription (the push hosts allowed are configuration): what the parser checks, and what a dialect documents. */
+export function subscriptionBodies(allowedPushHosts: readonly string[]) {
+  const web = z.strictObject({
+    platform: z.literal('web').optional(),
+    endpoint: pushEndpoint(allowedPushHosts),
+    p256dh,
+    auth: authSecret,
+    uid: uid.nullable().optional(),
+    tags: tagList.optional(),
+  });
+  return { web, ...deviceBodies };
+}
+
 /** The subscription update: uid and tags, each left alone when absent. */
 export const subscriptionUpdate = z.strictObject({ uid: uid.nullable().optional(), tags: tagList.optional() });
 
@@ -44,14 +57,7 @@ function refuseOtherPlatformFields(body: unknown, p: Platform): void {
  * deployment (the push hosts allowed are configuration); bulk import runs every row through it.
  */
 export function subscriptionParser(allowedPushHosts: readonly string[]): (raw: unknown) => SubscriptionInput {
-  const webBody = z.strictObject({
-    platform: z.literal('web').optional(),
-    endpoint: pushEndpoint(allowedPushHosts),
-    p256dh,
-    auth: authSecret,
-    uid: uid.nullable().optional(),
-    tags: tagList.optional(),
-  });
+  const { web: webBody } = subscriptionBodies(allowedPushHosts);
   return (raw) => {
     const p = parseInput(platformOf, raw, 'body').platform ?? 'web';
     refuseOtherPlatformFields(raw, p);

@@ -7,6 +7,7 @@ import { registerBrowserRateLimit } from './rate-limit.ts';
 import { sdkRoutes } from './sdk.ts';
 import { vapidKeyRoutes } from './vapid-key.ts';
 import { webSubscriptionRoutes } from './web-subscriptions.ts';
+import { documentationOnlySchemas } from '../../openapi/route-schemas.ts';
 
 export interface BrowserRoutesOptions {
   readonly deps: ApiDeps;
@@ -19,6 +20,7 @@ export interface BrowserRoutesOptions {
  * reports, limited per client address.
  */
 export async function browserRoutes(app: FastifyInstance, { deps, logger }: BrowserRoutesOptions): Promise<void> {
+  documentationOnlySchemas(app);
   await app.register(sdkRoutes, { prefix: '/sdk' });
   await app.register(
     async (api) => {

@@ -4,12 +4,39 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
 import { idParam, parseInput, parseJsonBody } from '@pushcast/core';
+import { openAnswer } from '../../answers.ts';
+import { empty, errors, json, PUBLIC } from '../../openapi/route-schemas.ts';
 
 const params = z.object({ id: idParam });
 const body = z.strictObject({
-  token: z.string().max(OPEN_TOKEN_LENGTH * 2),
-  action: z.string().max(200).nullable().optional(),
+  token: z.string().max(OPEN_TOKEN_LENGTH * 2).describe("The `open_token` of the recipient's message"),
+  action: z.string().max(200).nullable().optional().describe('The action clicked (its `action`, or its title), if any'),
 });
+
+const tags = ['Browser'];
+const schemas = {
+  preflight: {
+    tags,
+    operationId: 'openReportPreflight',
+    summary: 'CORS preflight of an open report',
+    security: PUBLIC,
+    params,
+    response: { 204: empty('Any origin may report'), ...errors() },
+  },
+  report: {
+    tags,
+    operationId: 'reportOpen',
+    summary: 'Report a notification opened',
+    description:
+      "A service worker reports its notification clicked, or one of its actions, with its message's open token. " +
+      'Each recipient counts once. The body may come as `text/plain` (no preflight).',
+    security: PUBLIC,
+    params,
+    consumes: ['application/json', 'text/plain'],
+    body,
+    response: { 200: json('Reported', openAnswer), ...errors(403, 404, 415, 422, 429) },
+  },
+};
 
 /** The key an action is counted under: its `action`, or its title when it has none (what the service worker reports). */
 export function actionKeys(n: Notification): string[] {
@@ -28,7 +55,7 @@ export function actionKeys(n: Notification): string[] {
 export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps): Promise<void> {
   const openKey = openTrackingKeySource(db, config.secretKeys);
 
-  app.options('/notifications/:id/open', async (_request, reply) =>
+  app.options('/notifications/:id/open', { schema: schemas.preflight }, async (_request, reply) =>
     reply
       .code(204)
       .header('access-control-allow-origin', '*')
@@ -38,10 +65,10 @@ export async function openRoutes(app: FastifyInstance, { db, config }: ApiDeps):
       .send(),
   );
 
-  app.post('/notifications/:id/open', async (request, reply) => {
+  app.post('/notifications/:id/open', { schema: schemas.report }, async (request, reply) => {
     void reply.header('access-control-allow-origin', '*');
-    const { id } = parseInput(params, request.params, 'params');
-    const report = parseInput(body, typeof request.body === 'string' ? parseJsonBody(request.body) : request.body, 'body');
+    const { id } = parseInput(schemas.report.params, request.params, 'params');
+    const report = parseInput(schemas.report.body, typeof request.body === 'string' ? parseJsonBody(request.body) : request.body, 'body');
     const subscriptionId = readOpenToken(await openKey(), id, report.token);
     if (subscriptionId === null) {
       throw new PushcastError('forbidden', `token: is not an open token of notification ${id}`, { field: 'token', rule: 'open_token' });

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { empty, errors, PUBLIC } from '../../openapi/route-schemas.ts';
 
 /**
  * The browser SDK and service worker, plain JavaScript served as they are (no build step on the
@@ -35,10 +37,28 @@ export function sdkFiles(): Record<'pushcast.js' | 'pushcast.mjs' | 'pushcast-sw
   };
 }
 
+const DESCRIPTIONS: Record<keyof ReturnType<typeof sdkFiles>, string> = {
+  'pushcast.js': 'The browser SDK for a `<script>` tag: defines `window.Pushcast`',
+  'pushcast.mjs': "The browser SDK as an ES module: `import Pushcast from '…/sdk/pushcast.mjs'`",
+  'pushcast-sw.js': 'The service worker, used as is or `importScripts`-ed into the site\'s own',
+};
+
 export async function sdkRoutes(app: FastifyInstance): Promise<void> {
   const files = sdkFiles();
   for (const [name, { body, etag }] of Object.entries(files)) {
-    app.get(`/${name}`, async (request, reply) => {
+    const schema = {
+      tags: ['SDK'],
+      operationId: `get_${name.replace(/[^a-z]/g, '_')}`,
+      summary: name,
+      description: DESCRIPTIONS[name as keyof typeof DESCRIPTIONS],
+      security: PUBLIC,
+      response: {
+        200: { description: 'JavaScript (any origin may load it)', content: { 'text/javascript': { schema: z.string() } } },
+        304: empty('Not modified (`If-None-Match` named its ETag)'),
+        ...errors(),
+      },
+    };
+    app.get(`/${name}`, { schema }, async (request, reply) => {
       // Any page may load it; a cross-origin module import needs CORS.
       void reply
         .header('content-type', 'text/javascript; charset=utf-8')

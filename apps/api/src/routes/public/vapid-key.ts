@@ -3,10 +3,19 @@ import { findProject, findSender } from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
-import { idParam } from '@pushcast/core';
-import { parseInput } from '@pushcast/core';
+import { idParam, parseInput } from '@pushcast/core';
+import { vapidKeyAnswer } from '../../answers.ts';
+import { errors, json, PUBLIC } from '../../openapi/route-schemas.ts';
 
-const params = z.object({ projectId: idParam });
+const schema = {
+  tags: ['Browser'],
+  operationId: 'getVapidPublicKey',
+  summary: "The project's VAPID public key",
+  description: "Readable cross-origin by pages of the project's allowed origins.",
+  security: PUBLIC,
+  params: z.object({ projectId: idParam }),
+  response: { 200: json('The key', vapidKeyAnswer), ...errors(404, 422, 429) },
+};
 
 /**
  * `GET /projects/:id/vapid_public_key` → `{"vapid_public_key": "<base64url of the 65-byte point>"}`:
@@ -14,8 +23,8 @@ const params = z.object({ projectId: idParam });
  * carries it anyway); readable cross-origin only by pages of the project's allowed origins.
  */
 export async function vapidKeyRoutes(app: FastifyInstance, { db }: ApiDeps): Promise<void> {
-  app.get('/projects/:projectId/vapid_public_key', async (request, reply) => {
-    const { projectId } = parseInput(params, request.params, 'params');
+  app.get('/projects/:projectId/vapid_public_key', { schema }, async (request, reply) => {
+    const { projectId } = parseInput(schema.params, request.params, 'params');
     const project = await findProject(db, projectId);
     if (!project) throw notFound(`project ${projectId}`);
     const sender = await findSender(db, project.senderId);

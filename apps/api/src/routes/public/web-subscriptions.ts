@@ -17,6 +17,8 @@ import { findProject } from '@pushcast/store';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
+import { browserSubscriptionAnswer, browserSubscriptionStatusAnswer, type BrowserSubscriptionAnswer } from '../../answers.ts';
+import { empty, errors, json, PUBLIC, WITH_BODY } from '../../openapi/route-schemas.ts';
 import { requireAllowedOrigin, sendPreflight } from './cors.ts';
 
 /**
@@ -48,6 +50,59 @@ const proofFields = {
 const proofBody = z.strictObject(proofFields);
 const patchBody = z.strictObject({ ...proofFields, uid: uid.nullable().optional(), uid_signature: uidSignature, tags: tagList.optional() });
 
+const tags = ['Browser'];
+/** From a page of the project's allowed origins (`Origin`), with the proof of holding the subscription. */
+const browser = { tags, security: PUBLIC, params: projectParams };
+const BROWSER_ERRORS = [403, 404, ...WITH_BODY, 429] as const;
+
+function schemasOf(subscribeBody: z.ZodType) {
+  return {
+    preflight: (methods: string) => ({
+      ...browser,
+      operationId: methods === 'POST' ? 'subscriptionStatusPreflight' : 'webSubscriptionPreflight',
+      summary: `CORS preflight (${methods})`,
+      description: "Answered for pages of the project's allowed origins.",
+      response: { 204: empty('Allowed'), ...errors(403, 404, 422) },
+    }),
+    subscribe: {
+      ...browser,
+      operationId: 'subscribeBrowser',
+      summary: 'Subscribe this browser',
+      description:
+        '`PushSubscription.toJSON()`, with `uid` (and its `uid_signature`: signature_for(uid) under a token of the project) and ' +
+        "`tags` (within the project's `browser_tags_allowed`). The same endpoint again updates it.",
+      body: subscribeBody,
+      response: {
+        200: json('Updated', browserSubscriptionAnswer),
+        201: json('Subscribed', browserSubscriptionAnswer),
+        ...errors(...BROWSER_ERRORS),
+      },
+    },
+    update: {
+      ...browser,
+      operationId: 'updateBrowserSubscription',
+      summary: "Set this browser's uid and tags",
+      body: patchBody,
+      response: { 200: json('Updated', browserSubscriptionAnswer), ...errors(...BROWSER_ERRORS) },
+    },
+    unsubscribe: {
+      ...browser,
+      operationId: 'unsubscribeBrowser',
+      summary: 'Unsubscribe this browser',
+      description: 'Also answered when the subscription is already gone.',
+      body: proofBody,
+      response: { 204: empty('Unsubscribed'), ...errors(...BROWSER_ERRORS) },
+    },
+    status: {
+      ...browser,
+      operationId: 'browserSubscriptionStatus',
+      summary: 'Is this browser subscribed?',
+      body: proofBody,
+      response: { 200: json('`{subscribed: false}`, or the subscription', browserSubscriptionStatusAnswer), ...errors(...BROWSER_ERRORS) },
+    },
+  };
+}
+
 export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { db, config } = deps;
   const subscribeBody = z.strictObject({
@@ -58,6 +113,7 @@ export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps)
     uid_signature: uidSignature,
     tags: tagList.optional(),
   });
+  const schemas = schemasOf(subscribeBody);
 
   async function loadProject(request: FastifyRequest, reply: FastifyReply): Promise<Project> {
     const { projectId } = parseInput(projectParams, request.params, 'params');
@@ -67,7 +123,7 @@ export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps)
     return project;
   }
 
-  const json = (project: Project, s: Subscription) => ({
+  const answer = (project: Project, s: Subscription): BrowserSubscriptionAnswer => ({
     id: s.id,
     project_id: s.projectId,
     uid: s.uid,
@@ -77,13 +133,14 @@ export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps)
   });
 
   for (const path of PATHS) {
-    app.options(path, async (request, reply) => {
+    const methods = path.endsWith('/status') ? ['POST'] : ['POST', 'PATCH', 'DELETE'];
+    app.options(path, { schema: schemas.preflight(methods.join(', ')) }, async (request, reply) => {
       await loadProject(request, reply);
-      return sendPreflight(request, reply, path.endsWith('/status') ? ['POST'] : ['POST', 'PATCH', 'DELETE']);
+      return sendPreflight(request, reply, methods);
     });
   }
 
-  app.post('/projects/:projectId/web_subscriptions', async (request, reply) => {
+  app.post('/projects/:projectId/web_subscriptions', { schema: schemas.subscribe }, async (request, reply) => {
     const project = await loadProject(request, reply);
     const body = parseInput(subscribeBody, request.body, 'body');
     const { created, subscription } = await subscribeBrowser(deps, project, {
@@ -92,28 +149,28 @@ export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps)
       auth: body.keys.auth,
       ...(await browserChanges(deps, project, body)),
     });
-    return reply.code(created ? 201 : 200).send(json(project, subscription));
+    return reply.code(created ? 201 : 200).send(answer(project, subscription));
   });
 
-  app.patch('/projects/:projectId/web_subscriptions', async (request, reply) => {
+  app.patch('/projects/:projectId/web_subscriptions', { schema: schemas.update }, async (request, reply) => {
     const project = await loadProject(request, reply);
-    const body = parseInput(patchBody, request.body, 'body');
+    const body = parseInput(schemas.update.body, request.body, 'body');
     const changes = await browserChanges(deps, project, body);
-    return json(project, await updateBrowserSubscription(deps, project, { endpoint: body.endpoint, auth: body.keys.auth }, changes));
+    return answer(project, await updateBrowserSubscription(deps, project, { endpoint: body.endpoint, auth: body.keys.auth }, changes));
   });
 
-  app.delete('/projects/:projectId/web_subscriptions', async (request, reply) => {
+  app.delete('/projects/:projectId/web_subscriptions', { schema: schemas.unsubscribe }, async (request, reply) => {
     const project = await loadProject(request, reply);
-    const body = parseInput(proofBody, request.body, 'body');
+    const body = parseInput(schemas.unsubscribe.body, request.body, 'body');
     await unsubscribeBrowser(deps, project, { endpoint: body.endpoint, auth: body.keys.auth });
     return reply.code(204).send();
   });
 
-  app.post('/projects/:projectId/web_subscriptions/status', async (request, reply) => {
+  app.post('/projects/:projectId/web_subscriptions/status', { schema: schemas.status }, async (request, reply) => {
     const project = await loadProject(request, reply);
-    const body = parseInput(proofBody, request.body, 'body');
+    const body = parseInput(schemas.status.body, request.body, 'body');
     const existing = await browserSubscriptionStatus(deps, project, { endpoint: body.endpoint, auth: body.keys.auth });
     if (!existing) return { subscribed: false };
-    return { subscribed: true, ...json(project, existing) };
+    return { subscribed: true, ...answer(project, existing) };
   });
 }

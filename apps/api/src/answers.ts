@@ -1,0 +1,284 @@
+import { apnsOverride, fcmOverride, webOverride } from '@pushcast/core';
+import { RULES, type ErrorKind, type Rule } from '@pushcast/domain';
+import { z } from 'zod';
+import { statusByKind } from './http-errors.ts';
+
+/**
+ * The JSON bodies Pushcast answers with, as zod schemas: serializers.ts builds them (typed by these),
+ * the routes declare them as their response schemas, and the OpenAPI document is generated from
+ * them. Schemas with an `id` become components (`#/components/schemas/<id>`).
+ */
+
+const isoDateTime = z.string().describe('ISO 8601 date-time (UTC)');
+const id = z.number().int().positive();
+
+/** Every error kind, from the one table that maps them to statuses. */
+const ERROR_KINDS = Object.keys(statusByKind) as [ErrorKind, ...ErrorKind[]];
+
+/** Pushcast's error body: what went wrong, its kind, and for a field the field and the rule it broke. */
+export const errorAnswer = z
+  .object({
+    error: z.string().describe('What went wrong, for people (`field: problem` when a field is at fault)'),
+    code: z.enum(ERROR_KINDS).describe('The kind of error; the HTTP status follows from it'),
+    field: z.string().optional().describe('Dotted path of the offending field, e.g. `tags.2`, `apns.aps.badge` or `Origin`'),
+    rule: z
+      .enum(Object.keys(RULES) as [Rule, ...Rule[]])
+      .optional()
+      .describe('The broken rule: stable API, clients may branch on it (README, "Rules")'),
+  })
+  .catchall(z.unknown())
+  .meta({ id: 'Error', description: 'Some rules add fields: `retry_after`, `limit`, `size`, `expression`, `position`.' });
+
+export const senderAnswer = z
+  .object({
+    id,
+    name: z.string(),
+    vapid_private_key: z
+      .string()
+      .nullable()
+      .describe('PEM of the VAPID P-256 private key; null when this server cannot open it (PUSHCAST_SECRET_KEY missing or another)'),
+    vapid_public_key: z.string().describe('PEM (SPKI) of the VAPID public key'),
+    created_at: isoDateTime,
+  })
+  .meta({ id: 'Sender' });
+
+export const projectAnswer = z
+  .object({
+    id,
+    sender_id: id,
+    name: z.string(),
+    website: z.string(),
+    icon_url: z.string().nullable(),
+    badge_url: z.string().nullable(),
+    notifications_ttl: z.number().int().describe('Seconds; the default ttl of its notifications'),
+    notifications_require_interaction: z.boolean(),
+    notifications_silent: z.boolean(),
+    created_at: isoDateTime,
+    quota_hourly: z.number().int().nullable().describe("null: the deployment's default; 0: unlimited"),
+    quota_daily: z.number().int().nullable().describe("null: the deployment's default; 0: unlimited"),
+    quota_policy: z.enum(['defer', 'reject']),
+    allowed_origins: z.array(z.string()).nullable().describe("Origins whose pages may call the browser endpoints; null: the website's"),
+    browser_tags_allowed: z.array(z.string()).describe('Tags a browser may set: exact tags, or a prefix and `*`'),
+    beams_instance_id: z.string().describe('The project as a Pusher Beams instance (its `instanceId`)'),
+    apns_credentials: z
+      .object({ key_id: z.string(), team_id: z.string(), topic: z.string(), production: z.boolean(), updated_at: isoDateTime })
+      .nullable()
+      .describe('A summary; the key itself is never answered'),
+    fcm_credentials: z
+      .object({ project_id: z.string(), client_email: z.string(), private_key_id: z.string().nullable(), updated_at: isoDateTime })
+      .nullable()
+      .describe('A summary; the private key is never answered'),
+  })
+  .meta({ id: 'Project' });
+
+export const subscriptionAnswer = z
+  .object({
+    id,
+    project_id: id,
+    endpoint: z.string().nullable().describe('The push endpoint (web; null for devices)'),
+    p256dh: z.string().nullable(),
+    auth: z.string().nullable(),
+    uid: z.string().nullable(),
+    tags: z.array(z.string()),
+    last_click_at: isoDateTime.nullable(),
+    created_at: isoDateTime,
+    platform: z.enum(['web', 'apns', 'fcm']),
+    token: z.string().nullable().optional().describe('The device token (apns and fcm only)'),
+  })
+  .meta({ id: 'Subscription' });
+
+export const accessTokenAnswer = z
+  .object({
+    id,
+    name: z.string(),
+    prefix: z.string().describe('The first characters of the token, to recognise it'),
+    admin: z.boolean(),
+    project_ids: z.array(id),
+    created_at: isoDateTime,
+  })
+  .meta({ id: 'AccessToken' });
+
+export const createdAccessTokenAnswer = accessTokenAnswer
+  .extend({ token: z.string().describe('The secret: shown this once, never again') })
+  .meta({ id: 'CreatedAccessToken' });
+
+export const secretKeyAnswer = z
+  .object({ id, project_id: id, prefix: z.string().describe('The first characters of the key, to recognise it'), created_at: isoDateTime })
+  .meta({ id: 'SecretKey' });
+
+export const createdSecretKeyAnswer = secretKeyAnswer
+  .extend({ secret_key: z.string().describe('The key (`sk_…`): shown this once, never again') })
+  .meta({ id: 'CreatedSecretKey' });
+
+const failures = z.record(z.string(), z.number().int()).describe('Recipients that failed, by reason');
+
+const deliveryCounts = {
+  scheduled_count: z.number().int(),
+  successfully_sent_count: z.number().int(),
+  pruned_count: z.number().int().describe('Subscriptions the push service said are gone (removed)'),
+  expired_count: z.number().int().describe('Recipients reached after the ttl, or not reachable for a ttl of 0'),
+  failed_count: z.number().int(),
+};
+
+const platformStats = z.object({ ...deliveryCounts, failures });
+
+const action = z.object({ title: z.string(), target_url: z.string().nullable(), icon: z.string().nullable(), action: z.string().nullable() });
+
+export const notificationAnswer = z
+  .object({
+    id,
+    project_id: id,
+    title: z.string().nullable(),
+    body: z.string(),
+    target_url: z.string().nullable(),
+    icon_url: z.string().nullable(),
+    badge_url: z.string().nullable(),
+    image_url: z.string().nullable(),
+    ttl: z.number().int(),
+    require_interaction: z.boolean(),
+    silent: z.boolean(),
+    urgent: z.boolean(),
+    custom_data: z.string().nullable(),
+    actions: z.array(action),
+    starred: z.boolean(),
+    send_at: isoDateTime.nullable(),
+    custom_metrics: z.array(z.string()),
+    topic: z.string().nullable(),
+    throttle_rate_per_minute: z.number().int().nullable(),
+    uids: z.array(z.string()).nullable(),
+    tags: z.array(z.string()).nullable(),
+    web: webOverride.nullable(),
+    apns: apnsOverride.nullable(),
+    fcm: fcmOverride.nullable(),
+    created_at: isoDateTime,
+    ...deliveryCounts,
+    opened_count: z.number().int(),
+    scheduled: z.boolean(),
+    cancelled: z.boolean(),
+    status: z.enum(['scheduled', 'queued', 'planning', 'sending', 'sent', 'cancelled']),
+    failures,
+    opened_actions: z.record(z.string(), z.number().int()).describe('Opens through each action, by its `action` (or title)'),
+    platforms: z.object({ web: platformStats, apns: platformStats, fcm: platformStats }),
+    completed_at: isoDateTime.nullable(),
+  })
+  .meta({ id: 'Notification' });
+
+export const createdNotificationAnswer = z
+  .union([
+    z.object({
+      id,
+      scheduled: z.number().int().describe('Recipients (exact up to 100,000, an estimate above)'),
+      uids: z.array(z.string()).optional().describe('The given uids that are subscribed'),
+    }),
+    z.object({ id, send_at: isoDateTime }),
+  ])
+  .meta({ id: 'CreatedNotification' });
+
+export const customMetricAnswer = z
+  .object({
+    name: z.string(),
+    notifications_count: z.number().int(),
+    scheduled_count: z.number().int(),
+    successfully_sent_count: z.number().int(),
+    opened_count: z.number().int(),
+    pruned_count: z.number().int(),
+    expired_count: z.number().int(),
+    failed_count: z.number().int(),
+  })
+  .meta({ id: 'CustomMetric' });
+
+export const quotaAnswer = z
+  .object({
+    hourly_limit: z.number().int().describe('0: unlimited'),
+    daily_limit: z.number().int().describe('0: unlimited'),
+    hourly_remaining: z.number().int().nullable().describe('null: unlimited'),
+    daily_remaining: z.number().int().nullable().describe('null: unlimited'),
+    hourly_used: z.number().int(),
+    daily_used: z.number().int(),
+    reset_hourly_at: isoDateTime,
+    reset_daily_at: isoDateTime,
+    policy: z.enum(['defer', 'reject']),
+  })
+  .meta({ id: 'Quota' });
+
+export const browserSubscriptionAnswer = z
+  .object({
+    id,
+    project_id: id,
+    uid: z.string().nullable(),
+    tags: z.array(z.string()).describe('Only the tags a browser may set'),
+    created_at: isoDateTime,
+  })
+  .meta({ id: 'BrowserSubscription' });
+
+export const browserSubscriptionStatusAnswer = z
+  .union([z.object({ subscribed: z.literal(false) }), browserSubscriptionAnswer.extend({ subscribed: z.literal(true) })])
+  .meta({ id: 'BrowserSubscriptionStatus' });
+
+export const vapidKeyAnswer = z.object({
+  vapid_public_key: z.string().describe("base64url of the 65-byte point: pushManager.subscribe's applicationServerKey"),
+});
+
+export const openAnswer = z.object({ counted: z.boolean().describe('false when this recipient had already reported') });
+
+export const importAnswer = z
+  .object({
+    id,
+    project_id: id,
+    format: z.enum(['ndjson', 'csv']),
+    status: z.enum(['receiving', 'queued', 'running', 'completed', 'failed']),
+    rows: z.number().int().describe('Rows read so far'),
+    inserted: z.number().int(),
+    updated: z.number().int().describe('Rows for an existing endpoint or token, which they updated'),
+    rejected: z.number().int().describe('Rows refused, each reported in `errors` (the first 1,000)'),
+    errors: z.array(z.object({ line: z.number().int().describe('1-based'), field: z.string(), rule: z.string(), message: z.string() })),
+    failure: z.string().nullable().describe('Why the import failed as a whole'),
+    created_at: isoDateTime,
+    finished_at: isoDateTime.nullable(),
+  })
+  .meta({ id: 'SubscriptionImport' });
+
+export const webhookAnswer = z
+  .object({
+    id,
+    project_id: id,
+    url: z.string(),
+    events: z.array(z.string()).describe('Event types, groups (`notification.*`) or `*`'),
+    description: z.string(),
+    enabled: z.boolean(),
+    disabled_reason: z.string().nullable().describe('Why Pushcast disabled it (a 410, 3 days of failures)'),
+    created_at: isoDateTime,
+    updated_at: isoDateTime,
+  })
+  .meta({ id: 'Webhook' });
+
+export const webhookWithSecretAnswer = webhookAnswer
+  .extend({ secret: z.string().describe('The signing secret (`whsec_…`): shown on create and rotation only') })
+  .meta({ id: 'WebhookWithSecret' });
+
+export const webhookAttemptAnswer = z
+  .object({
+    event_id: z.string(),
+    type: z.string(),
+    attempt: z.number().int(),
+    status: z.number().int().nullable().describe('The HTTP status; null when there was no answer'),
+    duration_ms: z.number(),
+    error: z.string().nullable(),
+    at: isoDateTime,
+  })
+  .meta({ id: 'WebhookAttempt' });
+
+/** An answer as serializers build it: the schema's output, read-only all the way down (domain values are). */
+type Answer<S extends z.ZodType> = DeepReadonly<z.output<S>>;
+type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+export type SenderAnswer = Answer<typeof senderAnswer>;
+export type ProjectAnswer = Answer<typeof projectAnswer>;
+export type SubscriptionAnswer = Answer<typeof subscriptionAnswer>;
+export type AccessTokenAnswer = Answer<typeof accessTokenAnswer>;
+export type NotificationAnswer = Answer<typeof notificationAnswer>;
+export type BrowserSubscriptionAnswer = Answer<typeof browserSubscriptionAnswer>;
+export type SecretKeyAnswer = Answer<typeof secretKeyAnswer>;
+export type ImportAnswer = Answer<typeof importAnswer>;
+export type WebhookAnswer = Answer<typeof webhookAnswer>;
+export type WebhookAttemptAnswer = Answer<typeof webhookAttemptAnswer>;
