@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { createdNotificationAnswer, customMetricAnswer, notificationAnswer } from '../answers.ts';
-import { AUTHENTICATED, empty, errors, json, WITH_BODY } from '../openapi/route-schemas.ts';
+import { AUTHENTICATED, empty, errors, json, WITH_BODY, withHeaders } from '../openapi/route-schemas.ts';
 import { notificationJson } from '../serializers.ts';
 import { IDEMPOTENCY_HEADER, idempotencyKey, REPLAYED_HEADER, sendReplay, takeIdempotencyKey } from './idempotency-key.ts';
 
@@ -49,7 +49,9 @@ const schemas = {
     headers: z.object({ [IDEMPOTENCY_HEADER.toLowerCase()]: idempotencyKey.optional() }),
     body: createBody,
     response: {
-      201: json('Created: `{id, scheduled, uids}`, or `{id, send_at}` when scheduled', createdNotificationAnswer),
+      201: withHeaders('Created: `{id, scheduled, uids}`, or `{id, send_at}` when scheduled', createdNotificationAnswer, {
+        [REPLAYED_HEADER]: { type: 'string', enum: ['true'], description: 'The first answer to this idempotency key, again' },
+      }),
       ...errors(...AUTHENTICATED, ...WITH_BODY, 404),
     },
   },
