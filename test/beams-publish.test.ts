@@ -1,9 +1,12 @@
 import PushNotifications from '@pusher/push-notifications-server';
+import { BEAMS_REQUESTS_PER_SECOND, rateLimitKey } from '@pushcast/api';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apnsToken, fcmToken, giveProjectCredentials, subscribeDevice } from './support/devices.ts';
 import { createProject } from './support/fixtures.ts';
 import { call } from './support/http.ts';
 import { seedSubscribers, startPipeline, waitForNotification, type Pipeline } from './support/pipeline.ts';
+import { TEST_REDIS_URL } from './support/server.ts';
 
 // Pusher Beams' Publish API (issue 15), driven by Beams' official Node server SDK as its users call
 // it, pointed at Pushcast over HTTP; deliveries are read at the local push, APNs and FCM services.
@@ -215,6 +218,28 @@ describe('errors, as Beams answers them', () => {
     });
     // The same body is within the 200 KiB of a publish to users (and then too large for web push: 422).
     expect((await raw('/publishes/users', withKey({ ...big, users: ['a'] }))).status).toBe(422);
+  });
+
+  it('over 100 requests in a second for an instance: 429 Rate Limited, through the SDK too', async () => {
+    const limited = await newInstance('limited');
+    // This second's window, as the requests before would have left it (a second is too short to fill
+    // reliably from a test): the counter every API replica shares.
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await redis.set(rateLimitKey(p.server.queuePrefix, `beams:${limited.instanceId}`), BEAMS_REQUESTS_PER_SECOND, 'PX', 10_000);
+    } finally {
+      redis.disconnect();
+    }
+    const res = await call(p.server.url, 'POST', `/publish_api/v1/instances/${limited.instanceId}/publishes/interests`, {
+      authorization: `Bearer ${limited.secretKey}`,
+      body: { interests: ['a'], web: sections.web },
+    });
+    expect(res.status).toBe(429);
+    expect(res.body).toEqual({ error: 'Rate Limited', description: expect.stringContaining('100 per second') });
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await expect(beamsClient(limited).deleteUser('u')).rejects.toThrow('429 Rate Limited');
+    // Another instance is counted apart.
+    expect((await raw('/publishes/interests', withKey({ interests: ['a'], web: sections.web }))).status).toBe(200);
   });
 
   it('an unknown path under /publish_api answers in Beams shape', async () => {

@@ -43,6 +43,8 @@ export interface WindowLimit {
   readonly key: (request: FastifyRequest) => string | null;
   /** e.g. "this token": the 429 says "<who> may make N per minute". */
   readonly who: string;
+  /** Another window than the minute (Beams' APIs count per second), with as many requests as `opts.perMinute` says. */
+  readonly window?: { readonly ms: number; readonly name: string };
 }
 
 /**
@@ -55,14 +57,14 @@ export async function registerWindowLimit(api: FastifyInstance, opts: RateLimitO
     global: true,
     hook: 'onRequest',
     max: opts.perMinute,
-    timeWindow: RATE_LIMIT_WINDOW_MS,
+    timeWindow: limit.window?.ms ?? RATE_LIMIT_WINDOW_MS,
     store: redisWindowStore(opts),
     skipOnError: true,
     allowList: (request) => limit.key(request) === null,
     keyGenerator: (request) => limit.key(request) ?? '',
     errorResponseBuilder: (_request, context) => {
       const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
-      return new PushcastError('rate_limited', `too many requests: ${limit.who} may make ${context.max} per minute; retry in ${retryAfter} s`, {
+      return new PushcastError('rate_limited', `too many requests: ${limit.who} may make ${context.max} per ${limit.window?.name ?? 'minute'}; retry in ${retryAfter} s`, {
         rule: 'rate_limit',
         limit: context.max,
         retry_after: retryAfter,

@@ -14,6 +14,8 @@ export class BeamsError extends Error {
     readonly status: number,
     readonly title: string,
     readonly description: string,
+    /** Seconds, for a 429. */
+    readonly retryAfter?: number,
   ) {
     super(description);
   }
@@ -57,7 +59,8 @@ export function beamsErrorOf(error: unknown, bodyLimit: number | undefined): Bea
       break;
   }
   const { status, title } = byKind[e.kind];
-  return new BeamsError(status, title, status >= 500 ? 'Internal server error' : e.message);
+  const retryAfter = typeof e.details.retry_after === 'number' ? Math.max(1, Math.ceil(e.details.retry_after)) : undefined;
+  return new BeamsError(status, title, status >= 500 ? 'Internal server error' : e.message, retryAfter);
 }
 
 export function sendBeamsError(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
@@ -65,6 +68,7 @@ export function sendBeamsError(reply: FastifyReply, request: FastifyRequest, err
   const e = beamsErrorOf(error, bodyLimit);
   if (e.status >= 500) request.log.error({ err: error as FastifyError }, 'request failed');
   if (e.status === 503) void reply.header('retry-after', '5');
+  if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
   return reply.code(e.status).type('application/json').send({ error: e.title, description: e.description });
 }
 

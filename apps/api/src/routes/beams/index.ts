@@ -1,14 +1,19 @@
 import { PushcastError } from '@pushcast/domain';
+import { createRedis } from '@pushcast/queues';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../../deps.ts';
 import { drainRequest } from '../../drain-body.ts';
 import { isBodyTooLarge } from '../../http-errors.ts';
+import { registerWindowLimit } from '../../rate-limit.ts';
 import { sendBeamsError } from './errors.ts';
 import { beamsDeviceRoutes } from './devices.ts';
 import { beamsPublishRoutes } from './publish.ts';
 import { beamsReportingRoutes } from './reporting.ts';
 import { beamsUserRoutes } from './users.ts';
 import { beamsWebSdkRoutes } from './web-sdk.ts';
+
+/** Beams' limit on its Publish API and on deleting users: requests per second, per instance, over every API replica. */
+export const BEAMS_REQUESTS_PER_SECOND = 100;
 
 export interface BeamsRoutesOptions {
   readonly deps: ApiDeps;
@@ -22,14 +27,20 @@ export interface BeamsRoutesOptions {
  * Beams' error shape; the use cases are the core's.
  */
 export async function beamsRoutes(app: FastifyInstance, { deps, drain }: BeamsRoutesOptions): Promise<void> {
-  const scopes: [string, (scope: FastifyInstance, deps: ApiDeps) => Promise<void>][] = [
-    ['/publish_api', beamsPublishRoutes],
-    ['/device_api', beamsDeviceRoutes],
-    ['/customer_api', beamsUserRoutes],
-    ['/user_api', beamsUserRoutes],
-    ['/reporting_api', beamsReportingRoutes],
+  // [prefix, routes, counted against Beams' limit of requests per second and instance]
+  const scopes: [string, (scope: FastifyInstance, deps: ApiDeps) => Promise<void>, boolean][] = [
+    ['/publish_api', beamsPublishRoutes, true],
+    ['/device_api', beamsDeviceRoutes, false],
+    ['/customer_api', beamsUserRoutes, true],
+    ['/user_api', beamsUserRoutes, true],
+    ['/reporting_api', beamsReportingRoutes, false],
   ];
-  for (const [prefix, routes] of scopes) {
+  // Its own connection, failing fast: the limiter lets requests through while Redis is away.
+  const { config, logger } = deps;
+  const redis = createRedis(config.redisUrl, 'producer', config.redisCluster);
+  redis.on('error', () => {});
+  app.addHook('onClose', async () => redis.disconnect());
+  for (const [prefix, routes, limited] of scopes) {
     await app.register(
       async (scope) => {
         scope.setErrorHandler(async (error, request, reply) => {
@@ -39,6 +50,20 @@ export async function beamsRoutes(app: FastifyInstance, { deps, drain }: BeamsRo
         scope.setNotFoundHandler((request, reply) =>
           sendBeamsError(reply, request, new PushcastError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
         );
+        if (limited) {
+          await registerWindowLimit(
+            scope,
+            { perMinute: BEAMS_REQUESTS_PER_SECOND, redis, prefix: config.queuePrefix, logger },
+            {
+              key: (request) => {
+                const instanceId = (request.params as { instanceId?: unknown } | undefined)?.instanceId;
+                return typeof instanceId === 'string' ? `beams:${instanceId}` : null;
+              },
+              who: 'this instance',
+              window: { ms: 1000, name: 'second' },
+            },
+          );
+        }
         await routes(scope, deps);
       },
       { prefix },
