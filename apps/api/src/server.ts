@@ -8,7 +8,10 @@ export interface RunningApi {
 }
 
 /** Builds the app from a runtime and listens on the configured port (tests may pass buildApp's test options). */
-export async function startApi({ config, db, logger }: Runtime, testOptions: Pick<BuildAppOptions, 'checkAnswers' | 'onRoute'> = {}): Promise<RunningApi> {
+export async function startApi(
+  { config, db, logger }: Runtime,
+  testOptions: Pick<BuildAppOptions, 'checkAnswers' | 'onRoute'> = {},
+): Promise<RunningApi> {
   const redis = createRedis(config.redisUrl, 'producer', config.redisCluster);
   // ioredis reconnects by itself; without a listener its errors print as unhandled while Redis is away.
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis unavailable'));

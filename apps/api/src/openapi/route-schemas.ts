@@ -36,7 +36,9 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
  * 431), an internal error (500), PostgreSQL or Redis away (503, with Retry-After).
  */
 const OTHER_ERRORS = {
-  default: errorResponse('Any other refusal, in the same shape: 408, 413, 414, 431, 500, or 503 while PostgreSQL or Redis is away (retry after `Retry-After`)'),
+  default: errorResponse(
+    'Any other refusal, in the same shape: 408, 413, 414, 431, 500, or 503 while PostgreSQL or Redis is away (retry after `Retry-After`)',
+  ),
 };
 
 /** The error responses of a route: 400 always, the statuses named, and the rest as `default`. */

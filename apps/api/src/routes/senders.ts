@@ -30,8 +30,19 @@ const schemas = {
     body: createBody,
     response: { 201: json('The sender', senderAnswer), ...errors(...AUTHENTICATED, ...WITH_BODY, 409) },
   },
-  list: { tags, operationId: 'listSenders', summary: 'List senders', response: { 200: json('The senders', z.array(senderAnswer)), ...errors(...AUTHENTICATED) } },
-  get: { tags, operationId: 'getSender', summary: 'Get a sender', params, response: { 200: json('The sender', senderAnswer), ...errors(...AUTHENTICATED, 404, 422) } },
+  list: {
+    tags,
+    operationId: 'listSenders',
+    summary: 'List senders',
+    response: { 200: json('The senders', z.array(senderAnswer)), ...errors(...AUTHENTICATED) },
+  },
+  get: {
+    tags,
+    operationId: 'getSender',
+    summary: 'Get a sender',
+    params,
+    response: { 200: json('The sender', senderAnswer), ...errors(...AUTHENTICATED, 404, 422) },
+  },
   update: {
     tags,
     operationId: 'updateSender',

@@ -47,7 +47,12 @@ function schemasOf(bodies: ReturnType<typeof webhookBodies>) {
       querystring: listQuery,
       response: { 200: json('A page of webhooks', z.array(webhookAnswer)), ...errors(...AUTHENTICATED, 404, 422) },
     },
-    get: { ...itemSchema, operationId: 'getWebhook', summary: 'Get a webhook', response: { 200: json('The webhook', webhookAnswer), ...errors(...ITEM_ERRORS) } },
+    get: {
+      ...itemSchema,
+      operationId: 'getWebhook',
+      summary: 'Get a webhook',
+      response: { 200: json('The webhook', webhookAnswer), ...errors(...ITEM_ERRORS) },
+    },
     update: {
       ...itemSchema,
       operationId: 'updateWebhook',
@@ -56,7 +61,12 @@ function schemasOf(bodies: ReturnType<typeof webhookBodies>) {
       body: bodies.update,
       response: { 200: json('The webhook', webhookAnswer), ...errors(...ITEM_ERRORS, ...WITH_BODY) },
     },
-    delete: { ...itemSchema, operationId: 'deleteWebhook', summary: 'Delete a webhook', response: { 204: empty('Deleted'), ...errors(...ITEM_ERRORS) } },
+    delete: {
+      ...itemSchema,
+      operationId: 'deleteWebhook',
+      summary: 'Delete a webhook',
+      response: { 204: empty('Deleted'), ...errors(...ITEM_ERRORS) },
+    },
     rotate: {
       ...itemSchema,
       operationId: 'rotateWebhookSecret',
