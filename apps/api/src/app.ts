@@ -24,7 +24,8 @@ import { quotaRoutes } from './routes/quota.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { secretKeyRoutes } from './routes/secret-keys.ts';
 import { browserRoutes } from './routes/public/index.ts';
-import { beamsRoutes } from './routes/beams/index.ts';
+import { beamsRoutes, isBeamsPath } from './routes/beams/index.ts';
+import { sendBeamsError } from './routes/beams/errors.ts';
 import { checkAnswersAgainstDocument, type ContractCheck } from './openapi/contract.ts';
 import { registerOpenApi } from './openapi/document.ts';
 import { documentationOnlySchemas } from './openapi/route-schemas.ts';
@@ -67,7 +68,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     routerOptions: { ignoreTrailingSlash: true },
     // The router's own refusals (a path that is not UTF-8, a parameter over 100 characters) and
     // Node's (headers too large, not HTTP) in Pushcast's error shape too.
-    frameworkErrors: (error, request, reply) => sendError(reply, request, error),
+    frameworkErrors: (error, request, reply) =>
+      isBeamsPath(request.url) ? sendBeamsError(reply, request, error) : sendError(reply, request, error),
     clientErrorHandler: makeClientErrorHandler(logger, maxHeaderSize),
   });
   const deps: ApiDeps = { config, db, queues, ledger, quota, logger, auth: createAuthenticator(db, config.adminToken) };

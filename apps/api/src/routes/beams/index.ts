@@ -12,6 +12,11 @@ import { beamsReportingRoutes } from './reporting.ts';
 import { beamsUserRoutes } from './users.ts';
 import { beamsWebSdkRoutes } from './web-sdk.ts';
 
+const BEAMS_PATH = /^\/(publish_api|device_api|customer_api|user_api|reporting_api)(\/|\?|$)/;
+
+/** Whether a request is for one of Beams' APIs (its answers, errors included, are in Beams' shape). */
+export const isBeamsPath = (url: string): boolean => BEAMS_PATH.test(url);
+
 /** Beams' limit on its Publish API and on deleting users: requests per second, per instance, over every API replica. */
 export const BEAMS_REQUESTS_PER_SECOND = 100;
 
