@@ -265,7 +265,8 @@ describe('WebPushClient', () => {
 
   it('maps each answer of the push service to an outcome', async () => {
     const paths = ['ok', 'accepted', 'gone', 'notfound', 'slow-down', 'error', 'unavailable', 'bad', 'big', 'unauthorized', 'forbidden', 'teapot', 'hang', 'reset-stream'];
-    const outcomes = await client({ timeoutMs: 500 }).send(
+    // The timeout only has to outlast every other answer, on a busy machine too: 'hang' never answers.
+    const outcomes = await client({ timeoutMs: 3_000 }).send(
       paths.map((p, i) => subscriber(`${h2.origin}/${p}/${i}`).target),
       notification,
       sender,
@@ -387,7 +388,11 @@ describe('WebPushClient', () => {
 
     const controller = new AbortController();
     const pending = c.send([subscriber(`${h2.origin}/hang/1`).target], notification, sender, controller.signal);
-    setTimeout(() => controller.abort(), 50);
+    // Aborted once the first request is at the push service (not after a fixed delay: on a busy
+    // machine it may not have left yet), while the second still waits for the only slot.
+    const deadline = Date.now() + 10_000;
+    while (!h2.received.some((r) => r.path === '/hang/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
     expect(await pending).toEqual([{ kind: 'retry', notBefore: NOW, reason: 'aborted' }]);
   });
 
@@ -401,7 +406,11 @@ describe('WebPushClient', () => {
       sender,
       controller.signal,
     );
-    setTimeout(() => controller.abort(), 50);
+    // Aborted once the first request is at the push service (not after a fixed delay: on a busy
+    // machine it may not have left yet), while the second still waits for the only slot.
+    const deadline = Date.now() + 10_000;
+    while (!h2.received.some((r) => r.path === '/hang/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
     expect(await pending).toEqual([
       { kind: 'retry', notBefore: NOW, reason: 'aborted' },
       { kind: 'retry', notBefore: NOW, reason: 'aborted' },
