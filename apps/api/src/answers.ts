@@ -11,6 +11,8 @@ import { statusByKind } from './http-errors.ts';
 
 const isoDateTime = z.string().describe('ISO 8601 date-time (UTC)');
 const id = z.number().int().positive();
+/** A count: never negative. */
+const count = z.number().int().min(0);
 
 /** Every error kind, from the one table that maps them to statuses. */
 const ERROR_KINDS = Object.keys(statusByKind) as [ErrorKind, ...ErrorKind[]];
@@ -110,14 +112,14 @@ export const createdSecretKeyAnswer = secretKeyAnswer
   .extend({ secret_key: z.string().describe('The key (`sk_…`): shown this once, never again') })
   .meta({ id: 'CreatedSecretKey' });
 
-const failures = z.record(z.string(), z.number().int()).describe('Recipients that failed, by reason');
+const failures = z.record(z.string(), count).describe('Recipients that failed, by reason');
 
 const deliveryCounts = {
-  scheduled_count: z.number().int(),
-  successfully_sent_count: z.number().int(),
-  pruned_count: z.number().int().describe('Subscriptions the push service said are gone (removed)'),
-  expired_count: z.number().int().describe('Recipients reached after the ttl, or not reachable for a ttl of 0'),
-  failed_count: z.number().int(),
+  scheduled_count: count,
+  successfully_sent_count: count,
+  pruned_count: count.describe('Subscriptions the push service said are gone (removed)'),
+  expired_count: count.describe('Recipients reached after the ttl, or not reachable for a ttl of 0'),
+  failed_count: count,
 };
 
 const platformStats = z.object({ ...deliveryCounts, failures });
@@ -134,7 +136,7 @@ export const notificationAnswer = z
     icon_url: z.string().nullable(),
     badge_url: z.string().nullable(),
     image_url: z.string().nullable(),
-    ttl: z.number().int(),
+    ttl: count,
     require_interaction: z.boolean(),
     silent: z.boolean(),
     urgent: z.boolean(),
@@ -144,7 +146,7 @@ export const notificationAnswer = z
     send_at: isoDateTime.nullable(),
     custom_metrics: z.array(z.string()),
     topic: z.string().nullable(),
-    throttle_rate_per_minute: z.number().int().nullable(),
+    throttle_rate_per_minute: count.nullable(),
     uids: z.array(z.string()).nullable(),
     tags: z.array(z.string()).nullable(),
     web: webOverride.nullable(),
@@ -152,12 +154,12 @@ export const notificationAnswer = z
     fcm: fcmOverride.nullable(),
     created_at: isoDateTime,
     ...deliveryCounts,
-    opened_count: z.number().int(),
+    opened_count: count,
     scheduled: z.boolean(),
     cancelled: z.boolean(),
     status: z.enum(['scheduled', 'queued', 'planning', 'sending', 'sent', 'cancelled']),
     failures,
-    opened_actions: z.record(z.string(), z.number().int()).describe('Opens through each action, by its `action` (or title)'),
+    opened_actions: z.record(z.string(), count).describe('Opens through each action, by its `action` (or title)'),
     platforms: z.object({ web: platformStats, apns: platformStats, fcm: platformStats }),
     completed_at: isoDateTime.nullable(),
   })
@@ -167,7 +169,7 @@ export const createdNotificationAnswer = z
   .union([
     z.object({
       id,
-      scheduled: z.number().int().describe('Recipients (exact up to 100,000, an estimate above)'),
+      scheduled: count.describe('Recipients (exact up to 100,000, an estimate above)'),
       uids: z.array(z.string()).optional().describe('The given uids that are subscribed'),
     }),
     z.object({ id, send_at: isoDateTime }),
@@ -177,13 +179,13 @@ export const createdNotificationAnswer = z
 export const customMetricAnswer = z
   .object({
     name: z.string(),
-    notifications_count: z.number().int(),
-    scheduled_count: z.number().int(),
-    successfully_sent_count: z.number().int(),
-    opened_count: z.number().int(),
-    pruned_count: z.number().int(),
-    expired_count: z.number().int(),
-    failed_count: z.number().int(),
+    notifications_count: count,
+    scheduled_count: count,
+    successfully_sent_count: count,
+    opened_count: count,
+    pruned_count: count,
+    expired_count: count,
+    failed_count: count,
   })
   .meta({ id: 'CustomMetric' });
 
@@ -227,10 +229,10 @@ export const importAnswer = z
     project_id: id,
     format: z.enum(['ndjson', 'csv']),
     status: z.enum(['receiving', 'queued', 'running', 'completed', 'failed']),
-    rows: z.number().int().describe('Rows read so far'),
-    inserted: z.number().int(),
-    updated: z.number().int().describe('Rows for an existing endpoint or token, which they updated'),
-    rejected: z.number().int().describe('Rows refused, each reported in `errors` (the first 1,000)'),
+    rows: count.describe('Rows read so far'),
+    inserted: count,
+    updated: count.describe('Rows for an existing endpoint or token, which they updated'),
+    rejected: count.describe('Rows refused, each reported in `errors` (the first 1,000)'),
     errors: z.array(z.object({ line: z.number().int().describe('1-based'), field: z.string(), rule: z.string(), message: z.string() })),
     failure: z.string().nullable().describe('Why the import failed as a whole'),
     created_at: isoDateTime,
