@@ -1,4 +1,5 @@
 import type { Config } from '@pushcast/config';
+import type { Platform } from '@pushcast/domain';
 import { ClientCache, localFcmTransport, WebPushClient, type ApnsClient, type FcmClient } from '@pushcast/providers';
 import {
   createQueues,
@@ -25,7 +26,7 @@ import { apnsChannel } from './channels/apns.ts';
 import type { CredentialsSource } from './channels/credentials.ts';
 import { fcmChannel } from './channels/fcm.ts';
 import { webChannel } from './channels/web.ts';
-import { makeSendChunkProcessor } from './processors/send-chunk.ts';
+import { makeSendChunkProcessor, type ChunkHandler } from './processors/send-chunk.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotency-keys.ts';
 import { startWorkerObservability } from './observability.ts';
@@ -34,7 +35,9 @@ import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhook
 import { createWebhookTransport } from './webhooks/transport.ts';
 import { lockOptions } from './lock-options.ts';
 
-type Handlers = { [N in JobName]: (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void> };
+type Handler<N extends JobName> = (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void>;
+/** A processor per job; a chunk job's must send to that job's platform. */
+type Handlers = { [N in JobName]: N extends `send-${infer P extends Platform}-chunk` ? ChunkHandler<P> : Handler<N> };
 
 export interface RunningWorker {
   /** Where /metrics, /healthz and /readyz are served (METRICS_PORT, or the port 0 picked). */

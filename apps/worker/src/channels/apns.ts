@@ -17,7 +17,7 @@ export interface ApnsChannelDeps {
 }
 
 /** APNs: device tokens, the project's .p8 credentials, one client (HTTP/2 session) per credential. */
-export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient> {
+export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient, 'apns'> {
   return {
     platform: 'apns',
     sliceSize: 250,

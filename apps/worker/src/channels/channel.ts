@@ -19,8 +19,8 @@ export type SliceSender<R extends Recipient> = (slice: readonly R[], onOutcome: 
  * What the chunk pipeline needs to know of a platform: who a chunk's recipients are, and how to
  * send to them. Everything else (ledger, retries, pruning, cancel, counting) is shared.
  */
-export interface Channel<R extends Recipient> {
-  readonly platform: Platform;
+export interface Channel<R extends Recipient, P extends Platform = Platform> {
+  readonly platform: P;
   /** Recipients sent between two looks at whether the notification was cancelled. */
   readonly sliceSize: number;
   load(db: Db, filter: AudienceFilter, chunk: Chunk): Promise<R[]>;

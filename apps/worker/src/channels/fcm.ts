@@ -16,7 +16,7 @@ export interface FcmChannelDeps {
 }
 
 /** FCM: registration tokens, the project's service account, one firebase-admin app per credential. */
-export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient> {
+export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient, 'fcm'> {
   return {
     platform: 'fcm',
     // One `sendEach` per slice: each call opens its own HTTP/2 session, so full batches pay off.

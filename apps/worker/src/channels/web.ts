@@ -16,7 +16,7 @@ export function vapidSubject(website: string): string {
  * recipient's open-tracking token (bound to the notification and the subscription), so each
  * recipient's payload is built on its own; the encryption is per recipient anyway.
  */
-export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: SecretKeyring }): Channel<WebRecipient> {
+export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: SecretKeyring }): Channel<WebRecipient, 'web'> {
   // Loaded once per process (kept sealed under PUSHCAST_SECRET_KEY, or Pushcast's own secret in PostgreSQL).
   const loadOpenKey = openTrackingKeySource(deps.db, deps.secretKeys);
   return {

@@ -1,0 +1,77 @@
+import type { Notification, NotificationStats, NotificationStatus, Project, QuotaLimits } from '@pushcast/domain';
+import type { Ledger, OutcomeBatcher, QuotaCounter, ThrottleGate } from '@pushcast/queues';
+import {
+  completeChunk,
+  deleteSubscriptionsByIds,
+  findChunk,
+  findNotification,
+  findProject,
+  markNotificationSending,
+  notificationStatus,
+  saveCancelledChunkStats,
+  type Chunk,
+  type Db,
+} from '@pushcast/store';
+import type { Logger } from 'pino';
+import type { ChunkMetrics } from '../chunk-metrics.ts';
+
+/** The PostgreSQL statements a chunk run uses, bound to a database (the steps' tests give their own). */
+export interface ChunkStore {
+  findNotification(id: number): Promise<Notification | null>;
+  findChunk(notificationId: number, index: number): Promise<(Chunk & { status: string }) | null>;
+  findProject(id: number): Promise<Project | null>;
+  /** The first chunk to start marks its notification sending (and emits notification.sending), once. */
+  markNotificationSending(notificationId: number): Promise<void>;
+  notificationStatus(notificationId: number): Promise<NotificationStatus | null>;
+  deleteSubscriptions(projectId: number, ids: readonly number[]): Promise<void>;
+  saveCancelledChunkStats(notificationId: number, index: number, stats: NotificationStats): Promise<void>;
+  completeChunk(notificationId: number, index: number, stats: NotificationStats): Promise<{ chunkDone: boolean; notificationSent: boolean }>;
+}
+
+export function chunkStore(db: Db): ChunkStore {
+  return {
+    findNotification: (id) => findNotification(db, id),
+    findChunk: (notificationId, index) => findChunk(db, notificationId, index),
+    findProject: (id) => findProject(db, id),
+    markNotificationSending: (notificationId) => markNotificationSending(db, notificationId),
+    notificationStatus: (notificationId) => notificationStatus(db, notificationId),
+    deleteSubscriptions: (projectId, ids) => deleteSubscriptionsByIds(db, projectId, ids),
+    saveCancelledChunkStats: (notificationId, index, stats) => saveCancelledChunkStats(db, notificationId, index, stats),
+    completeChunk: (notificationId, index, stats) => completeChunk(db, notificationId, index, stats),
+  };
+}
+
+/** What a chunk run uses of the Redis state (narrow, so that tests can give in-memory versions). */
+export type ChunkLedger = Pick<Ledger, 'finalIds' | 'chunkStats' | 'record' | 'recorder' | 'forgetChunk'>;
+export type ChunkQuota = Pick<QuotaCounter, 'blockedUntil' | 'reserve' | 'release' | 'releaseHold'>;
+export type ChunkThrottle = Pick<ThrottleGate, 'take'>;
+
+export interface SendChunkDeps {
+  /** Where channels load recipients from. */
+  readonly db: Db;
+  /** The chunk run's statements (chunkStore(db) when absent). */
+  readonly store?: ChunkStore;
+  readonly ledger: ChunkLedger;
+  readonly quota: ChunkQuota;
+  readonly throttle: ChunkThrottle;
+  /** Quotas of projects that set none. */
+  readonly defaultQuota: QuotaLimits;
+  /** A chunk deferred by a quota looks again after this long at most (a raised quota is used soon). */
+  readonly quotaRecheckMs: number;
+  readonly logger: Logger;
+  /** Counts outcomes, prunes, retries and deferrals (optional: tests of the pipeline alone go without). */
+  readonly metrics?: ChunkMetrics;
+  /** Aborted when a shutting-down worker's grace period is over: running chunks hand back what they have not sent. */
+  readonly handBack?: AbortSignal;
+  /** The clock of quota windows, throttling and TTLs (tests move it); BullMQ's delays stay real. */
+  readonly now?: () => number;
+  /** Batches outcomes on their way to the ledger, one for every chunk of the process (its own when absent). */
+  readonly outcomes?: OutcomeBatcher;
+}
+
+/** SendChunkDeps with every default filled in, as the steps use them. */
+export interface StepDeps extends Omit<SendChunkDeps, 'store' | 'now' | 'outcomes'> {
+  readonly store: ChunkStore;
+  readonly now: () => number;
+  readonly outcomes: OutcomeBatcher;
+}
