@@ -36,7 +36,9 @@ function startWorkerProcess(env: Record<string, string> = {}): Child {
     PUSHCAST_SECRET_KEY: p.secretKey,
     NODE_EXTRA_CA_CERTS: p.push.caFile,
     WORKER_CONCURRENCY: String(CONCURRENCY),
-    WORKER_LOCK_MS: '2000',
+    // Short, for a quick takeover, but not so short that a worker starved of CPU on a busy
+    // machine loses its locks while alive (its chunks would then run twice at once).
+    WORKER_LOCK_MS: '4000',
     METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     ...env,
