@@ -192,6 +192,8 @@ describe('the contract: every route answers as its document says', () => {
     expectStatus(await ask('GET', `/notifications/${flat.body.id}`), 200);
     expectStatus(await ask('GET', `/projects/${project}/custom_metrics`), 200);
     expectStatus(await ask('DELETE', `/notifications/${scheduled.body.id}/cancel`), 204);
+    expectStatus(await ask('GET', `/notifications/${flat.body.id}/failures?per_page=10&outcome=pruned`), 200);
+    expectStatus(await ask('GET', `/notifications/${flat.body.id}/deliveries?uid=nobody`), 200);
 
     // Webhooks
     const hook = await ask('POST', `/projects/${project}/webhooks`, { url: 'https://127.0.0.1:9/hook', events: ['notification.*'] });

@@ -100,6 +100,9 @@ describe('setting, replacing and removing credentials', () => {
       topic: 'com.example.app',
       production: true,
       updated_at: expect.any(String),
+      status: 'active',
+      rejected_reason: null,
+      rejected_at: null,
     });
     expect(res.body.fcm_credentials).toBeNull();
     expectNoSecret(JSON.stringify(res.body), apns.key);
@@ -135,6 +138,9 @@ describe('setting, replacing and removing credentials', () => {
       client_email: sa.client_email,
       private_key_id: sa.private_key_id,
       updated_at: expect.any(String),
+      status: 'active',
+      rejected_reason: null,
+      rejected_at: null,
     });
     expect(res.body.apns_credentials).toEqual(before);
     expectNoSecret(JSON.stringify(res.body), String(sa.private_key));

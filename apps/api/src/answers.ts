@@ -1,5 +1,5 @@
 import { apnsOverride, fcmOverride, webOverride } from '@pushcast/core';
-import { RULES, type ErrorKind, type Rule } from '@pushcast/domain';
+import { DELIVERY_RECORD_OUTCOMES, RECORD_DELIVERIES, RULES, type ErrorKind, type Rule } from '@pushcast/domain';
 import { z } from 'zod';
 import { statusByKind } from './http-errors.ts';
 
@@ -13,6 +13,13 @@ const isoDateTime = z.string().describe('ISO 8601 date-time (UTC)');
 const id = z.number().int().positive();
 /** A count: never negative. */
 const count = z.number().int().min(0);
+
+/** Whether the provider takes a project's credential (see the credential breaker in docs/api.md). */
+const credentialsState = {
+  status: z.enum(['active', 'rejected']).describe('`rejected`: the provider refused it several times in a row; sends on the platform wait until it is set again'),
+  rejected_reason: z.string().nullable().describe('The provider\'s refusal, e.g. `apns_InvalidProviderToken`, `fcm_app_invalid-credential`'),
+  rejected_at: isoDateTime.nullable(),
+};
 
 /** Every error kind, from the one table that maps them to statuses. */
 const ERROR_KINDS = Object.keys(statusByKind) as [ErrorKind, ...ErrorKind[]];
@@ -62,16 +69,48 @@ export const projectAnswer = z
     allowed_origins: z.array(z.string()).nullable().describe("Origins whose pages may call the browser endpoints; null: the website's"),
     browser_tags_allowed: z.array(z.string()).describe('Tags a browser may set: exact tags, or a prefix and `*`'),
     beams_instance_id: z.string().describe('The project as a Pusher Beams instance (its `instanceId`)'),
+    record_deliveries: z
+      .enum(RECORD_DELIVERIES)
+      .describe('`failures`: only recipients who did not get a notification are recorded; `all`: each delivery too'),
     apns_credentials: z
-      .object({ key_id: z.string(), team_id: z.string(), topic: z.string(), production: z.boolean(), updated_at: isoDateTime })
+      .object({ key_id: z.string(), team_id: z.string(), topic: z.string(), production: z.boolean(), updated_at: isoDateTime, ...credentialsState })
       .nullable()
       .describe('A summary; the key itself is never answered'),
     fcm_credentials: z
-      .object({ project_id: z.string(), client_email: z.string(), private_key_id: z.string().nullable(), updated_at: isoDateTime })
+      .object({ project_id: z.string(), client_email: z.string(), private_key_id: z.string().nullable(), updated_at: isoDateTime, ...credentialsState })
       .nullable()
       .describe('A summary; the private key is never answered'),
   })
   .meta({ id: 'Project' });
+
+export const deliveryRecordAnswer = z
+  .object({
+    subscription_id: id.describe('Its subscription (deleted when pruned; the record stays)'),
+    uid: z.string().nullable().describe("The subscription's uid when the outcome was recorded"),
+    platform: z.enum(['web', 'apns', 'fcm']),
+    outcome: z.enum(DELIVERY_RECORD_OUTCOMES),
+    status: z.number().int().nullable().describe("The provider's HTTP status, when it answered"),
+    reason: z
+      .string()
+      .nullable()
+      .describe("The provider's reason (`Unregistered`, `BadDeviceToken`, `UNREGISTERED`), else Pushcast's code (`retries_exhausted`, `http_400`…)"),
+    at: isoDateTime,
+  })
+  .meta({ id: 'DeliveryRecord' });
+
+const nextCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null on the last');
+
+export const failuresAnswer = z
+  .object({ data: z.array(deliveryRecordAnswer), next_cursor: nextCursor })
+  .meta({ id: 'NotificationFailures' });
+
+export const deliveriesAnswer = z
+  .object({
+    data: z.array(deliveryRecordAnswer),
+    next_cursor: nextCursor,
+    record_deliveries: z.enum(RECORD_DELIVERIES).nullable().describe("What the project records now: with `failures`, a delivered recipient has no record"),
+  })
+  .meta({ id: 'NotificationDeliveries' });
 
 export const subscriptionAnswer = z
   .object({
@@ -276,6 +315,7 @@ type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T ex
 
 export type SenderAnswer = Answer<typeof senderAnswer>;
 export type ProjectAnswer = Answer<typeof projectAnswer>;
+export type DeliveryRecordAnswer = Answer<typeof deliveryRecordAnswer>;
 export type SubscriptionAnswer = Answer<typeof subscriptionAnswer>;
 export type AccessTokenAnswer = Answer<typeof accessTokenAnswer>;
 export type NotificationAnswer = Answer<typeof notificationAnswer>;

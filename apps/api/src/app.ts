@@ -20,6 +20,7 @@ import { senderRoutes } from './routes/senders.ts';
 import { subscriptionBulkRoutes } from './routes/subscription-bulk.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { deliveryRecordRoutes } from './routes/delivery-records.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { secretKeyRoutes } from './routes/secret-keys.ts';
@@ -122,6 +123,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(subscriptionRoutes, deps);
       await api.register(subscriptionBulkRoutes, deps);
       await api.register(notificationRoutes, deps);
+      await api.register(deliveryRecordRoutes, deps);
       await api.register(quotaRoutes, deps);
       await api.register(webhookRoutes, deps);
       await api.register(secretKeyRoutes, deps);

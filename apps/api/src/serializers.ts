@@ -1,6 +1,8 @@
 import type { LiveStats, PlatformStats } from '@pushcast/core';
 import type {
   AccessToken,
+  CredentialsState,
+  DeliveryRecord,
   Notification,
   NotificationStats,
   Platform,
@@ -15,6 +17,7 @@ import type {
 import type { SubscriptionImport } from '@pushcast/store';
 import type {
   AccessTokenAnswer,
+  DeliveryRecordAnswer,
   ImportAnswer,
   NotificationAnswer,
   ProjectAnswer,
@@ -57,19 +60,41 @@ export const projectJson = (p: Project, credentials: ProjectCredentialsSummary):
   browser_tags_allowed: p.browserTagsAllowed,
   // Pushcast's Beams dialect: the project as a Beams instance.
   beams_instance_id: p.beamsInstanceId,
+  // Pushcast's delivery records: `failures` (who did not get a notification) or `all`.
+  record_deliveries: p.recordDeliveries,
   apns_credentials: credentials.apns && {
     key_id: credentials.apns.keyId,
     team_id: credentials.apns.teamId,
     topic: credentials.apns.topic,
     production: credentials.apns.production,
     updated_at: credentials.apns.updatedAt.toISOString(),
+    ...credentialsStateJson(credentials.apns),
   },
   fcm_credentials: credentials.fcm && {
     project_id: credentials.fcm.projectId,
     client_email: credentials.fcm.clientEmail,
     private_key_id: credentials.fcm.privateKeyId,
     updated_at: credentials.fcm.updatedAt.toISOString(),
+    ...credentialsStateJson(credentials.fcm),
   },
+});
+
+/** `active`, or `rejected` by the provider (with its reason) until the credentials are set again. */
+const credentialsStateJson = (c: CredentialsState) => ({
+  status: c.status,
+  rejected_reason: c.rejectedReason,
+  rejected_at: c.rejectedAt?.toISOString() ?? null,
+});
+
+/** One recipient's record: who, on which platform, what became of them and what the provider said. */
+export const deliveryRecordJson = (r: DeliveryRecord): DeliveryRecordAnswer => ({
+  subscription_id: r.subscriptionId,
+  uid: r.uid,
+  platform: r.platform,
+  outcome: r.outcome,
+  status: r.status,
+  reason: r.reason,
+  at: r.at.toISOString(),
 });
 
 export const subscriptionJson = (s: Subscription): SubscriptionAnswer => ({

@@ -29,6 +29,7 @@ import { webChannel } from './channels/web.ts';
 import { makeSendChunkProcessor, type ChunkHandler } from './processors/send-chunk.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotency-keys.ts';
+import { makeMaintainDeliveryRecordsProcessor } from './processors/maintain-delivery-records.ts';
 import { startWorkerObservability } from './observability.ts';
 import { makeDeliverWebhookProcessor } from './processors/deliver-webhook.ts';
 import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.ts';
@@ -51,6 +52,7 @@ export interface RunningWorker {
 
 export const SWEEP_EVERY_MS = 60_000;
 export const PURGE_IDEMPOTENCY_KEYS_EVERY_MS = 3_600_000;
+export const MAINTAIN_DELIVERY_RECORDS_EVERY_MS = 3_600_000;
 export const RECONCILE_EVERY_MS = 30_000;
 /** Webhook requests a worker process makes at once (I/O: most of their time is the receiver's). */
 export const WEBHOOK_CONCURRENCY = 32;
@@ -153,6 +155,12 @@ export async function startWorker(
     'purge-project': makePurgeProjectProcessor({ db, logger }),
     'sweep-deleted-projects': makeSweepDeletedProjectsProcessor({ db, queues }),
     'purge-idempotency-keys': makePurgeIdempotencyKeysProcessor({ db, logger }),
+    'maintain-delivery-records': makeMaintainDeliveryRecordsProcessor({
+      db,
+      logger,
+      retentionDays: config.deliveryRecordRetentionDays,
+      ...(options.now ? { now: options.now } : {}),
+    }),
     'import-subscriptions': makeImportSubscriptionsProcessor({ db, logger }),
     'deliver-webhook': makeDeliverWebhookProcessor({
       db,
@@ -168,6 +176,7 @@ export async function startWorker(
   const schedulers = [
     { id: 'sweep-deleted-projects', every: options.sweepEveryMs ?? SWEEP_EVERY_MS },
     { id: 'purge-idempotency-keys', every: PURGE_IDEMPOTENCY_KEYS_EVERY_MS },
+    { id: 'maintain-delivery-records', every: MAINTAIN_DELIVERY_RECORDS_EVERY_MS },
     { id: 'reconcile-notifications', every: options.reconcileEveryMs ?? RECONCILE_EVERY_MS },
   ] as const;
   // The schedulers live in Redis: a Redis restarted empty loses them, and with them the very

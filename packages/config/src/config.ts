@@ -104,6 +104,7 @@ export const configSchema = z.object({
   REDIS_CLUSTER: boolFlag.default(false),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  DELIVERY_RECORD_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -168,6 +169,11 @@ export interface Config {
    * the queue, and the API drains requests; shorter than Kubernetes' terminationGracePeriodSeconds.
    */
   readonly shutdownGraceMs: number;
+  /**
+   * Days a notification's delivery records (failures, and deliveries where the project records them)
+   * are kept, counted from the notification's day; older days' partitions are dropped.
+   */
+  readonly deliveryRecordRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -223,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     quotaRecheckMs: c.QUOTA_RECHECK_MS,
     metricsPort: c.METRICS_PORT,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    deliveryRecordRetentionDays: c.DELIVERY_RECORD_RETENTION_DAYS,
   });
 }
 

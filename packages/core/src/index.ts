@@ -80,3 +80,4 @@ export {
   type RegisteredDevice,
 } from './beams/devices.ts';
 export { reportBeamsEvent, type BeamsReportOutcome } from './beams/reporting.ts';
+export { deliveriesQuery, failuresQuery, notificationRecords, type RecordPage } from './notifications/delivery-records.ts';

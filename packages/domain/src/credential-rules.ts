@@ -254,8 +254,21 @@ export function credentialsAad(projectId: number, platform: DevicePlatform): str
 
 /** What the API shows of a project's credentials: a summary per platform, or null when none are set. */
 export interface ProjectCredentialsSummary {
-  readonly apns: (ApnsCredentialsSummary & { readonly updatedAt: Date }) | null;
-  readonly fcm: (FcmCredentialsSummary & { readonly updatedAt: Date }) | null;
+  readonly apns: (ApnsCredentialsSummary & CredentialsState) | null;
+  readonly fcm: (FcmCredentialsSummary & CredentialsState) | null;
+}
+
+/**
+ * Whether the provider takes a credential: `rejected` once it refused it several times in a row
+ * (the project's chunks on that platform then wait), `active` otherwise; setting the credentials
+ * again makes them `active`.
+ */
+export interface CredentialsState {
+  readonly updatedAt: Date;
+  readonly status: 'active' | 'rejected';
+  /** Why the provider refused it (`apns_InvalidProviderToken`, `fcm_app_invalid-credential`…), when rejected. */
+  readonly rejectedReason: string | null;
+  readonly rejectedAt: Date | null;
 }
 
 export const NO_CREDENTIALS: ProjectCredentialsSummary = Object.freeze({ apns: null, fcm: null });

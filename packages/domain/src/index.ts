@@ -21,3 +21,4 @@ export * from './webhooks.ts';
 export * from './secret-keys.ts';
 export * from './exact-payloads.ts';
 export * from './beams-jwt.ts';
+export * from './delivery-records.ts';

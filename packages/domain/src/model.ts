@@ -1,3 +1,4 @@
+import type { RecordDeliveries } from './delivery-records.ts';
 import type { ProjectQuota } from './quota.ts';
 
 /** Domain types: what the store returns and the API serialises. */
@@ -31,6 +32,8 @@ export interface Project extends ProjectSettings {
   readonly browserTagsAllowed: readonly string[];
   /** The project as a Pusher Beams instance: the `instanceId` Beams' SDKs are given. */
   readonly beamsInstanceId: string;
+  /** Whether each delivery is recorded, or only the recipients who did not get a notification. */
+  readonly recordDeliveries: RecordDeliveries;
   readonly createdAt: Date;
 }
 

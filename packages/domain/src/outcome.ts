@@ -4,9 +4,18 @@
  */
 export type SendOutcome =
   | { readonly kind: 'delivered' }
-  /** The subscription no longer exists at the push service (404/410): prune it. */
-  | { readonly kind: 'gone'; readonly status: number }
+  /**
+   * The subscription no longer exists at the push service (404/410, APNs BadDeviceToken, FCM
+   * UNREGISTERED): prune it. `reason` is the provider's own word for it, when it gave one.
+   */
+  | { readonly kind: 'gone'; readonly status: number; readonly reason?: string }
   /** Try again no earlier than `notBefore` (epoch ms; from Retry-After when the service sent one). */
   | { readonly kind: 'retry'; readonly notBefore: number; readonly reason: string }
   /** Final failure with a stable reason code, e.g. `http_400`, `http_413`, `vapid_rejected`, `endpoint_not_allowed`. */
-  | { readonly kind: 'failed'; readonly reason: string };
+  | { readonly kind: 'failed'; readonly reason: string; readonly status?: number };
+
+/**
+ * Refusals in a row (across workers, no delivery in between) after which a project's credential is
+ * marked rejected and its chunks on that platform wait for new credentials.
+ */
+export const CREDENTIAL_REFUSALS_TO_REJECT = 3;

@@ -95,6 +95,7 @@ export const RULES = {
   subscription_auth: 'an auth secret that is not the subscription\'s',
   open_token: 'an open report without the notification\'s open token',
   unknown_action: 'an open report naming an action the notification does not have',
+  cursor: 'a `cursor` that is not one a previous page of this list gave',
   // Webhooks
   event_type: 'a webhook event type Pushcast does not send (nor a group like notification.* or *)',
 } as const satisfies Record<string, string>;

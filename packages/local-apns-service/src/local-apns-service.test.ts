@@ -278,6 +278,19 @@ describe('local APNs service, driven by the real @parse/node-apn', () => {
     });
   });
 
+  it('refuses the provider tokens of a key once it is revoked, those already minted too', async () => {
+    await withService(async (service, cred) => {
+      await withProvider(service, cred, async (provider) => {
+        const note = () => new apn.Notification({ alert: 'x', topic: TOPIC, pushType: 'alert' });
+        expect((await provider.send(note(), deviceToken(22))).sent).toHaveLength(1);
+        expect(service.revokeKey(cred.keyId)).toBe(true);
+        const { failed } = await provider.send(note(), deviceToken(22));
+        expect(failed).toMatchObject([{ status: 403, response: { reason: 'InvalidProviderToken' } }]);
+        expect(service.revokeKey(cred.keyId)).toBe(false);
+      });
+    });
+  });
+
   it('refuses a known key id whose signature is from another key', async () => {
     await withService(async (service, cred) => {
       const impostor = { ...generateApnsKey(), keyId: cred.keyId, teamId: cred.teamId };

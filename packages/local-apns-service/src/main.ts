@@ -4,7 +4,7 @@
  *     node --import tsx packages/local-apns-service/src/main.ts
  * Prints {"origin","caFile","port"} as one JSON line, then one JSON line of counters per SIGUSR2.
  * Driven over HTTP/2 by another process: POST /__trust {keyId,teamId,publicKeyPem,topics},
- * POST /__script/<token> {answers,sticky}, GET /__counters, POST /__reset.
+ * POST /__revoke {keyId}, POST /__script/<token> {answers,sticky}, GET /__counters, POST /__reset.
  */
 import { startLocalApnsService, type TrustedApnsKey } from './service.ts';
 

@@ -87,6 +87,11 @@ export interface LocalApnsService {
    */
   trustKey(cred: TrustedApnsKey, topics: string[]): void;
   /**
+   * Apple revoking a key (in the developer account): from now on its provider tokens, even those
+   * already minted, are answered 403 InvalidProviderToken. False if it was not trusted.
+   */
+  revokeKey(keyId: string): boolean;
+  /**
    * Successive answers for this device token, consumed by requests that pass validation. Once used up
    * it answers 200, or repeats the last answer if `sticky`. An empty list removes the script.
    */
@@ -355,6 +360,12 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
         const { topics, ...cred } = value as TrustedApnsKey & { topics: string[] };
         service.trustKey(cred, topics);
       });
+    } else if (method === 'POST' && path === '/__revoke') {
+      jsonBody((value) => {
+        const { keyId } = value as { keyId: string };
+        if (typeof keyId !== 'string') throw new Error('keyId is required');
+        service.revokeKey(keyId);
+      });
     } else if (method === 'POST' && path.startsWith('/__script/')) {
       jsonBody((value) => {
         const { answers, sticky } = value as { answers: ScriptedApnsAnswer[]; sticky?: boolean };
@@ -424,6 +435,11 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
         topics: new Set(topics),
       });
       verifier.forget();
+    },
+    revokeKey(keyId) {
+      const had = keys.delete(keyId);
+      verifier.forget();
+      return had;
     },
     script(token, answers, scriptOpts) {
       const key = token.toLowerCase();

@@ -62,6 +62,15 @@ export const jobCatalogue = {
     options: { removeOnComplete: 100, removeOnFail: 100 },
   },
   /**
+   * Periodic (job scheduler): creates the delivery records' partitions of the next days and drops
+   * those older than DELIVERY_RECORD_RETENTION_DAYS (a day at a time: no DELETE, nothing to vacuum).
+   */
+  'maintain-delivery-records': {
+    queue: 'maintenance',
+    schema: z.object({}),
+    options: { removeOnComplete: 100, removeOnFail: 100 },
+  },
+  /**
    * Applies an accepted bulk import's staged rows to subscriptions, batch by batch. Retried from
    * where it stopped (the import row says how far it got); the reconciler adds it again if Redis
    * lost it.

@@ -7,3 +7,4 @@ export { deleteKeysWithPrefix } from './keys.ts';
 export { RedisApnsTokenStore } from './apns-tokens.ts';
 export { QuotaCounter, type Reservation } from './quota.ts';
 export { ThrottleGate } from './throttle.ts';
+export { CredentialBreaker, type BreakerKey, type SliceVerdict } from './credential-breaker.ts';

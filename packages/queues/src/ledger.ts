@@ -3,8 +3,16 @@ import { emptyStats, type NotificationStats, type Platform } from '@pushcast/dom
 import type { RedisConnection } from './connection.ts';
 import type { OutcomeBatcher, OutcomeRecorder } from './outcome-recorder.ts';
 
-/** A final outcome as the ledger stores it. */
-export type LedgerOutcome = { kind: 'delivered' } | { kind: 'pruned' } | { kind: 'expired' } | { kind: 'failed'; reason: string };
+/**
+ * A final outcome as the ledger stores it (the code counted). The provider's status and reason, and
+ * whether an expiry came while a quota held the chunk, travel with it to the delivery records; the
+ * ledger keeps only the code.
+ */
+export type LedgerOutcome =
+  | { kind: 'delivered' }
+  | { kind: 'pruned'; status?: number | undefined; reason?: string | undefined }
+  | { kind: 'expired'; quota?: boolean | undefined }
+  | { kind: 'failed'; reason: string; status?: number | undefined };
 
 const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-2.lua', import.meta.url), 'utf8');
 

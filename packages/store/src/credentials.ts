@@ -10,6 +10,7 @@ import {
   type DeviceCredentials,
   type DevicePlatform,
   type ProjectCredentials,
+  type CredentialsState,
   type ProjectCredentialsSummary,
   type Result,
   type SecretKeyring,
@@ -29,6 +30,8 @@ interface SummaryRow {
   platform: DevicePlatform;
   summary: Record<string, unknown>;
   updated_at: Date;
+  rejected_at: Date | null;
+  rejected_reason: string | null;
 }
 
 interface SealedRow {
@@ -50,6 +53,12 @@ function summaryJson(c: DeviceCredentials): Record<string, unknown> {
 
 function withSummary(into: ProjectCredentialsSummary, r: SummaryRow): ProjectCredentialsSummary {
   const s = r.summary;
+  const state: CredentialsState = {
+    updatedAt: r.updated_at,
+    status: r.rejected_at === null ? 'active' : 'rejected',
+    rejectedReason: r.rejected_reason,
+    rejectedAt: r.rejected_at,
+  };
   if (r.platform === 'apns') {
     return {
       ...into,
@@ -58,7 +67,7 @@ function withSummary(into: ProjectCredentialsSummary, r: SummaryRow): ProjectCre
         teamId: String(s.team_id),
         topic: String(s.topic),
         production: s.production === true,
-        updatedAt: r.updated_at,
+        ...state,
       },
     };
   }
@@ -68,26 +77,30 @@ function withSummary(into: ProjectCredentialsSummary, r: SummaryRow): ProjectCre
       projectId: String(s.project_id),
       clientEmail: String(s.client_email),
       privateKeyId: typeof s.private_key_id === 'string' ? s.private_key_id : null,
-      updatedAt: r.updated_at,
+      ...state,
     },
   };
 }
 
-/** Seals and stores a project's credentials for one platform, replacing any it had. */
+/**
+ * Seals and stores a project's credentials for one platform, replacing any it had: new credentials
+ * are `active` again (a rejection was the old one's), and chunks waiting for them go on.
+ */
 export async function saveProjectCredentials(
   db: Queryable,
   secretKey: Buffer,
   projectId: number,
   credentials: DeviceCredentials,
 ): Promise<void> {
-  const sealed = sealSecret(secretKey, credentialsPlaintext(credentials), credentialsAad(projectId, credentials.platform));
+  const plaintext = credentialsPlaintext(credentials);
+  const sealed = sealSecret(secretKey, plaintext, credentialsAad(projectId, credentials.platform));
   await db.query(
-    `INSERT INTO project_credentials (project_id, platform, key_id, iv, ciphertext, auth_tag, summary)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO project_credentials (project_id, platform, key_id, iv, ciphertext, auth_tag, summary, fingerprint)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (project_id, platform) DO UPDATE SET
        key_id = EXCLUDED.key_id, iv = EXCLUDED.iv, ciphertext = EXCLUDED.ciphertext, auth_tag = EXCLUDED.auth_tag,
-       summary = EXCLUDED.summary, updated_at = now()`,
-    [projectId, credentials.platform, ...sealedParams(sealed), JSON.stringify(summaryJson(credentials))],
+       summary = EXCLUDED.summary, fingerprint = EXCLUDED.fingerprint, rejected_at = NULL, rejected_reason = NULL, updated_at = now()`,
+    [projectId, credentials.platform, ...sealedParams(sealed), JSON.stringify(summaryJson(credentials)), credentialsFingerprint(plaintext)],
   );
 }
 
@@ -105,7 +118,7 @@ export async function listCredentialSummaries(
   const result = new Map<number, ProjectCredentialsSummary>(projectIds.map((id) => [id, { apns: null, fcm: null }]));
   if (projectIds.length === 0) return result;
   const { rows } = await db.query<SummaryRow>(
-    `SELECT project_id, platform, summary, updated_at FROM project_credentials WHERE project_id = ANY($1::bigint[])`,
+    `SELECT project_id, platform, summary, updated_at, rejected_at, rejected_reason FROM project_credentials WHERE project_id = ANY($1::bigint[])`,
     [projectIds],
   );
   for (const r of rows) result.set(r.project_id, withSummary(result.get(r.project_id) ?? { apns: null, fcm: null }, r));
@@ -126,8 +139,19 @@ export async function openProjectCredentials(
   projectId: number,
   platform: DevicePlatform,
 ): Promise<Result<ProjectCredentials | null, CredentialsUnreadableReason>> {
-  const { rows } = await db.query<SealedRow>(
-    `SELECT key_id, iv, ciphertext, auth_tag FROM project_credentials WHERE project_id = $1 AND platform = $2`,
+  const opened = await openRow(db, ring, projectId, platform);
+  return opened.ok ? ok(opened.value?.credentials ?? null) : opened;
+}
+
+/** The credentials opened, and whether their provider refused them (`rejectProjectCredentials`). */
+async function openRow(
+  db: Queryable,
+  ring: SecretKeyring,
+  projectId: number,
+  platform: DevicePlatform,
+): Promise<Result<{ credentials: ProjectCredentials; rejected: boolean } | null, CredentialsUnreadableReason>> {
+  const { rows } = await db.query<SealedRow & { rejected: boolean }>(
+    `SELECT key_id, iv, ciphertext, auth_tag, rejected_at IS NOT NULL AS rejected FROM project_credentials WHERE project_id = $1 AND platform = $2`,
     [projectId, platform],
   );
   const row = rows[0];
@@ -143,20 +167,56 @@ export async function openProjectCredentials(
   if (!parsed.ok) return err('malformed');
   const fingerprint = credentialsFingerprint(plaintext);
   const c = parsed.value;
-  return ok(c.platform === 'apns' ? { platform: 'apns', fingerprint, apns: c.apns } : { platform: 'fcm', fingerprint, fcm: c.fcm });
+  const credentials: ProjectCredentials =
+    c.platform === 'apns' ? { platform: 'apns', fingerprint, apns: c.apns } : { platform: 'fcm', fingerprint, fcm: c.fcm };
+  return ok({ credentials, rejected: row.rejected });
 }
+
+/** Why a channel does not send: the project's credential for the platform was refused by its provider. */
+export const CREDENTIALS_REJECTED = 'credentials_rejected';
 
 /**
  * The worker's entry point: a project's opened credentials for one platform. null = none
  * configured; `credentials_unreadable` = no PUSHCAST_SECRET_KEY, a different key, or a changed row
- * (`openProjectCredentials` says which).
+ * (`openProjectCredentials` says which); `credentials_rejected` = the provider refused these
+ * credentials (see `rejectProjectCredentials`): the project's chunks wait until they are replaced.
  */
 export async function loadProjectCredentials(
   db: Queryable,
   ring: SecretKeyring,
   projectId: number,
   platform: DevicePlatform,
-): Promise<Result<ProjectCredentials | null, 'credentials_unreadable'>> {
-  const opened = await openProjectCredentials(db, ring, projectId, platform);
-  return opened.ok ? opened : err('credentials_unreadable');
+): Promise<Result<ProjectCredentials | null, 'credentials_unreadable' | typeof CREDENTIALS_REJECTED>> {
+  const opened = await openRow(db, ring, projectId, platform);
+  if (!opened.ok) return err('credentials_unreadable');
+  if (opened.value?.rejected) return err(CREDENTIALS_REJECTED);
+  return ok(opened.value?.credentials ?? null);
+}
+
+/**
+ * Marks a project's credential for a platform rejected, with the provider's reason, and emits
+ * `credentials.rejected` in the same statement, once: only while the stored credential is still
+ * the one refused (`fingerprint`; rows saved before fingerprints were kept match any) and not
+ * rejected already. Returns true when this call marked it.
+ */
+export async function rejectProjectCredentials(
+  db: Queryable,
+  projectId: number,
+  platform: DevicePlatform,
+  fingerprint: string,
+  reason: string,
+): Promise<boolean> {
+  const { rows } = await db.query<{ id: string | null }>(
+    `WITH c AS (
+       UPDATE project_credentials SET rejected_at = now(), rejected_reason = $4
+       WHERE project_id = $1 AND platform = $2 AND rejected_at IS NULL AND (fingerprint IS NULL OR fingerprint = $3)
+       RETURNING project_id, platform, rejected_at, rejected_reason, updated_at)
+     SELECT pushcast_emit_event(c.project_id, 'credentials.rejected',
+              jsonb_build_object('project_id', c.project_id, 'platform', c.platform, 'reason', c.rejected_reason,
+                                 'rejected_at', c.rejected_at, 'credentials_updated_at', c.updated_at),
+              'credentials.rejected:' || c.project_id || ':' || c.platform || ':' || extract(epoch FROM c.updated_at)) AS id
+     FROM c`,
+    [projectId, platform, fingerprint, reason],
+  );
+  return rows.length === 1;
 }

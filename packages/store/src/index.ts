@@ -20,3 +20,4 @@ export * from './sealed.ts';
 export * from './pushcast-secrets.ts';
 export * from './rekey.ts';
 export * from './beams-devices.ts';
+export * from './delivery-records.ts';

@@ -1,4 +1,4 @@
-import type { Project, ProjectQuota, ProjectSettings, QuotaPolicy } from '@pushcast/domain';
+import type { Project, ProjectQuota, ProjectSettings, QuotaPolicy, RecordDeliveries } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 
 interface ProjectRow {
@@ -17,11 +17,12 @@ interface ProjectRow {
   allowed_origins: string[] | null;
   browser_tags_allowed: string[];
   beams_instance_id: string;
+  record_deliveries: RecordDeliveries;
   created_at: Date;
 }
 
 const COLUMNS = `id, sender_id, name, website, icon_url, badge_url, notifications_ttl,
-  notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy, allowed_origins, browser_tags_allowed, beams_instance_id, created_at`;
+  notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy, allowed_origins, browser_tags_allowed, beams_instance_id, record_deliveries, created_at`;
 
 const toProject = (r: ProjectRow): Project => ({
   id: r.id,
@@ -37,6 +38,7 @@ const toProject = (r: ProjectRow): Project => ({
   allowedOrigins: r.allowed_origins,
   browserTagsAllowed: r.browser_tags_allowed,
   beamsInstanceId: r.beams_instance_id,
+  recordDeliveries: r.record_deliveries,
   createdAt: r.created_at,
 });
 
@@ -46,18 +48,20 @@ export type NewProject = ProjectSettings & {
   /** null or absent = the website's origin. */
   allowedOrigins?: readonly string[] | null;
   browserTagsAllowed?: readonly string[];
+  /** Default `failures`. */
+  recordDeliveries?: RecordDeliveries;
 };
 
 export async function insertProject(db: Queryable, p: NewProject): Promise<Project> {
   const { rows } = await db.query<ProjectRow>(
     `INSERT INTO projects (sender_id, name, website, icon_url, badge_url, notifications_ttl,
        notifications_require_interaction, notifications_silent, quota_hourly, quota_daily, quota_policy,
-       allowed_origins, browser_tags_allowed)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
+       allowed_origins, browser_tags_allowed, record_deliveries)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${COLUMNS}`,
     [
       p.senderId, p.name, p.website, p.iconUrl, p.badgeUrl, p.notificationsTtl, p.notificationsRequireInteraction, p.notificationsSilent,
       p.quota?.hourly ?? null, p.quota?.daily ?? null, p.quota?.policy ?? 'defer',
-      p.allowedOrigins ?? null, p.browserTagsAllowed ?? [],
+      p.allowedOrigins ?? null, p.browserTagsAllowed ?? [], p.recordDeliveries ?? 'failures',
     ],
   );
   return toProject(rows[0]!);
@@ -107,7 +111,8 @@ export async function updateProject(db: Queryable, id: number, patch: ProjectPat
        quota_daily = CASE WHEN $14::boolean THEN $15 ELSE quota_daily END,
        quota_policy = COALESCE($16, quota_policy),
        allowed_origins = CASE WHEN $17::boolean THEN $18 ELSE allowed_origins END,
-       browser_tags_allowed = COALESCE($19, browser_tags_allowed)
+       browser_tags_allowed = COALESCE($19, browser_tags_allowed),
+       record_deliveries = COALESCE($20, record_deliveries)
      WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [
       id,
@@ -129,6 +134,7 @@ export async function updateProject(db: Queryable, id: number, patch: ProjectPat
       patch.allowedOrigins !== undefined,
       patch.allowedOrigins ?? null,
       patch.browserTagsAllowed ?? null,
+      patch.recordDeliveries ?? null,
     ],
   );
   return rows[0] ? toProject(rows[0]) : null;

@@ -1,5 +1,7 @@
 import {
+  DEFAULT_RECORD_DELIVERIES,
   notFound,
+  RECORD_DELIVERIES,
   PushcastError,
   validationError,
   type ApnsCredentials,
@@ -53,6 +55,8 @@ const settings = {
   // and the tags a browser may set on its own subscription.
   allowed_origins: allowedOriginList.nullable().optional(),
   browser_tags_allowed: browserTagPatternList.optional(),
+  // Pushcast's delivery records: `all` also records each delivery (GET /notifications/:id/deliveries).
+  record_deliveries: z.enum(RECORD_DELIVERIES).optional(),
 };
 
 const QUOTA_FIELDS = ['quota_hourly', 'quota_daily', 'quota_policy'] as const;
@@ -172,6 +176,7 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
         quota: { hourly: body.quota_hourly ?? null, daily: body.quota_daily ?? null, policy: body.quota_policy ?? 'defer' },
         allowedOrigins: body.allowed_origins ?? null,
         browserTagsAllowed: body.browser_tags_allowed ?? [],
+        recordDeliveries: body.record_deliveries ?? DEFAULT_RECORD_DELIVERIES,
       });
       await applyCredentials(tx, created.id, body, key);
       return created;
@@ -214,6 +219,7 @@ export async function projectRoutes(app: FastifyInstance, { db, queues, config }
         quota: { hourly: body.quota_hourly, daily: body.quota_daily, policy: body.quota_policy },
         allowedOrigins: body.allowed_origins,
         browserTagsAllowed: body.browser_tags_allowed,
+        recordDeliveries: body.record_deliveries,
       });
       if (updated) await applyCredentials(tx, id, body, key);
       return updated;

@@ -97,11 +97,11 @@ describe('APNs payload mapping', () => {
 describe('APNs answers', () => {
   const now = 1_000_000;
   it.each([
-    [{ status: 410, response: { reason: 'Unregistered' } }, { kind: 'gone', status: 410 }],
-    [{ status: 400, response: { reason: 'BadDeviceToken' } }, { kind: 'gone', status: 400 }],
-    [{ status: 400, response: { reason: 'BadTopic' } }, { kind: 'failed', reason: 'apns_BadTopic' }],
-    [{ status: 403, response: { reason: 'InvalidProviderToken' } }, { kind: 'failed', reason: 'apns_InvalidProviderToken' }],
-    [{ status: 413, response: { reason: 'PayloadTooLarge' } }, { kind: 'failed', reason: 'apns_PayloadTooLarge' }],
+    [{ status: 410, response: { reason: 'Unregistered' } }, { kind: 'gone', status: 410, reason: 'Unregistered' }],
+    [{ status: 400, response: { reason: 'BadDeviceToken' } }, { kind: 'gone', status: 400, reason: 'BadDeviceToken' }],
+    [{ status: 400, response: { reason: 'BadTopic' } }, { kind: 'failed', reason: 'apns_BadTopic', status: 400 }],
+    [{ status: 403, response: { reason: 'InvalidProviderToken' } }, { kind: 'failed', reason: 'apns_InvalidProviderToken', status: 403 }],
+    [{ status: 413, response: { reason: 'PayloadTooLarge' } }, { kind: 'failed', reason: 'apns_PayloadTooLarge', status: 413 }],
     [{ status: 429, response: { reason: 'TooManyRequests' }, retryAfterHeader: '7' }, { kind: 'retry', notBefore: now + 7000, reason: 'apns_TooManyRequests' }],
     [{ status: 503, response: { reason: 'ServiceUnavailable' } }, { kind: 'retry', notBefore: now, reason: 'apns_ServiceUnavailable' }],
     [{ status: 403, response: { reason: 'ExpiredProviderToken' } }, { kind: 'retry', notBefore: now, reason: 'apns_ExpiredProviderToken' }],

@@ -19,8 +19,9 @@ const GONE_REASONS = new Set(['Unregistered', 'BadDeviceToken']);
 
 /**
  * The outcome of one APNs answer (Apple's "Handling notification responses from APNs"): 410 and
- * 400 BadDeviceToken prune; 429 and 5xx, ExpiredProviderToken and transport errors retry; anything
- * else fails with Apple's reason, e.g. `apns_TopicDisallowed`, `apns_InvalidProviderToken`.
+ * 400 BadDeviceToken prune; 429 and 5xx, ExpiredProviderToken and transport errors retry; other
+ * 403s refuse the credential (`apns_InvalidProviderToken`); anything else fails with Apple's reason,
+ * e.g. `apns_TopicDisallowed`.
  */
 export function apnsOutcome(failure: ApnsFailure | undefined, now: number): SendOutcome {
   if (failure === undefined) return DELIVERED;
@@ -33,12 +34,12 @@ export function apnsOutcome(failure: ApnsFailure | undefined, now: number): Send
     const code = errorCode(failure.error);
     return { kind: 'retry', notBefore: now, reason: code ? `apns_transport_${safeReason(code)}` : 'apns_transport' };
   }
-  if (status === 410) return { kind: 'gone', status };
-  if (status === 400 && reason !== undefined && GONE_REASONS.has(reason)) return { kind: 'gone', status };
+  if (status === 410) return { kind: 'gone', status, reason: reason ?? 'Unregistered' };
+  if (status === 400 && reason !== undefined && GONE_REASONS.has(reason)) return { kind: 'gone', status, reason };
   if (status === 429 || status >= 500 || (status === 403 && reason === 'ExpiredProviderToken')) {
     return { kind: 'retry', notBefore: retryAfterTime(failure.retryAfterHeader, now), reason: `apns_${reason ?? status}` };
   }
-  return { kind: 'failed', reason: `apns_${safeReason(reason ?? String(status))}` };
+  return { kind: 'failed', reason: `apns_${safeReason(reason ?? String(status))}`, status };
 }
 
 /**

@@ -70,17 +70,17 @@ describe('FCM message mapping', () => {
 describe('FCM answers', () => {
   const now = 5_000;
   it.each([
-    [{ code: 'messaging/registration-token-not-registered', message: 'Requested entity was not found.', status: 404, fcmErrorCode: 'UNREGISTERED' }, { kind: 'gone', status: 404 }],
+    [{ code: 'messaging/registration-token-not-registered', message: 'Requested entity was not found.', status: 404, fcmErrorCode: 'UNREGISTERED' }, { kind: 'gone', status: 404, reason: 'UNREGISTERED' }],
     // firebase-admin maps a bare NOT_FOUND (no FcmError detail: a wrong Firebase project) the same way: not a prune.
-    [{ code: 'messaging/registration-token-not-registered', message: 'Requested entity was not found.', status: 404 }, { kind: 'failed', reason: 'fcm_http_404' }],
+    [{ code: 'messaging/registration-token-not-registered', message: 'Requested entity was not found.', status: 404 }, { kind: 'failed', reason: 'fcm_http_404', status: 404 }],
     [{ code: 'app/network-timeout', message: 'Error while making request: timeout of 15000ms exceeded.' }, { kind: 'retry', notBefore: now, reason: 'fcm_app_network-timeout' }],
     [{ code: 'app/network-error', message: 'Error while making request: stream reset' }, { kind: 'retry', notBefore: now, reason: 'fcm_app_network-error' }],
-    [{ code: 'messaging/invalid-argument', message: 'The registration token is not a valid FCM registration token', status: 400 }, { kind: 'gone', status: 400 }],
-    [{ code: 'messaging/invalid-argument', message: 'Invalid value at message.android.ttl', status: 400 }, { kind: 'failed', reason: 'fcm_invalid-argument' }],
+    [{ code: 'messaging/invalid-argument', message: 'The registration token is not a valid FCM registration token', status: 400 }, { kind: 'gone', status: 400, reason: 'INVALID_ARGUMENT' }],
+    [{ code: 'messaging/invalid-argument', message: 'Invalid value at message.android.ttl', status: 400 }, { kind: 'failed', reason: 'fcm_invalid-argument', status: 400 }],
     [{ code: 'messaging/message-rate-exceeded', message: 'Sending limit exceeded', status: 429, retryAfter: '3' }, { kind: 'retry', notBefore: 8_000, reason: 'fcm_message-rate-exceeded' }],
     [{ code: 'messaging/server-unavailable', message: 'unavailable', status: 503 }, { kind: 'retry', notBefore: now, reason: 'fcm_server-unavailable' }],
     [{ code: 'messaging/internal-error', message: 'internal', status: 500 }, { kind: 'retry', notBefore: now, reason: 'fcm_internal-error' }],
-    [{ code: 'messaging/mismatched-credential', message: 'SenderId mismatch', status: 403 }, { kind: 'failed', reason: 'fcm_mismatched-credential' }],
+    [{ code: 'messaging/mismatched-credential', message: 'SenderId mismatch', status: 403 }, { kind: 'failed', reason: 'fcm_mismatched-credential', status: 403 }],
     [{ code: 'app/invalid-credential', message: 'Error fetching access token: invalid_grant (Invalid JWT Signature.)' }, { kind: 'failed', reason: 'fcm_app_invalid-credential' }],
     [{ code: 'app/invalid-credential', message: 'Error fetching access token: connect ECONNREFUSED' }, { kind: 'retry', notBefore: now, reason: 'fcm_oauth_unreachable' }],
   ])('%o → %o', (failure, outcome) => {

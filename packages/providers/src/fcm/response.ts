@@ -29,8 +29,9 @@ const CREDENTIAL_REFUSED = /invalid_grant|invalid_client|unauthorized_client|acc
 /**
  * The outcome of one FCM answer: UNREGISTERED and an invalid *token* prune (an INVALID_ARGUMENT
  * about the payload is a failure, not a prune: FCM uses the one code for both, its message tells
- * them apart); 429 and 5xx retry; anything else fails with firebase-admin's code, e.g.
- * `fcm_mismatched-credential`, `fcm_invalid-argument`.
+ * them apart); 429 and 5xx retry; a refused service account or access token refuses the
+ * credential; anything else fails with firebase-admin's code, e.g. `fcm_mismatched-credential`
+ * (a token of another sender), `fcm_invalid-argument`.
  */
 export function fcmOutcome(failure: FcmFailure | undefined, now: number): SendOutcome {
   if (failure === undefined) return DELIVERED;
@@ -38,11 +39,11 @@ export function fcmOutcome(failure: FcmFailure | undefined, now: number): SendOu
   if (GONE_CODES.has(code)) {
     // firebase-admin also maps a bare NOT_FOUND (a wrong Firebase project, say) to "not
     // registered": only FCM's own UNREGISTERED detail may delete a subscription.
-    if (status !== undefined && failure.fcmErrorCode !== 'UNREGISTERED') return { kind: 'failed', reason: `fcm_http_${status}` };
-    return { kind: 'gone', status: status ?? 404 };
+    if (status !== undefined && failure.fcmErrorCode !== 'UNREGISTERED') return { kind: 'failed', reason: `fcm_http_${status}`, status };
+    return { kind: 'gone', status: status ?? 404, reason: failure.fcmErrorCode ?? 'UNREGISTERED' };
   }
   if (code === 'messaging/invalid-argument' && /registration token/i.test(failure.message)) {
-    return { kind: 'gone', status: status ?? 400 };
+    return { kind: 'gone', status: status ?? 400, reason: failure.fcmErrorCode ?? 'INVALID_ARGUMENT' };
   }
   if (RETRY_CODES.has(code) || (status !== undefined && (status === 429 || status >= 500))) {
     return { kind: 'retry', notBefore: retryAfterTime(failure.retryAfter, now), reason: reasonFor(code) };
@@ -51,7 +52,7 @@ export function fcmOutcome(failure: FcmFailure | undefined, now: number): SendOu
     // The token endpoint could not be reached: nothing was refused yet.
     return { kind: 'retry', notBefore: now, reason: 'fcm_oauth_unreachable' };
   }
-  return { kind: 'failed', reason: reasonFor(code) };
+  return status === undefined ? { kind: 'failed', reason: reasonFor(code) } : { kind: 'failed', reason: reasonFor(code), status };
 }
 
 /** `messaging/mismatched-credential` → `fcm_mismatched-credential`; `app/invalid-credential` → `fcm_app_invalid-credential`. */

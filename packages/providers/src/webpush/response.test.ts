@@ -22,7 +22,7 @@ describe('retryAfterTime', () => {
 describe('outcomeForStatus', () => {
   it('treats any 2xx as delivered and 3xx as a final failure', () => {
     expect(outcomeForStatus(204, undefined, NOW)).toEqual({ kind: 'delivered' });
-    expect(outcomeForStatus(301, undefined, NOW)).toEqual({ kind: 'failed', reason: 'http_301' });
+    expect(outcomeForStatus(301, undefined, NOW)).toEqual({ kind: 'failed', reason: 'http_301', status: 301 });
   });
 
   it('retries 429 and every 5xx', () => {

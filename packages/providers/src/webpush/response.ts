@@ -10,9 +10,9 @@ export function outcomeForStatus(status: number, retryAfter: string | string[] |
   if (status >= 200 && status < 300) return DELIVERED;
   if (status === 404 || status === 410) return { kind: 'gone', status };
   if (status === 429 || status >= 500) return { kind: 'retry', notBefore: retryAfterTime(retryAfter, now), reason: `http_${status}` };
-  if (status === 401 || status === 403) return { kind: 'failed', reason: `vapid_rejected_${status}` };
-  if (status === 413) return { kind: 'failed', reason: 'payload_too_large' };
-  return { kind: 'failed', reason: `http_${status}` };
+  if (status === 401 || status === 403) return { kind: 'failed', reason: `vapid_rejected_${status}`, status };
+  if (status === 413) return { kind: 'failed', reason: 'payload_too_large', status };
+  return { kind: 'failed', reason: `http_${status}`, status };
 }
 
 /**
