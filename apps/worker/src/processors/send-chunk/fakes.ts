@@ -62,6 +62,7 @@ const project: Project = {
   allowedOrigins: null,
   browserTagsAllowed: [],
   beamsInstanceId: '00000000-0000-4000-8000-000000000000',
+  recordDeliveries: 'failures',
   createdAt: new Date(NOW - 10_000),
 };
 
