@@ -1,18 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueues, createRedis } from '@pushcast/queues';
 import { insertDeliveryRecords, listDeliveryRecordPartitions } from '@pushcast/store';
+import { apnsToken, fcmToken, giveProjectCredentials, subscribeDevice } from './support/devices.ts';
 import { createProject, scopedToken } from './support/fixtures.ts';
 import { call } from './support/http.ts';
-import { seedSubscribers, startPipeline, type Pipeline } from './support/pipeline.ts';
+import { seedSubscribers, startPipeline, waitForNotification, type Pipeline } from './support/pipeline.ts';
+import { waitFor } from './support/processes.ts';
 import { TEST_REDIS_URL } from './support/server.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.ts';
 
 // Issue 14 §1: what did not get through, per notification, kept a retention long.
 
 let p: Pipeline;
+let receiver: WebhookReceiver;
 beforeAll(async () => {
-  p = await startPipeline('records');
+  [p, receiver] = await Promise.all([startPipeline('records'), startWebhookReceiver()]);
+  await p.startWorker({ webhookCa: receiver.caPem, webhookDispatch: { pollMs: 100, batchMaxAgeMs: 300 } });
 });
-afterAll(async () => p?.close());
+afterAll(async () => {
+  await p?.close();
+  await receiver?.close();
+});
 
 const api = (method: string, path: string, body?: unknown, token = p.server.adminToken) =>
   call(p.server.apiUrl, method, path, { token, ...(body === undefined ? {} : { body }) });
@@ -40,6 +48,114 @@ describe('record_deliveries', () => {
     const bad = await api('PATCH', `/projects/${projectId}`, { record_deliveries: 'some' });
     expect(bad.status).toBe(422);
     expect(bad.body).toMatchObject({ field: 'record_deliveries', rule: 'invalid_value' });
+  });
+});
+
+type Rec = { subscription_id: number; uid: string | null; platform: string; outcome: string; status: number | null; reason: string | null };
+const brief = (r: Rec) => [r.uid, r.platform, r.outcome, r.status, r.reason];
+
+describe('a broadcast tells who did not get it', () => {
+  it('pruned (410, Unregistered, BadDeviceToken, UNREGISTERED; listed after the row is deleted), failed and expired, with subscription.pruned and delivery.failed events', async () => {
+    const { projectId } = await createProject(p.server, 'failures');
+    const hook = await api('POST', `/projects/${projectId}/webhooks`, { url: receiver.url, events: ['subscription.pruned', 'delivery.failed'] });
+    const secret: string = hook.body.secret;
+    await giveProjectCredentials(p, projectId);
+    const web = await seedSubscribers(p.server.db, p.push, projectId, 20, { idPrefix: 'fl', uid: (i) => `web-${i}` });
+    p.push.script(web[0]!, [{ status: 410 }], { sticky: true });
+    p.push.script(web[1]!, [{ status: 404 }], { sticky: true });
+    p.push.script(web[2]!, [{ status: 400 }], { sticky: true });
+    p.push.script(web[3]!, [{ status: 503 }], { sticky: true }); // until the TTL runs out
+    const a = (k: string) => apnsToken(`failures-${k}`);
+    const f = (k: string) => fcmToken(`failures-${k}`);
+    p.apns.script(a('gone'), [{ status: 410 }], { sticky: true });
+    p.apns.script(a('bad'), [{ status: 400, reason: 'BadDeviceToken' }], { sticky: true });
+    p.fcm.script(f('gone'), [{ status: 404, errorCode: 'UNREGISTERED' }], { sticky: true });
+    await subscribeDevice(p, projectId, 'apns', a('gone'), { uid: 'iphone-gone' });
+    await subscribeDevice(p, projectId, 'apns', a('bad'), { uid: 'iphone-bad' });
+    await subscribeDevice(p, projectId, 'apns', a('ok'), { uid: 'iphone-ok' });
+    await subscribeDevice(p, projectId, 'fcm', f('gone'), { uid: 'pixel-gone' });
+
+    const created = await api('POST', `/projects/${projectId}/notifications`, { body: 'Who got it?', ttl: 3 });
+    const id: number = created.body.id;
+    const n = await waitForNotification(p.server, id);
+    expect(n).toMatchObject({ scheduled_count: 24, pruned_count: 5, failed_count: 1, expired_count: 1, successfully_sent_count: 17 });
+
+    const failures = await api('GET', `/notifications/${id}/failures`);
+    expect(failures.status).toBe(200);
+    expect(failures.body.next_cursor).toBeNull();
+    expect(failures.body.data.map(brief).sort()).toEqual(
+      [
+        ['web-0', 'web', 'pruned', 410, null],
+        ['web-1', 'web', 'pruned', 404, null],
+        ['web-2', 'web', 'failed', 400, 'http_400'],
+        ['web-3', 'web', 'expired', null, null],
+        ['iphone-gone', 'apns', 'pruned', 410, 'Unregistered'],
+        ['iphone-bad', 'apns', 'pruned', 400, 'BadDeviceToken'],
+        ['pixel-gone', 'fcm', 'pruned', 404, 'UNREGISTERED'],
+      ].sort(),
+    );
+    // The pruned are deleted, and still listed by their record.
+    for (const r of failures.body.data.filter((x: Rec) => x.outcome === 'pruned')) {
+      expect((await api('GET', `/projects/${projectId}/subscriptions/${r.subscription_id}`)).status).toBe(404);
+    }
+    expect((await api('GET', `/notifications/${id}/failures?reason=BadDeviceToken`)).body.data.map((r: Rec) => r.uid)).toEqual(['iphone-bad']);
+    // With `failures`, nobody delivered has a record.
+    expect((await api('GET', `/notifications/${id}/deliveries?uid=web-5`)).body).toEqual({ data: [], next_cursor: null, record_deliveries: 'failures' });
+
+    // The same, told to the project's webhook, in batched events (a batch goes out when full or a few
+    // seconds old, so the expired one, a few seconds later, may come in an event of its own).
+    const listed = (type: string) =>
+      receiver
+        .verified(secret)
+        .filter((x) => x.payload.data.notification_id === id && x.payload.type === type)
+        .flatMap((x) => x.payload.data.subscriptions);
+    await waitFor('every item of both events', () => (listed('subscription.pruned').length === 5 && listed('delivery.failed').length === 2 ? true : undefined));
+    const events = receiver.verified(secret).filter((x) => x.payload.data.notification_id === id);
+    expect(new Set(events.map((e) => e.payload.type))).toEqual(new Set(['subscription.pruned', 'delivery.failed']));
+    expect(events.every((e) => e.payload.data.project_id === projectId)).toBe(true);
+    expect(listed('subscription.pruned').map((s: { uid: string; platform: string; reason: string }) => [s.uid, s.platform, s.reason]).sort()).toEqual(
+      [
+        ['web-0', 'web', 'pruned'],
+        ['web-1', 'web', 'pruned'],
+        ['iphone-gone', 'apns', 'Unregistered'],
+        ['iphone-bad', 'apns', 'BadDeviceToken'],
+        ['pixel-gone', 'fcm', 'UNREGISTERED'],
+      ].sort(),
+    );
+    expect(listed('delivery.failed').map((s: { uid: string; reason: string }) => [s.uid, s.reason]).sort()).toEqual([
+      ['web-2', 'http_400'],
+      ['web-3', 'expired'],
+    ]);
+  });
+
+  it('with record_deliveries "all", deliveries?uid answers whether a user got the notification', async () => {
+    const { projectId } = await createProject(p.server, 'all');
+    expect((await api('PATCH', `/projects/${projectId}`, { record_deliveries: 'all' })).status).toBe(200);
+    const web = await seedSubscribers(p.server.db, p.push, projectId, 600, { idPrefix: 'all', uid: (i) => `user-${i % 300}` });
+    p.push.script(web[7]!, [{ status: 400 }], { sticky: true });
+    const id: number = (await api('POST', `/projects/${projectId}/notifications`, { body: 'Did you get it?' })).body.id;
+    await waitForNotification(p.server, id);
+
+    // user-5 has two subscriptions, both delivered; user-7's second one failed.
+    const five = await api('GET', `/notifications/${id}/deliveries?uid=user-5`);
+    expect(five.body.record_deliveries).toBe('all');
+    expect(five.body.data.map(brief)).toEqual([
+      ['user-5', 'web', 'delivered', null, null],
+      ['user-5', 'web', 'delivered', null, null],
+    ]);
+    expect((await api('GET', `/notifications/${id}/deliveries?uid=user-7`)).body.data.map((r: Rec) => r.outcome).sort()).toEqual(['delivered', 'failed']);
+    expect((await api('GET', `/notifications/${id}/deliveries?uid=nobody`)).body.data).toEqual([]);
+    // Every recipient has a record, once, read a page at a time.
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { data: Rec[]; next_cursor: string | null } } = await api('GET', `/notifications/${id}/deliveries?per_page=250${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body.data.map((r) => r.subscription_id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toHaveLength(600);
+    expect(new Set(seen).size).toBe(600);
+    expect((await api('GET', `/notifications/${id}/failures`)).body.data.map((r: Rec) => r.uid)).toEqual(['user-7']);
   });
 });
 
@@ -105,7 +221,6 @@ describe('failures and deliveries of a notification', () => {
 
     // Retention: the maintenance job drops the old day whole, keeps today's, and makes the next days.
     expect((await api('GET', `/notifications/${old}/failures`)).body.data).toHaveLength(3);
-    await p.startWorker();
     const redis = createRedis(TEST_REDIS_URL, 'producer', false);
     const queues = createQueues(redis, p.server.queuePrefix);
     try {

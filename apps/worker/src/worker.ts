@@ -11,6 +11,7 @@ import {
   QuotaCounter,
   RedisApnsTokenStore,
   ThrottleGate,
+  CredentialBreaker,
   type JobName,
   type ParsedJobData,
   type QueueName,
@@ -109,6 +110,8 @@ export async function startWorker(
     handBack: handBack.signal,
     quota,
     throttle: new ThrottleGate(producer, config.queuePrefix),
+    // Refusals of a project's credentials in a row, shared by every worker: a few reject the credential.
+    breaker: new CredentialBreaker(producer, config.queuePrefix),
     defaultQuota: config.defaultQuota,
     quotaRecheckMs: config.quotaRecheckMs,
     logger,

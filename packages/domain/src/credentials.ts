@@ -34,3 +34,9 @@ export interface FcmCredentials {
 export type ProjectCredentials =
   | { readonly platform: 'apns'; readonly fingerprint: string; readonly apns: ApnsCredentials }
   | { readonly platform: 'fcm'; readonly fingerprint: string; readonly fcm: FcmCredentials };
+
+/**
+ * Why a channel does not send: the provider refused the project's credential for the platform
+ * several times in a row; its chunks wait until the credential is replaced.
+ */
+export const CREDENTIALS_REJECTED = 'credentials_rejected';

@@ -12,7 +12,19 @@ export type SendOutcome =
   /** Try again no earlier than `notBefore` (epoch ms; from Retry-After when the service sent one). */
   | { readonly kind: 'retry'; readonly notBefore: number; readonly reason: string }
   /** Final failure with a stable reason code, e.g. `http_400`, `http_413`, `vapid_rejected`, `endpoint_not_allowed`. */
-  | { readonly kind: 'failed'; readonly reason: string; readonly status?: number };
+  | { readonly kind: 'failed'; readonly reason: string; readonly status?: number }
+  /**
+   * The provider refused the project's credentials, not this recipient (APNs 403
+   * InvalidProviderToken, FCM 401/403 or a service account Google refuses): nothing is final for the
+   * recipient; refusals in a row stop the project's sends on the platform (the credential breaker).
+   */
+  | {
+      readonly kind: 'refused';
+      readonly reason: string;
+      readonly status?: number;
+      /** The fingerprint of the credential refused, added by the channel that used it. */
+      readonly credential?: string;
+    };
 
 /**
  * Refusals in a row (across workers, no delivery in between) after which a project's credential is

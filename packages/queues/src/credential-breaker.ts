@@ -10,7 +10,8 @@ type Scripts = { pushcastNoteRefusals(key: string, refusals: number, delivered: 
 export interface BreakerKey {
   readonly projectId: number;
   readonly platform: DevicePlatform;
-  readonly fingerprint: string;
+  /** The credential refused (its fingerprint); a slice without refusals need not know it. */
+  readonly fingerprint?: string | undefined;
 }
 
 /** What a slice's answers said of the credential, in the order they arrived. */
@@ -35,8 +36,8 @@ export class CredentialBreaker {
   readonly #scripts: Scripts;
   readonly #prefix: string;
   readonly #threshold: number;
-  /** Streaks this process added to lately (key → when): a delivery for them resets the count. */
-  readonly #seen = new Map<string, number>();
+  /** Streaks this process added to lately (project and platform → the streak's key and when): a delivery resets them. */
+  readonly #seen = new Map<string, { key: string; at: number }>();
 
   constructor(redis: RedisConnection, prefix: string, threshold = CREDENTIAL_REFUSALS_TO_REJECT) {
     redis.defineCommand('pushcastNoteRefusals', { numberOfKeys: 1, lua: NOTE_REFUSALS });
@@ -46,29 +47,31 @@ export class CredentialBreaker {
     this.#threshold = threshold;
   }
 
-  #key(k: BreakerKey): string {
-    return `${this.#prefix}:breaker:{p${k.projectId}}:${k.platform}:${k.fingerprint}`;
-  }
-
   /** Counts a slice's answers; true when the credential has now been refused enough times in a row to reject it. */
   async observe(k: BreakerKey, v: SliceVerdict): Promise<boolean> {
-    const key = this.#key(k);
+    const credential = `${k.projectId}:${k.platform}`;
     if (v.refused === 0) {
-      if (v.delivered && this.#seen.delete(key)) await this.#redis.del(key);
+      const seen = this.#seen.get(credential);
+      if (v.delivered && seen) {
+        this.#seen.delete(credential);
+        await this.#redis.del(seen.key);
+      }
       return false;
     }
+    if (k.fingerprint === undefined) throw new Error('a refused credential is named by its fingerprint');
+    const key = `${this.#prefix}:breaker:{p${k.projectId}}:${k.platform}:${k.fingerprint}`;
     this.#forgetOld();
-    this.#seen.delete(key); // so that the map stays in order of last refusal
-    this.#seen.set(key, Date.now());
+    this.#seen.delete(credential); // so that the map stays in order of last refusal
+    this.#seen.set(credential, { key, at: Date.now() });
     const streak = await this.#scripts.pushcastNoteRefusals(key, v.refusedSinceDelivery, v.delivered ? 1 : 0, STREAK_TTL_S);
     return streak >= this.#threshold;
   }
 
   #forgetOld(): void {
     const old = Date.now() - STREAK_TTL_S * 1000;
-    for (const [key, at] of this.#seen) {
+    for (const [credential, { at }] of this.#seen) {
       if (at >= old) break;
-      this.#seen.delete(key);
+      this.#seen.delete(credential);
     }
   }
 }

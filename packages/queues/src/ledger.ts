@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { emptyStats, type NotificationStats, type Platform } from '@pushcast/domain';
 import type { RedisConnection } from './connection.ts';
-import type { OutcomeBatcher, OutcomeRecorder } from './outcome-recorder.ts';
 
 /**
  * A final outcome as the ledger stores it (the code counted). The provider's status and reason, and
@@ -62,14 +61,6 @@ export class Ledger {
     const args = entries.flatMap(([id, o]) => [String(id), encode(o)]);
     const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).pushcastRecordOutcomes!;
     return run.call(this.redis, this.chunkKey(notificationId, chunk), this.liveKey(notificationId), `${chunk}|${platform}`, Math.max(60, Math.ceil(expireSeconds)), ...args);
-  }
-
-  /**
-   * Records one chunk run's outcomes as they arrive, in the batcher's rounds (see OutcomeRecorder),
-   * so that a crash loses the answers of the last few milliseconds rather than of a whole slice.
-   */
-  recorder(batcher: OutcomeBatcher, notificationId: number, chunk: number, platform: Platform, expireSeconds: number): OutcomeRecorder {
-    return batcher.recorder((entries) => this.record(notificationId, chunk, platform, entries, expireSeconds));
   }
 
   /** Subscription ids of the chunk that already have a final outcome. */

@@ -10,6 +10,7 @@ import {
   type DeviceCredentials,
   type DevicePlatform,
   type ProjectCredentials,
+  CREDENTIALS_REJECTED,
   type CredentialsState,
   type ProjectCredentialsSummary,
   type Result,
@@ -171,9 +172,6 @@ async function openRow(
     c.platform === 'apns' ? { platform: 'apns', fingerprint, apns: c.apns } : { platform: 'fcm', fingerprint, fcm: c.fcm };
   return ok({ credentials, rejected: row.rejected });
 }
-
-/** Why a channel does not send: the project's credential for the platform was refused by its provider. */
-export const CREDENTIALS_REJECTED = 'credentials_rejected';
 
 /**
  * The worker's entry point: a project's opened credentials for one platform. null = none

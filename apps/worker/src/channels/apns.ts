@@ -2,7 +2,7 @@ import { expiresAt, ok } from '@pushcast/domain';
 import { ApnsClient, apnsMessageOf, type ApnsProviderTokens, type ClientCache, type ProviderObserver } from '@pushcast/providers';
 import { loadDeviceRecipients, type DeviceRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
-import { credentialsFor, type CredentialsSource } from './credentials.ts';
+import { credentialsFor, naming, type CredentialsSource } from './credentials.ts';
 
 export interface ApnsChannelDeps {
   readonly credentials: CredentialsSource;
@@ -38,7 +38,7 @@ export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient, 'ap
         });
       return ok(async (slice, onOutcome) => {
         await deps.clients.with(fingerprint, create, (client) =>
-          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), message, onOutcome),
+          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), message, naming(fingerprint, onOutcome)),
         );
       });
     },

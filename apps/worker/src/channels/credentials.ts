@@ -1,4 +1,5 @@
 import { err, ok, type DevicePlatform, type ProjectCredentials, type Result } from '@pushcast/domain';
+import type { OutcomeSink } from './channel.ts';
 
 /** A project's credentials for a platform: null when none are set; an error when they cannot be opened. */
 export type CredentialsSource = (projectId: number, platform: DevicePlatform) => Promise<Result<ProjectCredentials | null, string>>;
@@ -14,3 +15,9 @@ export async function credentialsFor<P extends DevicePlatform>(
   if (found.value === null || found.value.platform !== platform) return err('no_credentials');
   return ok(found.value as Extract<ProjectCredentials, { platform: P }>);
 }
+
+/** Tells a refusal of the credential which credential it was (its fingerprint), for the credential breaker. */
+export const naming =
+  (fingerprint: string, onOutcome: OutcomeSink): OutcomeSink =>
+  (i, o) =>
+    onOutcome(i, o.kind === 'refused' ? { ...o, credential: fingerprint } : o);

@@ -3,7 +3,7 @@ import { expiresAt, ok } from '@pushcast/domain';
 import { FCM_MAX_BATCH, FcmClient, fcmMessageOf, type ClientCache, type ProviderObserver } from '@pushcast/providers';
 import { loadDeviceRecipients, type DeviceRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
-import { credentialsFor, type CredentialsSource } from './credentials.ts';
+import { credentialsFor, naming, type CredentialsSource } from './credentials.ts';
 
 export interface FcmChannelDeps {
   readonly credentials: CredentialsSource;
@@ -39,7 +39,8 @@ export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient, 'fcm'
         const outcomes = await deps.clients.with(fingerprint, create, (client) =>
           client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), template),
         );
-        outcomes.forEach((o, i) => onOutcome(i, o));
+        const tell = naming(fingerprint, onOutcome);
+        outcomes.forEach((o, i) => tell(i, o));
       });
     },
   };

@@ -100,7 +100,9 @@ describe('APNs answers', () => {
     [{ status: 410, response: { reason: 'Unregistered' } }, { kind: 'gone', status: 410, reason: 'Unregistered' }],
     [{ status: 400, response: { reason: 'BadDeviceToken' } }, { kind: 'gone', status: 400, reason: 'BadDeviceToken' }],
     [{ status: 400, response: { reason: 'BadTopic' } }, { kind: 'failed', reason: 'apns_BadTopic', status: 400 }],
-    [{ status: 403, response: { reason: 'InvalidProviderToken' } }, { kind: 'failed', reason: 'apns_InvalidProviderToken', status: 403 }],
+    // A 403 other than an expired token is about the credential: refused, not this device's failure.
+    [{ status: 403, response: { reason: 'InvalidProviderToken' } }, { kind: 'refused', reason: 'apns_InvalidProviderToken', status: 403 }],
+    [{ status: 403, response: { reason: 'BadCertificate' } }, { kind: 'refused', reason: 'apns_BadCertificate', status: 403 }],
     [{ status: 413, response: { reason: 'PayloadTooLarge' } }, { kind: 'failed', reason: 'apns_PayloadTooLarge', status: 413 }],
     [{ status: 429, response: { reason: 'TooManyRequests' }, retryAfterHeader: '7' }, { kind: 'retry', notBefore: now + 7000, reason: 'apns_TooManyRequests' }],
     [{ status: 503, response: { reason: 'ServiceUnavailable' } }, { kind: 'retry', notBefore: now, reason: 'apns_ServiceUnavailable' }],

@@ -39,6 +39,9 @@ export function apnsOutcome(failure: ApnsFailure | undefined, now: number): Send
   if (status === 429 || status >= 500 || (status === 403 && reason === 'ExpiredProviderToken')) {
     return { kind: 'retry', notBefore: retryAfterTime(failure.retryAfterHeader, now), reason: `apns_${reason ?? status}` };
   }
+  // Any other 403 is about the credential, not the device: InvalidProviderToken (a revoked key, a
+  // wrong key or team id), MissingProviderToken, BadCertificate, BadCertificateEnvironment, Forbidden.
+  if (status === 403) return { kind: 'refused', reason: `apns_${safeReason(reason ?? String(status))}`, status };
   return { kind: 'failed', reason: `apns_${safeReason(reason ?? String(status))}`, status };
 }
 

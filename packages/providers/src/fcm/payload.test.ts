@@ -80,8 +80,12 @@ describe('FCM answers', () => {
     [{ code: 'messaging/message-rate-exceeded', message: 'Sending limit exceeded', status: 429, retryAfter: '3' }, { kind: 'retry', notBefore: 8_000, reason: 'fcm_message-rate-exceeded' }],
     [{ code: 'messaging/server-unavailable', message: 'unavailable', status: 503 }, { kind: 'retry', notBefore: now, reason: 'fcm_server-unavailable' }],
     [{ code: 'messaging/internal-error', message: 'internal', status: 500 }, { kind: 'retry', notBefore: now, reason: 'fcm_internal-error' }],
-    [{ code: 'messaging/mismatched-credential', message: 'SenderId mismatch', status: 403 }, { kind: 'failed', reason: 'fcm_mismatched-credential', status: 403 }],
-    [{ code: 'app/invalid-credential', message: 'Error fetching access token: invalid_grant (Invalid JWT Signature.)' }, { kind: 'failed', reason: 'fcm_app_invalid-credential' }],
+    // A token of another sender: that device's failure. The same code without the detail is the account's right to send refused.
+    [{ code: 'messaging/mismatched-credential', message: 'SenderId mismatch', status: 403, fcmErrorCode: 'SENDER_ID_MISMATCH' }, { kind: 'failed', reason: 'fcm_mismatched-credential', status: 403 }],
+    [{ code: 'messaging/mismatched-credential', message: "Permission 'cloudmessaging.messages.create' denied", status: 403 }, { kind: 'refused', reason: 'fcm_permission-denied', status: 403 }],
+    [{ code: 'messaging/third-party-auth-error', message: 'Request had invalid authentication credentials.', status: 401 }, { kind: 'refused', reason: 'fcm_unauthenticated', status: 401 }],
+    [{ code: 'messaging/third-party-auth-error', message: 'APNs auth error', status: 401, fcmErrorCode: 'THIRD_PARTY_AUTH_ERROR' }, { kind: 'failed', reason: 'fcm_third-party-auth-error', status: 401 }],
+    [{ code: 'app/invalid-credential', message: 'Error fetching access token: invalid_grant (Invalid JWT Signature.)' }, { kind: 'refused', reason: 'fcm_app_invalid-credential' }],
     [{ code: 'app/invalid-credential', message: 'Error fetching access token: connect ECONNREFUSED' }, { kind: 'retry', notBefore: now, reason: 'fcm_oauth_unreachable' }],
   ])('%o → %o', (failure, outcome) => {
     expect(fcmOutcome(failure, now)).toEqual(outcome);

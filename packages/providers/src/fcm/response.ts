@@ -48,9 +48,18 @@ export function fcmOutcome(failure: FcmFailure | undefined, now: number): SendOu
   if (RETRY_CODES.has(code) || (status !== undefined && (status === 429 || status >= 500))) {
     return { kind: 'retry', notBefore: retryAfterTime(failure.retryAfter, now), reason: reasonFor(code) };
   }
-  if (code === 'app/invalid-credential' && !CREDENTIAL_REFUSED.test(failure.message)) {
-    // The token endpoint could not be reached: nothing was refused yet.
+  if (code === 'app/invalid-credential') {
+    // Google's token endpoint refused the service account (deleted, disabled, key revoked), or
+    // could not be reached: then nothing was refused yet.
+    if (CREDENTIAL_REFUSED.test(failure.message)) return { kind: 'refused', reason: reasonFor(code) };
     return { kind: 'retry', notBefore: now, reason: 'fcm_oauth_unreachable' };
+  }
+  // FCM refused the access token (401 UNAUTHENTICATED) or the account's right to send for the
+  // Firebase project (403 PERMISSION_DENIED). Not the per-token 403 SENDER_ID_MISMATCH, nor 401
+  // THIRD_PARTY_AUTH_ERROR (the Firebase project's APNs or web push key, for some devices only).
+  if ((status === 401 && failure.fcmErrorCode !== 'THIRD_PARTY_AUTH_ERROR') || (status === 403 && failure.fcmErrorCode !== 'SENDER_ID_MISMATCH')) {
+    // firebase-admin calls a 401 `third-party-auth-error` whatever its cause: name it by its status.
+    return { kind: 'refused', reason: status === 401 ? 'fcm_unauthenticated' : 'fcm_permission-denied', status };
   }
   return status === undefined ? { kind: 'failed', reason: reasonFor(code) } : { kind: 'failed', reason: reasonFor(code), status };
 }

@@ -1,7 +1,10 @@
-import type { Notification, NotificationStats, NotificationStatus, Project, QuotaLimits } from '@pushcast/domain';
-import type { Ledger, OutcomeBatcher, QuotaCounter, ThrottleGate } from '@pushcast/queues';
+import type { DeliveryRecordInput, DevicePlatform, Notification, NotificationStats, NotificationStatus, Project, QuotaLimits } from '@pushcast/domain';
+import type { CredentialBreaker, Ledger, OutcomeBatcher, QuotaCounter, ThrottleGate } from '@pushcast/queues';
 import {
   completeChunk,
+  insertDeliveryRecords,
+  rejectProjectCredentials,
+  type DeliveryRecordBatch,
   deleteSubscriptionsByIds,
   findChunk,
   findNotification,
@@ -26,6 +29,10 @@ export interface ChunkStore {
   deleteSubscriptions(projectId: number, ids: readonly number[]): Promise<void>;
   saveCancelledChunkStats(notificationId: number, index: number, stats: NotificationStats): Promise<void>;
   completeChunk(notificationId: number, index: number, stats: NotificationStats): Promise<{ chunkDone: boolean; notificationSent: boolean }>;
+  /** A batch of delivery records (one statement), each recipient once. */
+  insertDeliveryRecords(batch: DeliveryRecordBatch, records: readonly DeliveryRecordInput[]): Promise<void>;
+  /** Marks the project's credential `fingerprint` rejected and emits credentials.rejected, once. */
+  rejectCredentials(projectId: number, platform: DevicePlatform, fingerprint: string, reason: string): Promise<boolean>;
 }
 
 export function chunkStore(db: Db): ChunkStore {
@@ -38,13 +45,16 @@ export function chunkStore(db: Db): ChunkStore {
     deleteSubscriptions: (projectId, ids) => deleteSubscriptionsByIds(db, projectId, ids),
     saveCancelledChunkStats: (notificationId, index, stats) => saveCancelledChunkStats(db, notificationId, index, stats),
     completeChunk: (notificationId, index, stats) => completeChunk(db, notificationId, index, stats),
+    insertDeliveryRecords: (batch, records) => insertDeliveryRecords(db, batch, records),
+    rejectCredentials: (projectId, platform, fingerprint, reason) => rejectProjectCredentials(db, projectId, platform, fingerprint, reason),
   };
 }
 
 /** What a chunk run uses of the Redis state (narrow, so that tests can give in-memory versions). */
-export type ChunkLedger = Pick<Ledger, 'finalIds' | 'chunkStats' | 'record' | 'recorder' | 'forgetChunk'>;
+export type ChunkLedger = Pick<Ledger, 'finalIds' | 'chunkStats' | 'record' | 'forgetChunk'>;
 export type ChunkQuota = Pick<QuotaCounter, 'blockedUntil' | 'reserve' | 'release' | 'releaseHold'>;
 export type ChunkThrottle = Pick<ThrottleGate, 'take'>;
+export type ChunkBreaker = Pick<CredentialBreaker, 'observe'>;
 
 export interface SendChunkDeps {
   /** Where channels load recipients from. */
@@ -67,6 +77,8 @@ export interface SendChunkDeps {
   readonly now?: () => number;
   /** Batches outcomes on their way to the ledger, one for every chunk of the process (its own when absent). */
   readonly outcomes?: OutcomeBatcher;
+  /** Counts refusals of a project's credentials in a row (absent: a refusal is only retried, never rejects). */
+  readonly breaker?: ChunkBreaker;
 }
 
 /** SendChunkDeps with every default filled in, as the steps use them. */

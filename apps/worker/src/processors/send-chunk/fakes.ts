@@ -2,9 +2,18 @@
  * In-memory stand-ins for what a chunk run uses (PostgreSQL statements, the Redis ledger, quota and
  * throttle, a channel), for the steps' unit tests. The real ones are covered by test/.
  */
-import { emptyStats, ok, type Notification, type NotificationStats, type Project, type SendOutcome } from '@pushcast/domain';
+import {
+  emptyStats,
+  ok,
+  type DeliveryRecordInput,
+  type DevicePlatform,
+  type Notification,
+  type NotificationStats,
+  type Project,
+  type SendOutcome,
+} from '@pushcast/domain';
 import { OutcomeBatcher, type LedgerEntry, type LedgerOutcome, type Reservation } from '@pushcast/queues';
-import type { Chunk, Db } from '@pushcast/store';
+import type { Chunk, DeliveryRecordBatch, Db } from '@pushcast/store';
 import { pino } from 'pino';
 import type { Channel, OutcomeSink, Recipient } from '../../channels/channel.ts';
 import type { ChunkLedger, ChunkQuota, ChunkStore, ChunkThrottle, StepDeps } from './deps.ts';
@@ -103,6 +112,18 @@ export class FakeStore implements ChunkStore {
   async saveCancelledChunkStats(_n: number, _i: number, stats: NotificationStats) {
     if (this.chunkStatus === 'cancelled') this.cancelledStats = stats;
   }
+  /** Delivery records written, in order. */
+  readonly records: DeliveryRecordInput[] = [];
+  /** Credentials marked rejected: fingerprint and reason. */
+  readonly rejected: { fingerprint: string; reason: string }[] = [];
+  async insertDeliveryRecords(_batch: DeliveryRecordBatch, records: readonly DeliveryRecordInput[]) {
+    this.records.push(...records);
+  }
+  async rejectCredentials(_projectId: number, _platform: DevicePlatform, fingerprint: string, reason: string) {
+    if (this.rejected.some((r) => r.fingerprint === fingerprint)) return false;
+    this.rejected.push({ fingerprint, reason });
+    return true;
+  }
   async completeChunk(_n: number, _i: number, stats: NotificationStats) {
     if (this.chunkStatus !== 'pending') return { chunkDone: false, notificationSent: false };
     this.chunkStatus = 'done';
@@ -133,9 +154,6 @@ export class FakeLedger implements ChunkLedger {
       }
     }
     return added;
-  }
-  recorder(batcher: OutcomeBatcher, n: number, chunk: number, platform: 'web' | 'apns' | 'fcm', ttl: number) {
-    return batcher.recorder((entries) => this.record(n, chunk, platform, entries));
   }
   async finalIds(_n: number, chunk: number) {
     return new Set(this.ledgerOf(chunk).keys());

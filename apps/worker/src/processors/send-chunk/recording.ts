@@ -1,5 +1,7 @@
+import { deliveryRecordDay } from '@pushcast/domain';
 import type { LedgerOutcome, LedgerEntry, OutcomeRecorder } from '@pushcast/queues';
 import type { StepDeps } from './deps.ts';
+import { deliveryRecordsOf } from './records.ts';
 import type { ChunkRun } from './step.ts';
 
 /** Ledgers outlive the notification's TTL by a day, then Redis forgets them by itself. */
@@ -22,7 +24,16 @@ export class RunRecording {
     this.#deps = deps;
     this.#run = run;
     this.#ttlSeconds = Math.max(0, run.expiry - deps.now()) / 1000 + LEDGER_GRACE_S;
-    this.#recorder = deps.ledger.recorder(deps.outcomes, run.notification.id, run.chunk.index, run.platform, this.#ttlSeconds);
+    const { notification: n, chunk, platform, project } = run;
+    const batch = { projectId: n.projectId, notificationId: n.id, day: deliveryRecordDay(n), platform };
+    // The delivery records of a round first (one INSERT), then the ledger: every recipient the
+    // ledger calls done has its record, and a crash in between only writes the records again
+    // (ON CONFLICT DO NOTHING). A round without anything to record costs nothing more.
+    this.#recorder = deps.outcomes.recorder(async (entries) => {
+      const records = deliveryRecordsOf(entries, project.recordDeliveries);
+      if (records.length > 0) await deps.store.insertDeliveryRecords(batch, records);
+      await deps.ledger.record(n.id, chunk.index, platform, entries, this.#ttlSeconds);
+    });
   }
 
   record(...entries: LedgerEntry[]): void {

@@ -1,4 +1,4 @@
-import { effectiveQuota, expiresAt, isExpired, type Platform } from '@pushcast/domain';
+import { CREDENTIALS_REJECTED, effectiveQuota, expiresAt, isExpired, type Platform } from '@pushcast/domain';
 import type { Channel, Recipient } from '../../channels/channel.ts';
 import { notificationAudience } from '../audience.ts';
 import { cancellation } from './cancellation.ts';
@@ -86,10 +86,16 @@ async function sendTodo<R extends Recipient>(
   if (todo.length === 0) return undefined;
   const ids = todo.map((r) => r.id);
   if (isExpired(run.notification, deps.now())) {
-    recording.recordAll(ids, { kind: 'expired' });
+    // Out of time while the project's quota held the chunk: quota_expired in the delivery records.
+    const heldByQuota = (await deps.quota.blockedUntil(run.notification.projectId, run.limits, deps.now())) !== null;
+    recording.recordAll(ids, { kind: 'expired', quota: heldByQuota });
     return undefined;
   }
   const prepared = await channel.prepare(run.notification, run.project, deps.now());
+  if (!prepared.ok && prepared.error === CREDENTIALS_REJECTED) {
+    // The provider refused these credentials: wait for new ones (or the TTL) instead of failing everyone.
+    return { kind: 'defer', delayMs: deps.quotaRecheckMs, why: 'credentials' };
+  }
   if (!prepared.ok) {
     run.log.warn({ reason: prepared.error, recipients: todo.length }, 'chunk not sent');
     recording.recordAll(ids, { kind: 'failed', reason: prepared.error });

@@ -17,16 +17,21 @@ export interface RetryTally {
   notBefore: number;
 }
 
-/** The ledger's outcome for a provider's answer, or null for an answer to try again. */
+/**
+ * The ledger's outcome for a provider's answer (with the provider's status and reason, for the
+ * delivery records), or null for an answer to try again: a retry, or a refused credential (the
+ * recipient is not at fault; the credential breaker decides what the chunk does).
+ */
 export function finalOutcome(o: SendOutcome): LedgerOutcome | null {
   switch (o.kind) {
     case 'delivered':
       return { kind: 'delivered' };
     case 'gone':
-      return { kind: 'pruned' };
+      return { kind: 'pruned', status: o.status, reason: o.reason };
     case 'failed':
-      return { kind: 'failed', reason: o.reason };
+      return { kind: 'failed', reason: o.reason, status: o.status };
     case 'retry':
+    case 'refused':
       return null;
   }
 }
@@ -55,7 +60,8 @@ export async function sendSlices<R extends Recipient>(
     if ('kind' in paced) return paced;
     const slice = todo.slice(start, start + paced.granted);
     start += slice.length;
-    await sendSlice(deps, run, send, slice, paced, recording, retry);
+    const refused = await sendSlice(deps, run, send, slice, paced, recording, retry);
+    if (refused) return refused;
   }
   return { kind: 'sent', retry };
 }
@@ -97,6 +103,8 @@ async function pace(deps: StepDeps, run: ChunkRun, want: number): Promise<Reserv
  * Sends one slice. Each final outcome is recorded as it arrives; recipients to retry join `retry`.
  * Then the quota gets back what was not delivered and the subscriptions their push service calls
  * gone are deleted (after the ledger has them: a crash in between only leaves them for next time).
+ * Returns the deferral when the provider's refusals of the project's credential reached the
+ * breaker's threshold (the credential is then marked rejected).
  */
 async function sendSlice<R extends Recipient>(
   deps: StepDeps,
@@ -106,11 +114,12 @@ async function sendSlice<R extends Recipient>(
   reservation: Reservation,
   recording: RunRecording,
   retry: RetryTally,
-): Promise<void> {
+): Promise<ChunkStep | undefined> {
   let answered = 0;
   let delivered = 0;
   let retrying = 0;
   const gone: number[] = [];
+  const refusals = new Refusals();
   const onOutcome: OutcomeSink = (i, o) => {
     const id = slice[i]!.id;
     answered += 1;
@@ -119,12 +128,13 @@ async function sendSlice<R extends Recipient>(
       recording.record([id, final]);
       if (o.kind === 'delivered') delivered += 1;
       else if (o.kind === 'gone') gone.push(id);
-    } else if (o.kind === 'retry') {
+    } else if (o.kind === 'retry' || o.kind === 'refused') {
       retrying += 1;
       retry.ids.push(id);
       retry.reasons[o.reason] = (retry.reasons[o.reason] ?? 0) + 1;
-      retry.notBefore = Math.max(retry.notBefore, o.notBefore);
+      if (o.kind === 'retry') retry.notBefore = Math.max(retry.notBefore, o.notBefore);
     }
+    refusals.note(o);
   };
   // Senders answer every recipient with an outcome; if one throws anyway, what it answered still
   // reaches the ledger, and its reservation stays counted (what it sent is unknown, and a quota
@@ -141,4 +151,41 @@ async function sendSlice<R extends Recipient>(
   deps.metrics?.retrying(run.platform, retrying);
   await deps.store.deleteSubscriptions(run.notification.projectId, gone);
   deps.metrics?.pruned(run.platform, gone.length);
+  return refusals.verdict(deps, run);
+}
+
+/**
+ * A slice's answers as the credential breaker counts them, in the order they came: refusals of the
+ * project's credential, and whether a delivery came after them (the credential works after all).
+ */
+class Refusals {
+  refused = 0;
+  sinceDelivery = 0;
+  delivered = false;
+  last: { reason: string; credential: string | undefined } | undefined;
+
+  note(o: SendOutcome): void {
+    if (o.kind === 'delivered') {
+      this.delivered = true;
+      this.sinceDelivery = 0;
+    } else if (o.kind === 'refused') {
+      this.refused += 1;
+      this.sinceDelivery += 1;
+      this.last = { reason: o.reason, credential: o.credential };
+    }
+  }
+
+  /** After the slice: the deferral that holds the chunk when the credential is now rejected. */
+  async verdict(deps: StepDeps, run: ChunkRun): Promise<ChunkStep | undefined> {
+    const platform = run.platform;
+    const credential = this.last?.credential;
+    if (!deps.breaker || platform === 'web' || (this.refused > 0 && credential === undefined)) return undefined;
+    const key = { projectId: run.notification.projectId, platform, fingerprint: credential };
+    const tripped = await deps.breaker.observe(key, { refused: this.refused, refusedSinceDelivery: this.sinceDelivery, delivered: this.delivered });
+    if (!tripped || credential === undefined) return undefined;
+    const marked = await deps.store.rejectCredentials(key.projectId, platform, credential, this.last!.reason);
+    run.log.warn({ reason: this.last!.reason, marked }, 'the provider keeps refusing the project\'s credentials: its chunks wait for new ones');
+    // Those refused are not in the ledger: the run that follows new credentials sends them.
+    return { kind: 'defer', delayMs: deps.quotaRecheckMs, why: 'credentials' };
+  }
 }

@@ -12,7 +12,8 @@ export type ChunkStep =
   | { readonly kind: 'defer'; readonly delayMs: number; readonly why: DeferReason }
   | { readonly kind: 'retry'; readonly round: number; readonly delayMs: number };
 
-export type DeferReason = 'quota' | 'throttle' | 'shutdown';
+/** `credentials`: the provider refused the project's credentials; the chunk waits for new ones. */
+export type DeferReason = 'quota' | 'throttle' | 'shutdown' | 'credentials';
 
 export const FINISHED: ChunkStep = { kind: 'finished' };
 

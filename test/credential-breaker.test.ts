@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertDeviceSubscriptionsBulk } from '@pushcast/store';
+import { apnsToken, fcmToken, giveProjectCredentials } from './support/devices.ts';
+import { createProject } from './support/fixtures.ts';
+import { call } from './support/http.ts';
+import { startPipeline, waitForNotification, type Pipeline } from './support/pipeline.ts';
+import { waitFor } from './support/processes.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.ts';
+
+// Issue 14 §3: a credential the provider refuses stops the project's sends on that platform, says
+// so, and resumes when the credential is replaced — instead of every chunk failing or retrying.
+
+let p: Pipeline;
+let receiver: WebhookReceiver;
+beforeAll(async () => {
+  [p, receiver] = await Promise.all([startPipeline('breaker'), startWebhookReceiver()]);
+  // Two workers: the count of refusals in a row is shared. A held chunk looks again every 300 ms.
+  for (let i = 0; i < 2; i += 1) {
+    await p.startWorker({ webhookCa: receiver.caPem, webhookDispatch: { pollMs: 100, batchMaxAgeMs: 300 } }, { QUOTA_RECHECK_MS: '300' });
+  }
+});
+afterAll(async () => {
+  await p?.close();
+  await receiver?.close();
+});
+
+const api = (method: string, path: string, body?: unknown) =>
+  call(p.server.apiUrl, method, path, { token: p.server.adminToken, ...(body === undefined ? {} : { body }) });
+
+const DEVICES = 1_500;
+
+describe('the credential breaker', () => {
+  it('APNs key revoked and FCM service account disabled: sends stop, the credentials show rejected, an event says so; new credentials finish the broadcast', async () => {
+    const { projectId } = await createProject(p.server, 'revoked');
+    const hook = await api('POST', `/projects/${projectId}/webhooks`, { url: receiver.url, events: ['credentials.rejected'] });
+    const creds = await giveProjectCredentials(p, projectId);
+    const apns = Array.from({ length: DEVICES }, (_, i) => apnsToken(`revoked-${i}`));
+    const fcm = Array.from({ length: DEVICES }, (_, i) => fcmToken(`revoked-${i}`));
+    await insertDeviceSubscriptionsBulk(p.server.db, projectId, 'apns', apns.map((token) => ({ token })));
+    await insertDeviceSubscriptionsBulk(p.server.db, projectId, 'fcm', fcm.map((token) => ({ token })));
+    // The credentials work…
+    const first = await api('POST', `/projects/${projectId}/notifications`, { body: 'before', ttl: 3600 });
+    expect(await waitForNotification(p.server, first.body.id)).toMatchObject({ successfully_sent_count: 2 * DEVICES });
+
+    // …until Apple revokes the key and Google disables the service account.
+    p.apns.revokeKey(creds.apnsKey.keyId);
+    expect(p.fcm.untrustServiceAccount(creds.serviceAccount.clientEmail)).toBe(true);
+    const apnsBefore = p.apns.counters().requests;
+    const fcmBefore = p.fcm.counters().requests;
+    const second = await api('POST', `/projects/${projectId}/notifications`, { body: 'during', ttl: 3600 });
+    const id: number = second.body.id;
+
+    const rejected = await waitFor('both credentials rejected', async () => {
+      const project = (await api('GET', `/projects/${projectId}`)).body;
+      return project.apns_credentials.status === 'rejected' && project.fcm_credentials.status === 'rejected' ? project : undefined;
+    });
+    expect(rejected.apns_credentials).toMatchObject({ status: 'rejected', rejected_reason: 'apns_InvalidProviderToken', rejected_at: expect.any(String) });
+    expect(rejected.fcm_credentials.rejected_reason).toMatch(/^fcm_(app_invalid-credential|unauthenticated)$/);
+
+    // Held: nobody is counted failed, the notification is not over, and the providers hear little
+    // more (the chunks running when the breaker tripped, then nothing while the chunks wait).
+    await new Promise((r) => setTimeout(r, 1_500)); // several rechecks of the held chunks
+    const held = (await api('GET', `/notifications/${id}`)).body;
+    expect(held).toMatchObject({ status: 'sending', successfully_sent_count: 0, failed_count: 0 });
+    const apnsRefused = p.apns.counters().requests - apnsBefore;
+    expect(apnsRefused).toBeLessThan(DEVICES);
+    expect((await api('GET', `/notifications/${id}/failures`)).body.data).toEqual([]);
+    const quiet = { apns: p.apns.counters().requests, fcm: p.fcm.counters().requests };
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect({ apns: p.apns.counters().requests, fcm: p.fcm.counters().requests }).toEqual(quiet);
+    expect(quiet.fcm - fcmBefore).toBeLessThan(DEVICES);
+
+    // The project's systems heard it, once per credential.
+    const events = await waitFor('two credentials.rejected events', () => {
+      const e = receiver.verified(hook.body.secret).filter((x) => x.payload.type === 'credentials.rejected' && x.payload.data.project_id === projectId);
+      return e.length >= 2 ? e : undefined;
+    });
+    expect(events.map((e) => e.payload.data.platform).sort()).toEqual(['apns', 'fcm']);
+    expect(events.find((e) => e.payload.data.platform === 'apns')!.payload.data).toMatchObject({ reason: 'apns_InvalidProviderToken' });
+
+    // New credentials: active again, and the held chunks send everyone, once.
+    await giveProjectCredentials(p, projectId);
+    const done = await waitForNotification(p.server, id);
+    expect(done).toMatchObject({ status: 'sent', successfully_sent_count: 2 * DEVICES, failed_count: 0, expired_count: 0 });
+    const project = (await api('GET', `/projects/${projectId}`)).body;
+    expect([project.apns_credentials.status, project.fcm_credentials.status]).toEqual(['active', 'active']);
+    expect(project.apns_credentials.rejected_reason).toBeNull();
+    const accepted = p.apns.received().filter((r) => r.status === 200 && (r.payload as { aps: { alert: { body: string } } }).aps.alert.body === 'during');
+    expect(new Set(accepted.map((r) => r.token)).size).toBe(DEVICES);
+    expect(accepted).toHaveLength(DEVICES);
+    await waitFor('no more events', () => (receiver.verified(hook.body.secret).filter((x) => x.payload.data.project_id === projectId).length === 2 ? true : undefined));
+  });
+
+  it('another project with good credentials is not held', async () => {
+    const bad = await createProject(p.server, 'bad');
+    const good = await createProject(p.server, 'good');
+    await giveProjectCredentials(p, bad.projectId, { trustApns: false, trustFcm: false });
+    await giveProjectCredentials(p, good.projectId);
+    await insertDeviceSubscriptionsBulk(p.server.db, bad.projectId, 'apns', [{ token: apnsToken('bad-1') }]);
+    await insertDeviceSubscriptionsBulk(p.server.db, good.projectId, 'apns', [{ token: apnsToken('good-1') }]);
+    await insertDeviceSubscriptionsBulk(p.server.db, bad.projectId, 'fcm', [{ token: fcmToken('bad-1') }]);
+    await insertDeviceSubscriptionsBulk(p.server.db, good.projectId, 'fcm', [{ token: fcmToken('good-1') }]);
+    const rb = await api('POST', `/projects/${bad.projectId}/notifications`, { body: 'refused' });
+    const rg = await api('POST', `/projects/${good.projectId}/notifications`, { body: 'accepted' });
+    expect(await waitForNotification(p.server, rg.body.id)).toMatchObject({ successfully_sent_count: 2, failed_count: 0 });
+    // One device each: a few retry rounds of one refusal make the run of refusals.
+    const rejected = await waitFor('the bad project rejected', async () => {
+      const project = (await api('GET', `/projects/${bad.projectId}`)).body;
+      return project.apns_credentials.status === 'rejected' && project.fcm_credentials.status === 'rejected' ? project : undefined;
+    });
+    expect(rejected.apns_credentials.rejected_reason).toBe('apns_InvalidProviderToken');
+    expect((await api('GET', `/notifications/${rb.body.id}`)).body).toMatchObject({ status: 'sending', failed_count: 0 });
+    expect((await api('GET', `/projects/${good.projectId}`)).body.apns_credentials.status).toBe('active');
+  });
+});
