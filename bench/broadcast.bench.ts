@@ -6,6 +6,7 @@
  *   npm run bench:web                    # 1,000,000 subscribers, baseline over the first 100,000
  *   npm run bench:web -- 200000 50000    # subscribers, baseline subscribers
  *   BENCH_WEBHOOKS=1 [BENCH_ROUNDS=3] npm run bench:web   # the broadcast without, then with a webhook taking every event (alternating, that many rounds)
+ *   BENCH_RECORDS=1 [BENCH_ROUNDS=3] npm run bench:web    # record_deliveries "failures" (nothing to write when all are delivered), then "all" (a record per delivery), alternating
  * (`npm run bench` runs this and then bench/mobile.bench.ts, see bench/all.ts.)
  *
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
@@ -30,6 +31,8 @@ const DATABASE = 'pushcast_bench';
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 /** BENCH_WEBHOOKS=1: the broadcast runs twice in the same run, without and then with a webhook. */
 const WEBHOOKS = process.env.BENCH_WEBHOOKS === '1';
+/** BENCH_RECORDS=1: the broadcast with record_deliveries "failures", then "all" (a delivery record per recipient). */
+const RECORDS = process.env.BENCH_RECORDS === '1';
 
 /** A local HTTPS webhook receiver answering 204; counts what it got. */
 async function startReceiver(): Promise<{ url: string; caPem: string; count: () => number; close(): Promise<void> }> {
@@ -200,6 +203,22 @@ try {
       if (receiver.count() - before < 3) log(`(only ${receiver.count() - before} webhook requests in that round)`);
     }
     await receiver.close();
+  } else if (RECORDS) {
+    const recordDeliveries = async (mode: 'failures' | 'all') => {
+      const res = await call('PATCH', `/projects/${project.id}`, { record_deliveries: mode });
+      if (res.status !== 200) throw new Error(`record_deliveries not set: ${JSON.stringify(res.body)}`);
+    };
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+    for (let r = 0; r < rounds; r += 1) {
+      if (r > 0) {
+        await recordDeliveries('failures');
+        without.push(await broadcast(''));
+      }
+      await recordDeliveries('all');
+      withHooks.push(await broadcast(' recording every delivery'));
+    }
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM delivery_records`);
+    log(`delivery records written: ${rows[0]!.n.toLocaleString('en')}`);
   }
 
   // 3. The baseline over the first BASELINE subscribers.
@@ -253,13 +272,13 @@ try {
       const o = without[i]!;
       log(row('Pushcast, again without', o.final.successfully_sent_count, o.result.seconds, o.result.cpu, o.result.rssAtTenth, o.result.peak));
     }
-    log(row('Pushcast with a webhook (every event)', w.final.successfully_sent_count, w.result.seconds, w.result.cpu, w.result.rssAtTenth, w.result.peak));
+    log(row(RECORDS ? 'Pushcast recording every delivery' : 'Pushcast with a webhook (every event)', w.final.successfully_sent_count, w.result.seconds, w.result.cpu, w.result.rssAtTenth, w.result.peak));
   }
   if (withHooks.length > 0) {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const perMsg = (runs: typeof without) => median(runs.map((x) => (x.result.cpu / x.final.successfully_sent_count) * 1e6));
     const rate = (runs: typeof without) => median(runs.map((x) => x.final.successfully_sent_count / x.result.seconds));
-    log(`webhooks on vs off, medians of ${withHooks.length} rounds: worker CPU ${perMsg(withHooks).toFixed(0)} vs ${perMsg(without).toFixed(0)} µs/msg (${(((perMsg(withHooks) / perMsg(without)) - 1) * 100).toFixed(1)} %), ${rate(withHooks).toFixed(0)} vs ${rate(without).toFixed(0)} msgs/s (${(((rate(withHooks) / rate(without)) - 1) * 100).toFixed(1)} %)`);
+    log(`${RECORDS ? 'record_deliveries all vs failures' : 'webhooks on vs off'}, medians of ${withHooks.length} rounds: worker CPU ${perMsg(withHooks).toFixed(0)} vs ${perMsg(without).toFixed(0)} µs/msg (${(((perMsg(withHooks) / perMsg(without)) - 1) * 100).toFixed(1)} %), ${rate(withHooks).toFixed(0)} vs ${rate(without).toFixed(0)} msgs/s (${(((rate(withHooks) / rate(without)) - 1) * 100).toFixed(1)} %)`);
   }
   log(row('baseline: web-push sendNotification', baseResult.delivered, baseResult.seconds, baseCpu, baseRss10, basePeak));
   log(`\nPushcast statistics: ${JSON.stringify({ scheduled: final.scheduled_count, delivered: final.successfully_sent_count, failed: final.failed_count, failures: final.failures })}`);
