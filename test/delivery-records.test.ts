@@ -15,7 +15,8 @@ let p: Pipeline;
 let receiver: WebhookReceiver;
 beforeAll(async () => {
   [p, receiver] = await Promise.all([startPipeline('records'), startWebhookReceiver()]);
-  await p.startWorker({ webhookCa: receiver.caPem, webhookDispatch: { pollMs: 100, batchMaxAgeMs: 300 } });
+  // A chunk held by a quota looks again every 300 ms.
+  await p.startWorker({ webhookCa: receiver.caPem, webhookDispatch: { pollMs: 100, batchMaxAgeMs: 300 } }, { QUOTA_RECHECK_MS: '300' });
 });
 afterAll(async () => {
   await p?.close();
@@ -156,6 +157,30 @@ describe('a broadcast tells who did not get it', () => {
     expect(seen).toHaveLength(600);
     expect(new Set(seen).size).toBe(600);
     expect((await api('GET', `/notifications/${id}/failures`)).body.data.map((r: Rec) => r.uid)).toEqual(['user-7']);
+  });
+});
+
+describe('a quota', () => {
+  it('held past the TTL: quota_expired; the project hears quota.exhausted once', async () => {
+    const { projectId } = await createProject(p.server, 'quota');
+    const hook = await api('POST', `/projects/${projectId}/webhooks`, { url: receiver.url, events: ['quota.exhausted', 'delivery.failed'] });
+    expect((await api('PATCH', `/projects/${projectId}`, { quota_hourly: 5 })).status).toBe(200);
+    await seedSubscribers(p.server.db, p.push, projectId, 12, { idPrefix: 'q', uid: (i) => `q-${i}` });
+    const id: number = (await api('POST', `/projects/${projectId}/notifications`, { body: 'limited', ttl: 2 })).body.id;
+    const n = await waitForNotification(p.server, id);
+    expect(n).toMatchObject({ successfully_sent_count: 5, expired_count: 7 });
+    const failures = (await api('GET', `/notifications/${id}/failures`)).body.data as Rec[];
+    expect(failures.map((r) => r.outcome)).toEqual(Array(7).fill('quota_expired'));
+    const exhausted = await waitFor('quota.exhausted', () => {
+      const e = receiver.verified(hook.body.secret).filter((x) => x.payload.type === 'quota.exhausted');
+      return e.length > 0 ? e : undefined;
+    });
+    const resetsAt = new Date(Math.floor(Date.now() / 3_600_000 + 1) * 3_600_000).toISOString();
+    expect(exhausted.map((e) => e.payload.data)).toEqual([{ project_id: projectId, window: 'hourly', limit: 5, resets_at: resetsAt }]);
+    await waitFor('the failed batch', () =>
+      receiver.verified(hook.body.secret).some((x) => x.payload.type === 'delivery.failed' && x.payload.data.notification_id === id) ? true : undefined,
+    );
+    expect(receiver.verified(hook.body.secret).filter((x) => x.payload.type === 'quota.exhausted')).toHaveLength(1);
   });
 });
 

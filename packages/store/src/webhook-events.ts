@@ -62,6 +62,20 @@ export async function emitBatchedWebhookEvent(
   ]);
 }
 
+/**
+ * `quota.exhausted`: a project's hourly or daily quota is used up until `resetsAt`. Once per window
+ * (its reset names it), however many chunks find it full.
+ */
+export async function emitQuotaExhausted(db: Queryable, projectId: number, window: 'hourly' | 'daily', limit: number, resetsAt: Date): Promise<void> {
+  await emitWebhookEvent(
+    db,
+    projectId,
+    'quota.exhausted',
+    { project_id: projectId, window, limit, resets_at: resetsAt.toISOString() },
+    `quota.exhausted:${projectId}:${window}:${resetsAt.getTime()}`,
+  );
+}
+
 /** Sends the batches opened at least `maxAgeMs` ago as events, whatever they hold; returns how many. */
 export async function flushWebhookEventBatches(db: Queryable, maxAgeMs: number): Promise<number> {
   const { rows } = await db.query<{ n: number }>(`SELECT pushcast_flush_event_batches($1 * interval '1 millisecond') AS n`, [maxAgeMs]);

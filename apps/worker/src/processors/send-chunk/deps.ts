@@ -2,6 +2,7 @@ import type { DeliveryRecordInput, DevicePlatform, Notification, NotificationSta
 import type { CredentialBreaker, Ledger, OutcomeBatcher, QuotaCounter, ThrottleGate } from '@pushcast/queues';
 import {
   completeChunk,
+  emitQuotaExhausted,
   insertDeliveryRecords,
   rejectProjectCredentials,
   type DeliveryRecordBatch,
@@ -31,6 +32,8 @@ export interface ChunkStore {
   completeChunk(notificationId: number, index: number, stats: NotificationStats): Promise<{ chunkDone: boolean; notificationSent: boolean }>;
   /** A batch of delivery records (one statement), each recipient once. */
   insertDeliveryRecords(batch: DeliveryRecordBatch, records: readonly DeliveryRecordInput[]): Promise<void>;
+  /** Emits quota.exhausted for the window that resets at `resetsAt`, once per window. */
+  quotaExhausted(projectId: number, window: 'hourly' | 'daily', limit: number, resetsAt: Date): Promise<void>;
   /** Marks the project's credential `fingerprint` rejected and emits credentials.rejected, once. */
   rejectCredentials(projectId: number, platform: DevicePlatform, fingerprint: string, reason: string): Promise<boolean>;
 }
@@ -46,6 +49,7 @@ export function chunkStore(db: Db): ChunkStore {
     saveCancelledChunkStats: (notificationId, index, stats) => saveCancelledChunkStats(db, notificationId, index, stats),
     completeChunk: (notificationId, index, stats) => completeChunk(db, notificationId, index, stats),
     insertDeliveryRecords: (batch, records) => insertDeliveryRecords(db, batch, records),
+    quotaExhausted: (projectId, window, limit, resetsAt) => emitQuotaExhausted(db, projectId, window, limit, resetsAt),
     rejectCredentials: (projectId, platform, fingerprint, reason) => rejectProjectCredentials(db, projectId, platform, fingerprint, reason),
   };
 }

@@ -119,6 +119,11 @@ export class FakeStore implements ChunkStore {
   async insertDeliveryRecords(_batch: DeliveryRecordBatch, records: readonly DeliveryRecordInput[]) {
     this.records.push(...records);
   }
+  /** quota.exhausted events emitted: window and reset. */
+  readonly exhausted: string[] = [];
+  async quotaExhausted(_projectId: number, window: string, _limit: number, resetsAt: Date) {
+    this.exhausted.push(`${window}@${resetsAt.toISOString()}`);
+  }
   async rejectCredentials(_projectId: number, _platform: DevicePlatform, fingerprint: string, reason: string) {
     if (this.rejected.some((r) => r.fingerprint === fingerprint)) return false;
     this.rejected.push({ fingerprint, reason });

@@ -4,6 +4,7 @@ import { notificationAudience } from '../audience.ts';
 import { cancellation } from './cancellation.ts';
 import type { StepDeps } from './deps.ts';
 import { completeRun, nextRound, retryStep } from './finish.ts';
+import { quotaDefer } from './quota-defer.ts';
 import { RunRecording } from './recording.ts';
 import { sendSlices } from './slices.ts';
 import { FINISHED, type ChunkRun, type ChunkStep } from './step.ts';
@@ -68,7 +69,7 @@ async function quotaGate(deps: StepDeps, run: ChunkRun): Promise<ChunkStep | und
   if (isExpired(run.notification, deps.now())) return undefined;
   const blockedUntil = await deps.quota.blockedUntil(run.notification.projectId, run.limits, deps.now());
   if (blockedUntil === null) return undefined;
-  return { kind: 'defer', delayMs: Math.min(blockedUntil - deps.now(), deps.quotaRecheckMs), why: 'quota' };
+  return quotaDefer(deps, run, blockedUntil);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { SendOutcome } from '@pushcast/domain';
 import type { LedgerOutcome, Reservation } from '@pushcast/queues';
 import type { OutcomeSink, Recipient, SliceSender } from '../../channels/channel.ts';
 import { cancellation } from './cancellation.ts';
+import { quotaDefer } from './quota-defer.ts';
 import type { StepDeps } from './deps.ts';
 import type { RunRecording } from './recording.ts';
 import type { ChunkRun, ChunkStep } from './step.ts';
@@ -93,9 +94,7 @@ async function pace(deps: StepDeps, run: ChunkRun, want: number): Promise<Reserv
     want = t.granted;
   }
   const reservation = await deps.quota.reserve(n.projectId, n.id, want, run.limits, deps.now());
-  if (reservation.granted === 0) {
-    return { kind: 'defer', delayMs: Math.min((reservation.blockedUntil ?? deps.now()) - deps.now(), deps.quotaRecheckMs), why: 'quota' };
-  }
+  if (reservation.granted === 0) return quotaDefer(deps, run, reservation.blockedUntil ?? deps.now());
   return reservation;
 }
 
