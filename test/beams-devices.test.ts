@@ -330,7 +330,7 @@ describe('the Reporting API, as Beams service worker reports', () => {
     expect(subs.body[0].last_click_at).not.toBeNull();
 
     expect(await report('open', { publishId: 'pubid-unknown' })).toMatchObject({ status: 404, body: { error: 'Not Found' } });
-    expect(await report('seen')).toMatchObject({ status: 422, body: { error: 'Unprocessable Entity' } });
+    expect(await report('seen')).toMatchObject({ status: 400, body: { error: 'Bad request' } });
     // A device deleted since: nothing to count, nothing refused.
     expect((await report('open', { deviceId: 'gone' })).status).toBe(200);
     expect((await stats()).opened_count).toBe(1);

@@ -235,7 +235,7 @@ describe('errors, as Beams answers them', () => {
       body: { interests: ['a'], web: sections.web },
     });
     expect(res.status).toBe(429);
-    expect(res.body).toEqual({ error: 'Rate Limited', description: expect.stringContaining('100 per second') });
+    expect(res.body).toEqual({ error: 'Rate Limited', description: 'Too many requests being made in quick succession (max 100 RPS)' });
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     await expect(beamsClient(limited).deleteUser('u')).rejects.toThrow('429 Rate Limited');
     // Another instance is counted apart.

@@ -58,6 +58,19 @@ function requireObject(body: unknown): void {
 
 const ok = (reply: FastifyReply) => reply.code(200).send();
 
+/** Beams' Device API answers an instance id that is not a UUID with a 400 of its own. */
+const instance = (deps: ApiDeps, instanceId: string) =>
+  instanceOf(deps, instanceId, () => new BeamsError(400, 'Bad Request', '`instance-id` given is not valid'));
+
+/**
+ * Body limits. Beams documents none for its Device API; the SDKs' bodies are a token, a few
+ * metadata strings or an interest set, so Pushcast takes 10 KiB, and for a set of interests what
+ * 5,000 names of 164 characters need (≈ 820 KiB), refused in Beams' wording when larger.
+ */
+export const DEVICE_BODY_LIMIT = 10 * 1024;
+export const INTEREST_SET_BODY_LIMIT = 1024 * 1024;
+const small = { bodyLimit: DEVICE_BODY_LIMIT };
+
 /**
  * Beams' Device API (`/device_api/v1/instances/{i}/…`), called by Beams' web, Android and iOS SDKs
  * without a secret: the VAPID key, device registration, token refresh, metadata, interests, user
@@ -67,23 +80,23 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
   openToEveryOrigin(app);
 
   app.get('/v1/instances/:instanceId/web-vapid-public-key', async (request) => {
-    const project = await instanceOf(deps, paramsOf(instanceParams, request.params).instanceId);
+    const project = await instance(deps, paramsOf(instanceParams, request.params).instanceId);
     const sender = await findSender(deps.db, project.senderId);
     if (!sender) throw new PushcastError('internal', `the sender of project ${project.id} is missing`);
     return { vapidPublicKey: vapidApplicationServerKey(sender.vapidPublicKey) };
   });
 
   for (const p of ['web', 'apns', 'fcm'] as const satisfies readonly Platform[]) {
-    app.post(`/v1/instances/:instanceId/devices/${p}`, async (request) => {
-      const project = await instanceOf(deps, paramsOf(instanceParams, request.params).instanceId);
+    app.post(`/v1/instances/:instanceId/devices/${p}`, small, async (request) => {
+      const project = await instance(deps, paramsOf(instanceParams, request.params).instanceId);
       requireObject(request.body);
       return registerBeamsDevice(deps, project, p, request.body);
     });
   }
 
-  app.put('/v1/instances/:instanceId/devices/fcm/:deviceId/token', async (request, reply) => {
+  app.put('/v1/instances/:instanceId/devices/fcm/:deviceId/token', small, async (request, reply) => {
     const { instanceId, deviceId } = paramsOf(fcmDeviceParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     requireObject(request.body);
     await device(() => refreshBeamsToken(deps, project, deviceId, request.body));
     return ok(reply);
@@ -91,21 +104,21 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
 
   app.get('/v1/instances/:instanceId/devices/:platform/:deviceId', async (request) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     const d = await device(() => getBeamsDevice(deps, project, p, deviceId));
     return { id: d.id, userId: d.userId, metadata: d.metadata };
   });
 
   app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId', async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     await deleteBeamsDevice(deps, project, p, deviceId);
     return ok(reply);
   });
 
-  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/metadata', async (request, reply) => {
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/metadata', small, async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     requireObject(request.body);
     await device(() => setBeamsMetadata(deps, project, p, deviceId, request.body));
     return ok(reply);
@@ -113,14 +126,14 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
 
   app.get('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', async (request) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     const page = await device(() => listBeamsInterests(deps, project, p, deviceId, request.query as { limit?: unknown; cursor?: unknown }));
     return { interests: page.interests, responseMetadata: page.nextCursor === null ? {} : { nextCursor: page.nextCursor } };
   });
 
-  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', async (request, reply) => {
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', { bodyLimit: INTEREST_SET_BODY_LIMIT }, async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     requireObject(request.body);
     await device(() => setBeamsInterests(deps, project, p, deviceId, request.body));
     return ok(reply);
@@ -128,21 +141,21 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
 
   app.post('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', async (request, reply) => {
     const { instanceId, platform: p, deviceId, '*': interest } = paramsOf(interestParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     await device(() => addBeamsInterest(deps, project, p, deviceId, interest));
     return ok(reply);
   });
 
   app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', async (request, reply) => {
     const { instanceId, platform: p, deviceId, '*': interest } = paramsOf(interestParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     await device(() => removeBeamsInterest(deps, project, p, deviceId, interest));
     return ok(reply);
   });
 
   app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/user', async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
-    const project = await instanceOf(deps, instanceId);
+    const project = await instance(deps, instanceId);
     const header = request.headers.authorization;
     if (!header) throw new BeamsError(401, 'Unauthorized', '`Authorization` header token is missing');
     const bearer = header.match(/^Bearer\s+(\S+)\s*$/i);

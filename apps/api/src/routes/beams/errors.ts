@@ -42,6 +42,8 @@ const byKind: Record<ErrorKind, { status: number; title: string }> = {
 export const incompleteRequest = (description: string) => new BeamsError(400, 'Incomplete Request', description);
 export const instanceNotFound = () => new BeamsError(404, 'Instance not found', 'Could not find the instance');
 export const notJsonObject = () => new BeamsError(400, 'Bad request', 'Failed to read body as a JSON object');
+/** Beams' description of its 429 on the Publish API and deleteUser (its docs, Error Responses). */
+export const RATE_LIMITED_DESCRIPTION = 'Too many requests being made in quick succession (max 100 RPS)';
 
 export function beamsErrorOf(error: unknown, bodyLimit: number | undefined): BeamsError {
   if (error instanceof BeamsError) return error;
@@ -59,6 +61,10 @@ export function beamsErrorOf(error: unknown, bodyLimit: number | undefined): Bea
       break;
   }
   const { status, title } = byKind[e.kind];
+  if (e.kind === 'rate_limited') {
+    const seconds = typeof e.details.retry_after === 'number' ? Math.max(1, Math.ceil(e.details.retry_after)) : 1;
+    return new BeamsError(status, title, RATE_LIMITED_DESCRIPTION, seconds);
+  }
   const retryAfter = typeof e.details.retry_after === 'number' ? Math.max(1, Math.ceil(e.details.retry_after)) : undefined;
   return new BeamsError(status, title, status >= 500 ? 'Internal server error' : e.message, retryAfter);
 }

@@ -2,10 +2,17 @@ import { beamsInstance, requireInstanceSecretKey } from '@pushcast/core';
 import { PushcastError, type Project } from '@pushcast/domain';
 import type { FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../../deps.ts';
-import { incompleteRequest, instanceNotFound } from './errors.ts';
+import { BeamsError, incompleteRequest, instanceNotFound } from './errors.ts';
 
-/** The instance a Beams path names, as Beams answers for one it does not know. */
-export async function instanceOf(deps: ApiDeps, instanceId: string): Promise<Project> {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The instance a Beams path names, as Beams answers for one it does not know. Beams' instance ids
+ * are UUIDs: the Device and Reporting APIs refuse another id with a 400 of their own wording
+ * (`malformed`); the Publish API and deleteUser answer it as an instance not found.
+ */
+export async function instanceOf(deps: ApiDeps, instanceId: string, malformed?: () => BeamsError): Promise<Project> {
+  if (malformed && !UUID.test(instanceId)) throw malformed();
   try {
     return await beamsInstance(deps, instanceId);
   } catch (error) {
