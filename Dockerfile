@@ -47,6 +47,7 @@ COPY packages/local-tls/package.json packages/local-tls/
 COPY packages/observability/package.json packages/observability/
 COPY packages/providers/package.json packages/providers/
 COPY packages/queues/package.json packages/queues/
+COPY packages/redis-state/package.json packages/redis-state/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/store/package.json packages/store/
 # --workspace: the API's and the worker's dependencies (workspace packages included) and the root's
@@ -76,6 +77,7 @@ COPY packages/domain packages/domain
 COPY packages/observability packages/observability
 COPY packages/providers packages/providers
 COPY packages/queues packages/queues
+COPY packages/redis-state packages/redis-state
 COPY packages/runtime packages/runtime
 COPY packages/store packages/store
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can check it.

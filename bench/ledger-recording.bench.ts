@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { createRedis, DEFAULT_RECORDER_OPTIONS, Ledger, OutcomeBatcher, type LedgerEntry, type RecorderOptions, type RedisConnection } from '@pushcast/queues';
+import { createRedis, DEFAULT_RECORDER_OPTIONS, Ledger, OutcomeBatcher, type LedgerEntry, type RecorderOptions, type RedisConnection } from '@pushcast/redis-state';
 import { fmt, freePort, gitLine, loadLine, log, machineLine, progress, sleep } from './common.ts';
 
 const SECONDS = Number(process.argv[2] ?? 15);

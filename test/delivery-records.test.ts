@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueues, createRedis } from '@pushcast/queues';
+import { createQueues } from '@pushcast/queues';
+import { createRedis } from '@pushcast/redis-state';
 import { insertDeliveryRecords, listDeliveryRecordPartitions } from '@pushcast/store';
 import { apnsToken, fcmToken, giveProjectCredentials, subscribeDevice } from './support/devices.ts';
 import { createProject, scopedToken } from './support/fixtures.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startApi, type BuildAppOptions, type CheckedAnswer } from '@pushcast/api';
-import { deleteKeysWithPrefix } from '@pushcast/queues';
+import { deleteKeysWithPrefix } from '@pushcast/redis-state';
 import { loadConfig } from '@pushcast/config';
 import { createLogger } from '@pushcast/runtime';
 import { createDb, ensureDatabase, migrate, type Db } from '@pushcast/store';

@@ -1,7 +1,8 @@
 import type { Config } from '@pushcast/config';
 import { assertSafeInput, parseJsonBody } from '@pushcast/core';
 import { PushcastError, type Principal } from '@pushcast/domain';
-import type { Ledger, Queues, QuotaCounter } from '@pushcast/queues';
+import type { Queues } from '@pushcast/queues';
+import type { Ledger, QuotaCounter } from '@pushcast/redis-state';
 import type { Db } from '@pushcast/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { maxHeaderSize } from 'node:http';
@@ -11,7 +12,7 @@ import type { ApiDeps } from './deps.ts';
 import { makeClientErrorHandler } from './client-errors.ts';
 import { drainRequest } from './drain-body.ts';
 import { isBodyTooLarge, sendError } from './http-errors.ts';
-import { createRedis } from '@pushcast/queues';
+import { createRedis } from '@pushcast/redis-state';
 import { registerOperations } from './operations.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { accessTokenRoutes } from './routes/access-tokens.ts';
@@ -116,7 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       });
       // After authentication (it counts per token), before the routes (it hooks each route as added).
       if (limiterRedis) {
-        await registerRateLimit(api, { perMinute: config.apiRateLimitPerMinute, redis: limiterRedis, prefix: config.queuePrefix, logger });
+        await registerRateLimit(api, { perMinute: config.apiRateLimitPerMinute, redis: limiterRedis, prefix: config.redisStatePrefix, logger });
       }
       await api.register(senderRoutes, deps);
       await api.register(projectRoutes, deps);

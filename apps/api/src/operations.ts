@@ -1,5 +1,6 @@
 import { checkReadiness, createRegistry, HttpMetrics, registerQueueDepth } from '@pushcast/observability';
-import { queueNames, type createRedis, type Queues } from '@pushcast/queues';
+import { queueNames, type Queues } from '@pushcast/queues';
+import type { createRedis } from '@pushcast/redis-state';
 import type { Db } from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { PushcastError, type Principal } from '@pushcast/domain';
-import type { createRedis } from '@pushcast/queues';
+import type { createRedis } from '@pushcast/redis-state';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 

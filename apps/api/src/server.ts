@@ -1,4 +1,5 @@
-import { createQueues, createRedis, Ledger, QuotaCounter } from '@pushcast/queues';
+import { createQueues } from '@pushcast/queues';
+import { createRedis, Ledger, QuotaCounter } from '@pushcast/redis-state';
 import type { Runtime } from '@pushcast/runtime';
 import { buildApp, type BuildAppOptions } from './app.ts';
 
@@ -16,8 +17,8 @@ export async function startApi(
   // ioredis reconnects by itself; without a listener its errors print as unhandled while Redis is away.
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis unavailable'));
   const queues = createQueues(redis, config.bullPrefix);
-  const ledger = new Ledger(redis, config.queuePrefix);
-  const quota = new QuotaCounter(redis, config.queuePrefix);
+  const ledger = new Ledger(redis, config.redisStatePrefix);
+  const quota = new QuotaCounter(redis, config.redisStatePrefix);
   const app = await buildApp({ config, db, queues, ledger, quota, logger, redis, ...testOptions });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -5,7 +5,8 @@ import { Transform } from 'node:stream';
 import type { Config } from '@pushcast/config';
 import { exportSubscriptions, receiveImport, type CoreDeps, type ExportFormat } from '@pushcast/core';
 import { parseTagFilter, PushcastError } from '@pushcast/domain';
-import { createQueues, createRedis, Ledger, QuotaCounter } from '@pushcast/queues';
+import { createQueues } from '@pushcast/queues';
+import { createRedis, Ledger, QuotaCounter } from '@pushcast/redis-state';
 import { createLogger } from '@pushcast/runtime';
 import { findImport, findProject, type Db, type ImportFormat } from '@pushcast/store';
 
@@ -19,8 +20,8 @@ export async function withCoreDeps<T>(config: Config, db: Db, work: (deps: CoreD
       config,
       db,
       queues,
-      ledger: new Ledger(redis, config.queuePrefix),
-      quota: new QuotaCounter(redis, config.queuePrefix),
+      ledger: new Ledger(redis, config.redisStatePrefix),
+      quota: new QuotaCounter(redis, config.redisStatePrefix),
       logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'cli', { format: config.logFormat }),
     });
   } finally {

@@ -1,6 +1,7 @@
 import type { Config } from '@pushcast/config';
 import { checkReadiness, createRegistry, registerQueueDepth, SendMetrics, startMetricsServer, WebhookMetrics } from '@pushcast/observability';
-import { createQueues, createRedis, queueNames } from '@pushcast/queues';
+import { createQueues, queueNames } from '@pushcast/queues';
+import { createRedis } from '@pushcast/redis-state';
 import type { Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 

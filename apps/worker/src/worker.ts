@@ -1,21 +1,8 @@
 import type { Config } from '@pushcast/config';
 import type { Platform } from '@pushcast/domain';
 import { ClientCache, localFcmTransport, WebPushClient, type ApnsClient, type FcmClient } from '@pushcast/providers';
-import {
-  createQueues,
-  createRedis,
-  jobCatalogue,
-  Ledger,
-  OutcomeBatcher,
-  queueNames,
-  QuotaCounter,
-  RedisApnsTokenStore,
-  ThrottleGate,
-  CredentialBreaker,
-  type JobName,
-  type ParsedJobData,
-  type QueueName,
-} from '@pushcast/queues';
+import { createQueues, jobCatalogue, queueNames, type JobName, type ParsedJobData, type QueueName } from '@pushcast/queues';
+import { createRedis, Ledger, OutcomeBatcher, QuotaCounter, RedisApnsTokenStore, ThrottleGate, CredentialBreaker } from '@pushcast/redis-state';
 import { loadProjectCredentials, type Db } from '@pushcast/store';
 import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -87,7 +74,7 @@ export async function startWorker(
   const observability = await startWorkerObservability(config, db, logger);
   const producer = createRedis(config.redisUrl, 'worker', config.redisCluster);
   const queues = createQueues(producer, config.bullPrefix);
-  const ledger = new Ledger(producer, config.queuePrefix);
+  const ledger = new Ledger(producer, config.redisStatePrefix);
   const webPush = new WebPushClient({
     allowedHosts: config.allowedPushHosts,
     maxInFlightPerOrigin: config.pushMaxInFlightPerOrigin,
@@ -101,7 +88,7 @@ export async function startWorker(
   const fcmTransport = config.fcmUrl ? localFcmTransport(config.fcmUrl, options.fcmCa) : undefined;
   // Aborted when a closing worker's grace period is over: chunks and plans hand back their rest.
   const handBack = new AbortController();
-  const quota = new QuotaCounter(producer, config.queuePrefix);
+  const quota = new QuotaCounter(producer, config.redisStatePrefix);
   const chunkDeps = {
     db,
     ledger,
@@ -109,9 +96,9 @@ export async function startWorker(
     outcomes: new OutcomeBatcher(),
     handBack: handBack.signal,
     quota,
-    throttle: new ThrottleGate(producer, config.queuePrefix),
+    throttle: new ThrottleGate(producer, config.redisStatePrefix),
     // Refusals of a project's credentials in a row, shared by every worker: a few reject the credential.
-    breaker: new CredentialBreaker(producer, config.queuePrefix),
+    breaker: new CredentialBreaker(producer, config.redisStatePrefix),
     defaultQuota: config.defaultQuota,
     quotaRecheckMs: config.quotaRecheckMs,
     logger,
@@ -136,7 +123,7 @@ export async function startWorker(
       apnsChannel({
         credentials,
         clients: apnsClients,
-        tokens: new RedisApnsTokenStore(producer, config.queuePrefix),
+        tokens: new RedisApnsTokenStore(producer, config.redisStatePrefix),
         maxInFlightPerCredential: config.apnsMaxInFlightPerCredential,
         url: config.apnsUrl,
         ca: options.apnsCa,

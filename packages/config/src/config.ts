@@ -117,8 +117,13 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** `host` or `host:port` entries (a leading `*.` matches subdomains) besides the public push services. */
   readonly allowedPushHosts: readonly string[];
-  /** Prefix of Pushcast's own Redis keys (ledgers, quotas, tokens: each with a hash tag of its own). */
-  readonly queuePrefix: string;
+  /**
+   * Prefix of Pushcast's own Redis keys (@pushcast/redis-state: ledgers, live counters, quotas,
+   * throttles, APNs provider tokens, credential breakers, rate limits; each with a hash tag of its
+   * own). Same variable and value as BullMQ's prefix, so the key strings are those of every earlier
+   * release (docs/architecture.md, "Redis state").
+   */
+  readonly redisStatePrefix: string;
   /** REDIS_URL is a seed node of a Redis Cluster. */
   readonly redisCluster: boolean;
   /**
@@ -206,7 +211,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redisUrl: c.REDIS_URL,
     adminToken: c.PUSHCAST_ADMIN_TOKEN,
     allowedPushHosts: Object.freeze([...c.PUSHCAST_ALLOWED_PUSH_HOSTS]),
-    queuePrefix: c.PUSHCAST_QUEUE_PREFIX,
+    redisStatePrefix: c.PUSHCAST_QUEUE_PREFIX,
     redisCluster: c.REDIS_CLUSTER,
     bullPrefix: c.REDIS_CLUSTER && !/\{[^}]+\}/.test(c.PUSHCAST_QUEUE_PREFIX) ? `{${c.PUSHCAST_QUEUE_PREFIX}}` : c.PUSHCAST_QUEUE_PREFIX,
     migrateOnStart: c.PUSHCAST_MIGRATE_ON_START,

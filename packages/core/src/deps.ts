@@ -1,5 +1,6 @@
 import type { Config } from '@pushcast/config';
-import type { Ledger, Queues, QuotaCounter } from '@pushcast/queues';
+import type { Queues } from '@pushcast/queues';
+import type { Ledger, QuotaCounter } from '@pushcast/redis-state';
 import type { Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 

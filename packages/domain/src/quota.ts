@@ -1,7 +1,7 @@
 /**
  * Per-project quotas: fixed UTC hours and days, counted in notifications handed to a provider that
  * it accepted. Pure: the window arithmetic and the effective limits; counting lives in Redis
- * (`@pushcast/queues` QuotaCounter).
+ * (`@pushcast/redis-state` QuotaCounter).
  */
 export type QuotaPolicy = 'defer' | 'reject';
 

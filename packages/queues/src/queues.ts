@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { RedisConnection } from './connection.ts';
+import type { RedisConnection } from '@pushcast/redis-state';
 import { jobCatalogue, queueNames, type JobData, type JobName, type QueueName } from './catalogue.ts';
 
 export interface EnqueueOptions {

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { LocalPushService } from '@pushcast/local-push-service';
-import { createRedis, deleteKeysWithPrefix } from '@pushcast/queues';
+import { createRedis, deleteKeysWithPrefix } from '@pushcast/redis-state';
 import { createDb, ensureDatabase, insertWebSubscriptionsBulk, migrate, quoteIdentifier, type Db } from '@pushcast/store';
 
 export const DEMO_DATABASE = 'pushcast_demo';

@@ -1,5 +1,5 @@
 import type { Platform } from '@pushcast/domain';
-import type { LedgerOutcome } from '@pushcast/queues';
+import type { LedgerOutcome } from '@pushcast/redis-state';
 
 /**
  * What the chunk processor tells metrics (optional; `@pushcast/observability`'s `SendMetrics`

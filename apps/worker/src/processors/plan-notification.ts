@@ -1,5 +1,6 @@
 import type { Platform } from '@pushcast/domain';
-import { chunkJobNames, jobIds, type ParsedJobData, type Queues, type QuotaCounter } from '@pushcast/queues';
+import { chunkJobNames, jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
+import type { QuotaCounter } from '@pushcast/redis-state';
 import {
   advanceNotification,
   finishPlanning,

@@ -1,4 +1,5 @@
-import { jobIds, type ParsedJobData, type Queues, type QuotaCounter } from '@pushcast/queues';
+import { jobIds, type ParsedJobData, type Queues } from '@pushcast/queues';
+import type { QuotaCounter } from '@pushcast/redis-state';
 import { completeNotificationIfDone, listUnfinishedNotifications, pendingChunks, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
 import { reconcileImports } from './import-subscriptions.ts';

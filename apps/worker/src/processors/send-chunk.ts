@@ -1,5 +1,6 @@
 import type { Platform } from '@pushcast/domain';
-import { OutcomeBatcher, type ChunkJobName, type ParsedJobData } from '@pushcast/queues';
+import type { ChunkJobName, ParsedJobData } from '@pushcast/queues';
+import { OutcomeBatcher } from '@pushcast/redis-state';
 import { DelayedError, type Job } from 'bullmq';
 import type { Channel, Recipient } from '../channels/channel.ts';
 import { chunkStore, type SendChunkDeps, type StepDeps } from './send-chunk/deps.ts';

@@ -1,5 +1,5 @@
 import { addStats, emptyStats, type Notification, type NotificationStats, type Platform } from '@pushcast/domain';
-import type { Ledger } from '@pushcast/queues';
+import type { Ledger } from '@pushcast/redis-state';
 import { completedChunkStats, openStats, type Db } from '@pushcast/store';
 
 export interface PlatformStats {

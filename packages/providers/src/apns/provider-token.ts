@@ -4,7 +4,7 @@ import { sign, type KeyObject } from 'node:crypto';
  * Where APNs provider tokens (ES256 JWTs) come from. Apple answers 429 TooManyProviderTokenUpdates
  * when a key's token changes more often than every 20 minutes, so every worker process of a
  * deployment must use the same token: the implementation shares it (Redis, see
- * `@pushcast/queues` RedisApnsTokenStore), minting a new one only when it is old.
+ * `@pushcast/redis-state` RedisApnsTokenStore), minting a new one only when it is old.
  */
 export interface ApnsProviderTokens {
   /** The current token for this key, minted if there is none or it is old. */

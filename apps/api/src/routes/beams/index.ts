@@ -1,5 +1,5 @@
 import { PushcastError } from '@pushcast/domain';
-import { createRedis } from '@pushcast/queues';
+import { createRedis } from '@pushcast/redis-state';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../../deps.ts';
 import { drainRequest } from '../../drain-body.ts';
@@ -58,7 +58,7 @@ export async function beamsRoutes(app: FastifyInstance, { deps, drain }: BeamsRo
         if (limited) {
           await registerWindowLimit(
             scope,
-            { perMinute: BEAMS_REQUESTS_PER_SECOND, redis, prefix: config.queuePrefix, logger },
+            { perMinute: BEAMS_REQUESTS_PER_SECOND, redis, prefix: config.redisStatePrefix, logger },
             {
               key: (request) => {
                 const instanceId = (request.params as { instanceId?: unknown } | undefined)?.instanceId;

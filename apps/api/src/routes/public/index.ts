@@ -1,4 +1,4 @@
-import { createRedis } from '@pushcast/queues';
+import { createRedis } from '@pushcast/redis-state';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiDeps } from '../../deps.ts';
@@ -30,7 +30,7 @@ export async function browserRoutes(app: FastifyInstance, { deps, logger }: Brow
         const redis = createRedis(config.redisUrl, 'producer', config.redisCluster);
         redis.on('error', () => {});
         api.addHook('onClose', async () => redis.disconnect());
-        await registerBrowserRateLimit(api, { perMinute: config.browserRateLimitPerMinute, redis, prefix: config.queuePrefix, logger });
+        await registerBrowserRateLimit(api, { perMinute: config.browserRateLimitPerMinute, redis, prefix: config.redisStatePrefix, logger });
       }
       await api.register(vapidKeyRoutes, deps);
       await api.register(webSubscriptionRoutes, deps);

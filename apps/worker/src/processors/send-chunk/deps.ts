@@ -1,5 +1,5 @@
 import type { DeliveryRecordInput, DevicePlatform, Notification, NotificationStats, NotificationStatus, Project, QuotaLimits } from '@pushcast/domain';
-import type { CredentialBreaker, Ledger, OutcomeBatcher, QuotaCounter, ThrottleGate } from '@pushcast/queues';
+import type { CredentialBreaker, Ledger, OutcomeBatcher, QuotaCounter, ThrottleGate } from '@pushcast/redis-state';
 import {
   completeChunk,
   emitQuotaExhausted,

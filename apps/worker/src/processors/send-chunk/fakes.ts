@@ -12,7 +12,7 @@ import {
   type Project,
   type SendOutcome,
 } from '@pushcast/domain';
-import { OutcomeBatcher, type LedgerEntry, type LedgerOutcome, type Reservation } from '@pushcast/queues';
+import { OutcomeBatcher, type LedgerEntry, type LedgerOutcome, type Reservation } from '@pushcast/redis-state';
 import type { Chunk, DeliveryRecordBatch, Db } from '@pushcast/store';
 import { pino } from 'pino';
 import type { Channel, OutcomeSink, Recipient } from '../../channels/channel.ts';

@@ -1,5 +1,5 @@
 import { deliverNowOrDrop, type NotificationStats } from '@pushcast/domain';
-import type { LedgerOutcome } from '@pushcast/queues';
+import type { LedgerOutcome } from '@pushcast/redis-state';
 import { retryDelayMs } from '../backoff.ts';
 import { cancellation } from './cancellation.ts';
 import type { StepDeps } from './deps.ts';

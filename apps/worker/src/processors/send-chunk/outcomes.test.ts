@@ -1,5 +1,5 @@
 import type { SendOutcome } from '@pushcast/domain';
-import type { BreakerKey, SliceVerdict } from '@pushcast/queues';
+import type { BreakerKey, SliceVerdict } from '@pushcast/redis-state';
 import { describe, expect, it } from 'vitest';
 import type { Channel, Recipient } from '../../channels/channel.ts';
 import type { ChunkBreaker } from './deps.ts';

@@ -1,5 +1,5 @@
 import { deliveryRecordDay } from '@pushcast/domain';
-import type { LedgerOutcome, LedgerEntry, OutcomeRecorder } from '@pushcast/queues';
+import type { LedgerOutcome, LedgerEntry, OutcomeRecorder } from '@pushcast/redis-state';
 import type { StepDeps } from './deps.ts';
 import { deliveryRecordsOf } from './records.ts';
 import type { ChunkRun } from './step.ts';

@@ -1,5 +1,5 @@
 import type { DeliveryRecordInput, RecordDeliveries } from '@pushcast/domain';
-import type { LedgerEntry } from '@pushcast/queues';
+import type { LedgerEntry } from '@pushcast/redis-state';
 
 /**
  * The delivery records of a batch of final outcomes: every recipient who did not get the

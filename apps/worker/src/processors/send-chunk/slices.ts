@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SendOutcome } from '@pushcast/domain';
-import type { LedgerOutcome, Reservation } from '@pushcast/queues';
+import type { LedgerOutcome, Reservation } from '@pushcast/redis-state';
 import type { OutcomeSink, Recipient, SliceSender } from '../../channels/channel.ts';
 import { cancellation } from './cancellation.ts';
 import { quotaDefer } from './quota-defer.ts';
