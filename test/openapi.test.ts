@@ -141,6 +141,9 @@ describe('the contract: every route answers as its document says', () => {
     expectStatus(await ask('PATCH', `/projects/${project}`, { notifications_ttl: 3600, quota_policy: 'reject' }), 200);
     expectStatus(await ask('PATCH', `/projects/${project}`), 200); // no body: nothing changes
     expectStatus(await ask('GET', `/projects/${project}/quota`), 200);
+    expectStatus(await ask('GET', `/projects/${project}/stats?days=7`), 200);
+    expectStatus(await ask('GET', `/projects/${project}/audience?tags[]=news`), 200);
+    expectStatus(await ask('GET', '/stats/projects'), 200);
     const doomed = (await ask('POST', '/projects', { sender_id: sender.id, name: 'Doomed', website: 'https://doomed.example' })).body;
     expectStatus(await ask('DELETE', `/projects/${doomed.id}`), 202);
     const secretKey = await ask('POST', `/projects/${project}/secret_keys`);

@@ -324,3 +324,34 @@ export type SecretKeyAnswer = Answer<typeof secretKeyAnswer>;
 export type ImportAnswer = Answer<typeof importAnswer>;
 export type WebhookAnswer = Answer<typeof webhookAnswer>;
 export type WebhookAttemptAnswer = Answer<typeof webhookAttemptAnswer>;
+
+/** Subscribers per platform and in all, from maintained counters (never a count of rows). */
+const subscriberCounts = z
+  .object({ total: count, web: count, apns: count, fcm: count })
+  .meta({ id: 'SubscriberCounts' });
+
+export const projectSummaryAnswer = z
+  .object({
+    project_id: id,
+    subscribers: subscriberCounts,
+    notifications_last_24h: count.describe('Notifications created in the last 24 hours'),
+  })
+  .meta({ id: 'ProjectSummary' });
+
+export const projectStatsAnswer = z
+  .object({
+    project_id: id,
+    subscribers: subscriberCounts,
+    notifications_last_24h: count.describe('Notifications created in the last 24 hours'),
+    subscribers_over_time: z
+      .array(z.object({ day: z.string().describe('YYYY-MM-DD (UTC)'), subscribers: subscriberCounts }))
+      .describe("Each day's count at its end (oldest first; days before the project had statistics are left out); the last entry is today's, live"),
+  })
+  .meta({ id: 'ProjectStats' });
+
+export const audienceAnswer = z
+  .object({
+    count: count.describe('Subscriptions the filters match'),
+    exact: z.boolean().describe('false: above 100,000 matches, PostgreSQL\'s estimate (what `scheduled` in a create answer would be)'),
+  })
+  .meta({ id: 'Audience' });

@@ -23,6 +23,7 @@ import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { deliveryRecordRoutes } from './routes/delivery-records.ts';
 import { quotaRoutes } from './routes/quota.ts';
+import { statisticsRoutes } from './routes/statistics.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { secretKeyRoutes } from './routes/secret-keys.ts';
 import { browserRoutes } from './routes/public/index.ts';
@@ -126,6 +127,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(notificationRoutes, deps);
       await api.register(deliveryRecordRoutes, deps);
       await api.register(quotaRoutes, deps);
+      await api.register(statisticsRoutes, deps);
       await api.register(webhookRoutes, deps);
       await api.register(secretKeyRoutes, deps);
       await api.register(accessTokenRoutes, deps);

@@ -18,6 +18,7 @@ import { makeSendChunkProcessor, type ChunkHandler } from './processors/send-chu
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotency-keys.ts';
 import { makeMaintainDeliveryRecordsProcessor } from './processors/maintain-delivery-records.ts';
+import { makeSnapshotSubscriberCountsProcessor } from './processors/snapshot-subscriber-counts.ts';
 import { startWorkerObservability } from './observability.ts';
 import { makeDeliverWebhookProcessor } from './processors/deliver-webhook.ts';
 import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.ts';
@@ -41,6 +42,7 @@ export interface RunningWorker {
 export const SWEEP_EVERY_MS = 60_000;
 export const PURGE_IDEMPOTENCY_KEYS_EVERY_MS = 3_600_000;
 export const MAINTAIN_DELIVERY_RECORDS_EVERY_MS = 3_600_000;
+export const SNAPSHOT_SUBSCRIBER_COUNTS_EVERY_MS = 3_600_000;
 export const RECONCILE_EVERY_MS = 30_000;
 /** Webhook requests a worker process makes at once (I/O: most of their time is the receiver's). */
 export const WEBHOOK_CONCURRENCY = 32;
@@ -151,6 +153,7 @@ export async function startWorker(
       retentionDays: config.deliveryRecordRetentionDays,
       ...(options.now ? { now: options.now } : {}),
     }),
+    'snapshot-subscriber-counts': makeSnapshotSubscriberCountsProcessor({ db }),
     'import-subscriptions': makeImportSubscriptionsProcessor({ db, logger }),
     'deliver-webhook': makeDeliverWebhookProcessor({
       db,
@@ -167,6 +170,7 @@ export async function startWorker(
     { id: 'sweep-deleted-projects', every: options.sweepEveryMs ?? SWEEP_EVERY_MS },
     { id: 'purge-idempotency-keys', every: PURGE_IDEMPOTENCY_KEYS_EVERY_MS },
     { id: 'maintain-delivery-records', every: MAINTAIN_DELIVERY_RECORDS_EVERY_MS },
+    { id: 'snapshot-subscriber-counts', every: SNAPSHOT_SUBSCRIBER_COUNTS_EVERY_MS },
     { id: 'reconcile-notifications', every: options.reconcileEveryMs ?? RECONCILE_EVERY_MS },
   ] as const;
   // The schedulers live in Redis: a Redis restarted empty loses them, and with them the very

@@ -62,6 +62,15 @@ export const jobCatalogue = {
     options: { removeOnComplete: 100, removeOnFail: 100 },
   },
   /**
+   * Periodic (job scheduler): writes today's snapshot of every project's subscriber counts per
+   * platform (subscription_count_days), the figures of "subscribers over time".
+   */
+  'snapshot-subscriber-counts': {
+    queue: 'maintenance',
+    schema: z.object({}),
+    options: { removeOnComplete: 100, removeOnFail: 100 },
+  },
+  /**
    * Periodic (job scheduler): creates the delivery records' partitions of the next days and drops
    * those older than DELIVERY_RECORD_RETENTION_DAYS (a day at a time: no DELETE, nothing to vacuum).
    */

@@ -21,3 +21,4 @@ export * from './pushcast-secrets.ts';
 export * from './rekey.ts';
 export * from './beams-devices.ts';
 export * from './delivery-records.ts';
+export * from './subscriber-statistics.ts';

@@ -1,5 +1,6 @@
 import type { Project, ProjectQuota, ProjectSettings, QuotaPolicy, RecordDeliveries } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { deleteSubscriberStatistics } from './subscriber-statistics.ts';
 
 interface ProjectRow {
   id: number;
@@ -167,6 +168,8 @@ export async function purgeDeletedProject(db: Queryable, id: number, batch: numb
     [id, batch],
   );
   if ((rowCount ?? 0) > 0) return false;
-  await db.query(`DELETE FROM projects WHERE id = $1 AND deleted_at IS NOT NULL`, [id]);
+  const { rowCount: gone } = await db.query(`DELETE FROM projects WHERE id = $1 AND deleted_at IS NOT NULL`, [id]);
+  // Its statistics have no foreign key to cascade from (migration 0018 says why).
+  if (gone === 1) await deleteSubscriberStatistics(db, id);
   return true;
 }

@@ -34,6 +34,7 @@ const TAGS: OpenAPIV3_1.TagObject[] = [
   { name: 'Projects', description: 'A website or app, its defaults, credentials, quotas and browser settings' },
   { name: 'Subscriptions', description: 'Browsers (Web Push) and devices (APNs, FCM) of a project' },
   { name: 'Notifications', description: 'Create, inspect and cancel notifications; statistics' },
+  { name: 'Statistics', description: 'Subscriber counts (per platform, over time), recent notifications, audience sizes: for dashboards' },
   { name: 'Webhooks', description: 'Signed requests to your endpoints when things happen (Standard Webhooks)' },
   { name: 'Access tokens', description: "Pushcast's own tokens: admin, or scoped to projects (admin only)" },
   { name: 'Browser', description: 'What a page and its service worker call, without a token, from the allowed origins' },

@@ -28,7 +28,7 @@ export const DECIMAL_STRING_TOO = 'x-decimal-string-too';
  * `0x2`, `2e0`, `+2`, `02`, ` 2` or `2.0`, which Number() would all take as 2). A numeric string
  * written another way is `decimal_integer`; anything else stays zod's `invalid_type`.
  */
-function decimalInteger<T extends z.ZodType<number>>(schema: T) {
+export function decimalInteger<T extends z.ZodType<number>>(schema: T) {
   const parsed = z.preprocess((v, ctx) => {
     if (typeof v !== 'string') return v;
     if (/^(0|[1-9][0-9]*)$/.test(v)) return Number(v);
