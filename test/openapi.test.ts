@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { isUndocumented, UNDOCUMENTED } from '@pushcast/api';
+import PushNotifications from '@pusher/push-notifications-server';
+import { isUndocumented, openApiPath, UNDOCUMENTED } from '@pushcast/api';
 import { openToken, openTrackingKey } from '@pushcast/domain';
 import { generateApnsKey } from '@pushcast/local-apns-service';
 import { generateServiceAccount } from '@pushcast/local-fcm-service';
@@ -33,7 +34,6 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 function operations(): { path: string; method: string; operation: Operation }[] {
   return Object.entries(document.paths as Record<string, Record<string, Operation>>).flatMap(([path, item]) =>
     METHODS.filter((m) => item[m]).map((method) => ({ path, method, operation: item[method]! })),
@@ -92,7 +92,10 @@ describe('GET /api/v1/openapi.json', () => {
       // Refusals in the dialect's error shape: Pushcast's own under /api/v1 and /sdk.
       for (const status of statuses.filter((s) => /^[45]/.test(s) || s === 'default')) {
         const schema = operation.responses[status].content?.['application/json']?.schema;
-        if (/^\/(api\/v1|sdk)\//.test(path)) expect(schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+        if (/^\/(api\/v1|sdk|beams)\//.test(path)) expect(schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+        else if (/^\/(publish_api|device_api|customer_api|user_api|reporting_api)\//.test(path)) {
+          expect(schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/BeamsError' });
+        }
         else expect(schema, `${where} ${status}: an error schema`).toBeTruthy();
       }
     }
@@ -263,6 +266,61 @@ describe('the contract: every route answers as its document says', () => {
       await res.text();
       expect((await fetch(`${server.url}/sdk/${file}`, { headers: { 'if-none-match': res.headers.get('etag')! } })).status).toBe(304);
     }
+
+    // Pusher Beams' APIs, as its SDKs call them
+    const instanceId: string = (await ask('GET', `/projects/${project}`)).body.beams_instance_id;
+    const beamsKey: string = (await ask('POST', `/projects/${project}/secret_keys`)).body.secret_key;
+    const inst = `/v1/instances/${instanceId}`;
+    const beams = (method: string, path: string, opts: Parameters<typeof call>[3] = {}) => call(server.url, method, path, opts);
+    const withKey = (body?: unknown) => ({ authorization: `Bearer ${beamsKey}`, body });
+    const published = await beams('POST', `/publish_api${inst}/publishes/interests`, withKey({ interests: ['news'], web: { notification: { title: 'Hi' } } }));
+    expectStatus(published, 200);
+    const toUsers = { users: ['ann'], apns: { aps: { alert: { title: 'Hi' } } }, fcm: { notification: { title: 'Hi' }, data: { k: 'v' } } };
+    expectStatus(await beams('POST', `/publish_api${inst}/publishes/users`, withKey(toUsers)), 200);
+    const deviceApi = `/device_api${inst}`;
+    expectStatus(await beams('GET', `${deviceApi}/web-vapid-public-key`), 200);
+    const webToken = btoa(JSON.stringify({ endpoint: localEndpoint(), expirationTime: null, keys: browserKeys() }));
+    const webDevice = await beams('POST', `${deviceApi}/devices/web`, { body: { token: webToken, metadata: { sdkVersion: '2.1.0' } } });
+    expectStatus(webDevice, 200);
+    const apnsBody = { token: apnsToken('beams-openapi'), bundleIdentifier: 'com.example.shop', metadata: { sdkVersion: '4.0.0', iosVersion: '17.0' } };
+    expectStatus(await beams('POST', `${deviceApi}/devices/apns`, { body: apnsBody }), 200);
+    const fcmBody = { token: fcmToken('beams-openapi'), knownPreviousClientIds: [], metadata: { sdkVersion: '1.9.2', androidVersion: '14' } };
+    const fcmDevice = (await beams('POST', `${deviceApi}/devices/fcm`, { body: fcmBody })).body.id as string;
+    const fcmPath = `${deviceApi}/devices/fcm/${fcmDevice}`;
+    expectStatus(await beams('PUT', `${fcmPath}/token`, { body: { token: fcmToken('beams-openapi-refreshed') } }), 200);
+    expectStatus(await beams('GET', fcmPath), 200);
+    expectStatus(await beams('PUT', `${fcmPath}/metadata`, { body: { sdkVersion: '1.9.3', androidVersion: '15' } }), 200);
+    expectStatus(await beams('PUT', `${fcmPath}/interests`, { body: { interests: ['a', 'b'] } }), 200);
+    expectStatus(await beams('GET', `${fcmPath}/interests?limit=1`), 200);
+    expectStatus(await beams('POST', `${fcmPath}/interests/c`), 200);
+    expectStatus(await beams('DELETE', `${fcmPath}/interests/a`), 200);
+    const userToken = new PushNotifications({ instanceId, secretKey: beamsKey }).generateToken('ann').token;
+    expectStatus(await beams('PUT', `${fcmPath}/user`, { authorization: `Bearer ${userToken}` }), 200);
+    const report = { event: 'open', publishId: published.body.publishId, deviceId: fcmDevice, userId: 'ann', timestampSecs: Math.floor(Date.now() / 1000) };
+    expectStatus(await beams('POST', `/reporting_api/v2/instances/${instanceId}/events`, { body: report }), 200);
+    expectStatus(await beams('DELETE', `${deviceApi}/devices/web/${webDevice.body.id}`), 200);
+    for (const api of ['device_api', 'reporting_api']) {
+      const preflight = await fetch(`${server.url}/${api}${inst}/anything`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.status).toBe(204);
+    }
+    expectStatus(await beams('DELETE', `/customer_api${inst}/users/ann`, withKey()), 200);
+    expectStatus(await beams('DELETE', `/user_api${inst}/users/${encodeURIComponent('bob@example.com')}`, withKey()), 200);
+    for (const file of ['service-worker.js', 'push-notifications-cdn.js']) {
+      const res = await fetch(`${server.url}/beams/${file}`);
+      expect(res.status).toBe(200);
+      await res.text();
+      expect((await fetch(`${server.url}/beams/${file}`, { headers: { 'if-none-match': res.headers.get('etag')! } })).status).toBe(304);
+    }
+    // Beams' refusals, in Beams' shape
+    expectStatus(await beams('POST', `/publish_api${inst}/publishes/interests`, { body: { interests: ['news'] } }), 400);
+    expectStatus(await beams('POST', `/publish_api${inst}/publishes/interests`, withKey({ interests: ['news'] })), 422);
+    expectStatus(await beams('POST', `/publish_api${inst}/publishes/users`, { authorization: 'Bearer sk_wrong', body: toUsers }), 401);
+    expectStatus(await beams('GET', `${deviceApi}/devices/fcm/nobody`), 404);
+    expectStatus(await beams('GET', `${deviceApi}/no/such/route`), 404);
+    expectStatus(await beams('PUT', `${deviceApi}/devices/apns/${fcmDevice}/user`, { authorization: 'Bearer x' }), 401);
 
     // Every documented operation was answered with one of its successes, and no answer broke the document.
     const succeeded = new Set(server.answers.filter((a) => a.status < 400).map((a) => `${a.method.toLowerCase()} ${openApiPath(a.route)}`));

@@ -61,9 +61,13 @@ export { CSV_COLUMNS } from './subscriptions/bulk/columns.ts';
 export { createSecretKey, deleteSecretKey, type SecretKeyWithSecret } from './secret-keys/manage-secret-keys.ts';
 export { beamsInstance, requireInstanceSecretKey } from './beams/instance.ts';
 export { newPublishId, publishToBeams, type BeamsAudience } from './beams/publish.ts';
-export { beamsInterest, beamsUserId, BEAMS_INTEREST_PATTERN, MAX_BEAMS_NAME_LENGTH } from './beams/publish-input.ts';
+export { beamsInterest, beamsUserId, BEAMS_INTEREST_PATTERN, MAX_BEAMS_NAME_LENGTH, publishToInterestsBody, publishToUsersBody } from './beams/publish-input.ts';
 export {
   addBeamsInterest,
+  beamsDeviceMetadata,
+  beamsInterestSetBody,
+  beamsRegistrationBodies,
+  beamsTokenRefreshBody,
   bindBeamsUser,
   deleteBeamsDevice,
   deleteBeamsUser,
@@ -79,5 +83,5 @@ export {
   type InterestsPage,
   type RegisteredDevice,
 } from './beams/devices.ts';
-export { reportBeamsEvent, type BeamsReportOutcome } from './beams/reporting.ts';
+export { beamsReportBody, reportBeamsEvent, type BeamsReportOutcome } from './beams/reporting.ts';
 export { deliveriesQuery, failuresQuery, notificationRecords, type RecordPage } from './notifications/delivery-records.ts';

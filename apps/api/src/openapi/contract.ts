@@ -2,7 +2,8 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { isUndocumented } from './document.ts';
+import { isBeamsPath } from '../routes/beams/paths.ts';
+import { isUndocumented, openApiPath } from './document.ts';
 
 /** ajv-formats is CommonJS: its function is the default export's default under Node's ESM loader. */
 const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? addFormatsModule) as unknown as FormatsPlugin;
@@ -21,8 +22,6 @@ export type ContractCheck = (answer: CheckedAnswer) => void;
 
 const DOCUMENT_ID = 'pushcast-openapi';
 const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
-/** `/projects/:id` → `/projects/{id}`, as @fastify/swagger writes paths. */
-const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 const mediaType = (contentType: unknown) => String(contentType ?? '').split(';')[0]!.trim().toLowerCase();
 
 /**
@@ -61,8 +60,9 @@ class Validators {
     const url = request.routeOptions.url;
     const body = bodyText(payload);
     if (url === undefined) {
-      // No route: the not-found answer, in the error shape (but for the scopes left out, with their own).
-      if (!isUndocumented(request.url.split('?')[0]!)) yield* this.validate(body, ['components', 'schemas', 'Error'], 'answer');
+      // No route: the not-found answer, in the dialect's error shape (but for the scopes left out, with their own).
+      const path = request.url.split('?')[0]!;
+      if (!isUndocumented(path)) yield* this.validate(body, ['components', 'schemas', isBeamsPath(path) ? 'BeamsError' : 'Error'], 'answer');
       return;
     }
     if (isUndocumented(url)) return;

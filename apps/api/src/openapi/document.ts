@@ -21,13 +21,29 @@ export const UNDOCUMENTED: readonly { readonly route: RegExp; readonly reason: s
   { route: /^\/admin\/queues(\/|$)/, reason: "Bull Board: a page and the board's own JSON API, behind HTTP Basic auth" },
   { route: /^\/api\/v1\/openapi\.json$/, reason: 'the document itself' },
   { route: /^\/docs(\/|$)/, reason: 'the reference page made from the document, and its script' },
-  {
-    route: /^\/(publish_api|device_api|customer_api|user_api|reporting_api|beams)(\/|$)/,
-    reason: "Pusher Beams' APIs and SDK scripts, as Pusher documents them: not in this document yet (the Beams dialect is under way)",
-  },
 ];
 
 export const isUndocumented = (url: string): boolean => UNDOCUMENTED.some(({ route }) => route.test(url));
+
+/**
+ * A wildcard at the end of a route (Beams' interest names and user ids: longer than the router
+ * takes in a `:param`) is a path parameter named after the collection it is in.
+ */
+const WILDCARD_NAMES: Record<string, string> = { interests: 'interest', users: 'userId' };
+const wildcardName = (url: string): string => WILDCARD_NAMES[/\/([^/]+)\/\*$/.exec(url)?.[1] ?? ''] ?? 'path';
+
+/** A route's path in the document: `/projects/:id` → `/projects/{id}`, a trailing `*` → `{interest}`, `{userId}` or `{path}`. */
+export function openApiPath(url: string): string {
+  const named = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  return named.endsWith('/*') ? `${named.slice(0, -1)}{${wildcardName(url)}}` : named;
+}
+
+/** The route's params schema with its wildcard (`*`) under the name the document gives it. */
+function withNamedWildcard(url: string, params: unknown): unknown {
+  if (!url.endsWith('/*') || !(params instanceof z.ZodObject) || !('*' in params.shape)) return params;
+  const { '*': wildcard, ...rest } = params.shape as Record<string, z.ZodType>;
+  return z.object({ ...rest, [wildcardName(url)]: wildcard! });
+}
 
 const TAGS: OpenAPIV3_1.TagObject[] = [
   { name: 'Senders', description: 'VAPID key pairs (admin only: they hold private keys)' },
@@ -39,6 +55,12 @@ const TAGS: OpenAPIV3_1.TagObject[] = [
   { name: 'Access tokens', description: "Pushcast's own tokens: admin, or scoped to projects (admin only)" },
   { name: 'Browser', description: 'What a page and its service worker call, without a token, from the allowed origins' },
   { name: 'SDK', description: 'The browser SDK and service worker files' },
+  {
+    name: 'Beams',
+    description:
+      "Pusher Beams' Publish, Device, user and Reporting APIs at the root of the server, as Beams serves them (docs/beams.md): " +
+      'refusals are `BeamsError` with Beams\' statuses and titles.',
+  },
 ];
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -72,13 +94,26 @@ export async function registerOpenApi(app: FastifyInstance, { publicUrl }: OpenA
             scheme: 'bearer',
             description: 'An access token: `Authorization: Bearer <token>` (or Pushpad\'s `Authorization: Token token="<token>"`)',
           },
+          beamsSecretKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "Beams: a secret key of the project (`POST /api/v1/projects/{id}/secret_keys`), the server SDKs' `secretKey`",
+          },
+          beamsUserToken: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: "Beams: a user token, the server SDKs' `generateToken(userId)` (HS256 by a secret key of the instance)",
+          },
         },
       },
       security: [{ accessToken: [] }],
     },
     transform: (input) => {
       if (isUndocumented(input.url)) return { schema: { hide: true } as never, url: input.url };
-      const transformed = zodTransform(input);
+      const params = (input.schema as { params?: unknown } | undefined)?.params;
+      const named = params === undefined ? input : { ...input, schema: { ...input.schema, params: withNamedWildcard(input.url, params) } as never };
+      const transformed = { ...zodTransform(named), url: openApiPath(input.url) };
       // parseInput reads no body (or null) as {}: a body that {} satisfies may be left out.
       const body = (input.schema as { body?: unknown } | undefined)?.body;
       if (body instanceof z.ZodType && body.safeParse({}).success) (transformed.schema as Record<string, unknown>)[OPTIONAL_BODY] = true;

@@ -35,11 +35,35 @@ export const MAX_INTERESTS_PER_DEVICE = 5000;
 export const MAX_DEVICES_PER_USER_AND_PLATFORM = 100;
 export const MAX_INTERESTS_PAGE = 100;
 
-const metadata = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+/** The SDKs' device metadata (`sdkVersion`, `iosVersion`, `androidVersion`, …). */
+export const beamsDeviceMetadata = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+  .describe('What the SDK tells of the device: `sdkVersion`, `iosVersion`, `macosVersion`, `androidVersion`');
+const metadata = beamsDeviceMetadata;
 
-const webRegistration = z.looseObject({ token: z.string().min(1), metadata: metadata.optional() });
-const apnsRegistration = z.looseObject({ token: z.string().min(1), bundleIdentifier: z.string().min(1), metadata: metadata.optional() });
-const fcmRegistration = z.looseObject({ token: z.string().min(1), knownPreviousClientIds: z.array(z.string()).optional(), metadata: metadata.optional() });
+/** Registration bodies, by platform, as Beams' web, iOS and Android SDKs send them. */
+export const beamsRegistrationBodies = {
+  web: z.looseObject({
+    token: z.string().min(1).describe('base64 of the browser\'s PushSubscription as JSON'),
+    metadata: metadata.optional(),
+  }),
+  apns: z.looseObject({
+    token: z.string().min(1).describe('The APNs device token, hex'),
+    bundleIdentifier: z.string().min(1),
+    metadata: metadata.optional(),
+  }),
+  fcm: z.looseObject({
+    token: z.string().min(1).describe('The FCM registration token'),
+    knownPreviousClientIds: z.array(z.string()).optional(),
+    metadata: metadata.optional(),
+  }),
+} as const;
+const webRegistration = beamsRegistrationBodies.web;
+const apnsRegistration = beamsRegistrationBodies.apns;
+const fcmRegistration = beamsRegistrationBodies.fcm;
+
+/** FCM's token refresh (`PUT …/devices/fcm/{id}/token`). */
+export const beamsTokenRefreshBody = z.looseObject({ token: z.string().min(1).describe('The new FCM registration token') });
 
 const badRequest = (description: string) => new PushcastError('bad_request', description);
 export const deviceNotFound = () => new PushcastError('not_found', 'Could not find the device');
@@ -123,15 +147,16 @@ export async function setBeamsMetadata(deps: Pick<CoreDeps, 'db'>, project: Proj
 /** FCM's token refresh: the device keeps its id, interests and user. */
 export async function refreshBeamsToken(deps: Pick<CoreDeps, 'db'>, project: Project, id: string, raw: unknown): Promise<void> {
   const device = await getBeamsDevice(deps, project, 'fcm', id);
-  const token = (raw as { token?: unknown } | null)?.token;
-  if (typeof token !== 'string' || token === '') throw badRequest('Missing token field with the FCM Registration Id');
+  const { token } = requireFields(raw, { token: 'Missing token field with the FCM Registration Id' }, beamsTokenRefreshBody);
   if (!fcmTokenField.safeParse(token).success) throw new PushcastError('unauthorized', 'Incorrect FCM token supplied');
   if ((await setBeamsDeviceToken(deps.db, device.subscriptionId, token)) === 'taken') {
     throw new PushcastError('conflict', 'Another device of this instance has this token');
   }
 }
 
-const interestList = z.object({ interests: z.array(beamsInterest) });
+/** `PUT …/interests`: the device's whole set (at most 5,000). */
+export const beamsInterestSetBody = z.object({ interests: z.array(beamsInterest).max(MAX_INTERESTS_PER_DEVICE) });
+const interestList = beamsInterestSetBody;
 const invalidInterest = () => new PushcastError('validation', '`interest-name` given is not valid', { rule: 'tag_characters' });
 const tooManyInterests = () =>
   new PushcastError('bad_request', `Too many interests are being set for this device. Only ${MAX_INTERESTS_PER_DEVICE} interests per device are allowed`, {

@@ -1,5 +1,6 @@
 import { ruleParam } from '@pushcast/domain';
 import { z } from 'zod';
+import { jsonValue } from '../notifications/overrides-input.ts';
 
 /**
  * Pusher Beams' publish bodies (`POST /publish_api/v1/instances/{i}/publishes/interests|users`),
@@ -33,8 +34,8 @@ export const beamsUserId = z
     params: ruleParam('max_length'),
   });
 
-const json: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]));
-const jsonObject = z.record(z.string(), json);
+// Pushpad's overrides use the same (named) JSON value: the OpenAPI document has it once.
+const jsonObject = z.record(z.string(), jsonValue);
 
 /** `data` objects Beams completes with its own `pusher` key (what the SDKs read): the caller may not set it. */
 const customerData = jsonObject.refine((d) => !Object.hasOwn(d, 'pusher'), {

@@ -10,7 +10,7 @@ import { parseInput } from '../input/parse.ts';
  * subscription's last click time); a delivery is already counted where the push service accepted
  * the message, so it is acknowledged and not counted again.
  */
-const event = z.looseObject({
+export const beamsReportBody = z.looseObject({
   event: z.enum(['delivery', 'open']),
   publishId: z.string().min(1).max(200),
   deviceId: z.string().min(1).max(200),
@@ -24,7 +24,7 @@ const event = z.looseObject({
 export type BeamsReportOutcome = 'counted' | 'already_counted' | 'acknowledged' | 'device_gone';
 
 export async function reportBeamsEvent(deps: Pick<CoreDeps, 'db'>, project: Project, raw: unknown): Promise<BeamsReportOutcome> {
-  const report = parseInput(event, raw, 'body');
+  const report = parseInput(beamsReportBody, raw, 'body');
   const notificationId = await findNotificationIdByExternalId(deps.db, project.id, report.publishId);
   if (notificationId === null) throw notFound(`publish ${report.publishId}`);
   if (report.event === 'delivery') return 'acknowledged';

@@ -82,9 +82,10 @@ const apnsHeaders = z.strictObject({
 });
 
 // Named, so that the OpenAPI document can refer to it (it refers to itself).
-const json: z.ZodType<unknown> = z
+export const jsonValue: z.ZodType<unknown> = z
   .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]))
   .meta({ id: 'JsonValue' });
+const json = jsonValue;
 
 export const apnsOverride = z
   .object({ aps: aps.optional(), headers: apnsHeaders.optional() })

@@ -18,19 +18,22 @@ import type { ApiDeps } from '../../deps.ts';
 import { openToEveryOrigin } from './cors.ts';
 import { BeamsError, notJsonObject } from './errors.ts';
 import { instanceOf } from './instance.ts';
+import { deviceParams, deviceSchemas as schemas, fcmDeviceParams, instanceParams, interestParams, interestsQuery } from './schemas.ts';
 
-const instanceParams = z.object({ instanceId: z.string() });
-const platform = z.enum(['web', 'apns', 'fcm']);
-const deviceParams = z.object({ instanceId: z.string(), platform, deviceId: z.string() });
-const fcmDeviceParams = z.object({ instanceId: z.string(), deviceId: z.string() });
-// Interest names are up to 164 characters, longer than the router takes in a `:param`: a wildcard has no limit.
-const interestParams = deviceParams.extend({ '*': z.string().min(1) });
 
 /** Path parameters, or Beams' 404 for a path it does not serve (e.g. a platform other than web, apns, fcm). */
 function paramsOf<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new BeamsError(404, 'Not Found', 'no such route');
   return parsed.data;
+}
+
+/** The query of an interests page; a repeated key is not a valid limit or cursor (the core says so in Beams' words). */
+function queryOf(raw: unknown): z.infer<typeof interestsQuery> {
+  const parsed = interestsQuery.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const query = raw as Record<string, unknown>;
+  throw new BeamsError(400, 'Bad Request', `\`${typeof query.limit === 'string' ? 'cursor' : 'limit'}\` given is not valid`);
 }
 
 const deviceNotFound = () => new BeamsError(404, 'Device not found', 'Could not find the device');
@@ -77,9 +80,9 @@ const small = { bodyLimit: DEVICE_BODY_LIMIT };
  * binding with a Beams user token. Open to every origin, as Beams' is.
  */
 export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  openToEveryOrigin(app);
+  openToEveryOrigin(app, 'device_api');
 
-  app.get('/v1/instances/:instanceId/web-vapid-public-key', async (request) => {
+  app.get('/v1/instances/:instanceId/web-vapid-public-key', { schema: schemas.vapidKey }, async (request) => {
     const project = await instance(deps, paramsOf(instanceParams, request.params).instanceId);
     const sender = await findSender(deps.db, project.senderId);
     if (!sender) throw new PushcastError('internal', `the sender of project ${project.id} is missing`);
@@ -87,14 +90,14 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
   });
 
   for (const p of ['web', 'apns', 'fcm'] as const satisfies readonly Platform[]) {
-    app.post(`/v1/instances/:instanceId/devices/${p}`, small, async (request) => {
+    app.post(`/v1/instances/:instanceId/devices/${p}`, { ...small, schema: schemas.register[p] }, async (request) => {
       const project = await instance(deps, paramsOf(instanceParams, request.params).instanceId);
       requireObject(request.body);
       return registerBeamsDevice(deps, project, p, request.body);
     });
   }
 
-  app.put('/v1/instances/:instanceId/devices/fcm/:deviceId/token', small, async (request, reply) => {
+  app.put('/v1/instances/:instanceId/devices/fcm/:deviceId/token', { ...small, schema: schemas.refreshToken }, async (request, reply) => {
     const { instanceId, deviceId } = paramsOf(fcmDeviceParams, request.params);
     const project = await instance(deps, instanceId);
     requireObject(request.body);
@@ -102,21 +105,21 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     return ok(reply);
   });
 
-  app.get('/v1/instances/:instanceId/devices/:platform/:deviceId', async (request) => {
+  app.get('/v1/instances/:instanceId/devices/:platform/:deviceId', { schema: schemas.get }, async (request) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
     const project = await instance(deps, instanceId);
     const d = await device(() => getBeamsDevice(deps, project, p, deviceId));
     return { id: d.id, userId: d.userId, metadata: d.metadata };
   });
 
-  app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId', async (request, reply) => {
+  app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId', { schema: schemas.delete }, async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
     const project = await instance(deps, instanceId);
     await deleteBeamsDevice(deps, project, p, deviceId);
     return ok(reply);
   });
 
-  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/metadata', small, async (request, reply) => {
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/metadata', { ...small, schema: schemas.metadata }, async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
     const project = await instance(deps, instanceId);
     requireObject(request.body);
@@ -124,14 +127,14 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     return ok(reply);
   });
 
-  app.get('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', async (request) => {
+  app.get('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', { schema: schemas.listInterests }, async (request) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
     const project = await instance(deps, instanceId);
-    const page = await device(() => listBeamsInterests(deps, project, p, deviceId, request.query as { limit?: unknown; cursor?: unknown }));
+    const page = await device(() => listBeamsInterests(deps, project, p, deviceId, queryOf(request.query)));
     return { interests: page.interests, responseMetadata: page.nextCursor === null ? {} : { nextCursor: page.nextCursor } };
   });
 
-  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', { bodyLimit: INTEREST_SET_BODY_LIMIT }, async (request, reply) => {
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/interests', { bodyLimit: INTEREST_SET_BODY_LIMIT, schema: schemas.setInterests }, async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
     const project = await instance(deps, instanceId);
     requireObject(request.body);
@@ -139,21 +142,21 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     return ok(reply);
   });
 
-  app.post('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', async (request, reply) => {
+  app.post('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', { schema: schemas.addInterest }, async (request, reply) => {
     const { instanceId, platform: p, deviceId, '*': interest } = paramsOf(interestParams, request.params);
     const project = await instance(deps, instanceId);
     await device(() => addBeamsInterest(deps, project, p, deviceId, interest));
     return ok(reply);
   });
 
-  app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', async (request, reply) => {
+  app.delete('/v1/instances/:instanceId/devices/:platform/:deviceId/interests/*', { schema: schemas.removeInterest }, async (request, reply) => {
     const { instanceId, platform: p, deviceId, '*': interest } = paramsOf(interestParams, request.params);
     const project = await instance(deps, instanceId);
     await device(() => removeBeamsInterest(deps, project, p, deviceId, interest));
     return ok(reply);
   });
 
-  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/user', async (request, reply) => {
+  app.put('/v1/instances/:instanceId/devices/:platform/:deviceId/user', { schema: schemas.bindUser }, async (request, reply) => {
     const { instanceId, platform: p, deviceId } = paramsOf(deviceParams, request.params);
     const project = await instance(deps, instanceId);
     const header = request.headers.authorization;

@@ -11,11 +11,9 @@ import { beamsPublishRoutes } from './publish.ts';
 import { beamsReportingRoutes } from './reporting.ts';
 import { beamsUserRoutes } from './users.ts';
 import { beamsWebSdkRoutes } from './web-sdk.ts';
+import { documentationOnlySchemas } from '../../openapi/route-schemas.ts';
 
-const BEAMS_PATH = /^\/(publish_api|device_api|customer_api|user_api|reporting_api)(\/|\?|$)/;
-
-/** Whether a request is for one of Beams' APIs (its answers, errors included, are in Beams' shape). */
-export const isBeamsPath = (url: string): boolean => BEAMS_PATH.test(url);
+export { isBeamsPath } from './paths.ts';
 
 /** Beams' limit on its Publish API and on deleting users: requests per second, per instance, over every API replica. */
 export const BEAMS_REQUESTS_PER_SECOND = 100;
@@ -32,6 +30,8 @@ export interface BeamsRoutesOptions {
  * Beams' error shape; the use cases are the core's.
  */
 export async function beamsRoutes(app: FastifyInstance, { deps, drain }: BeamsRoutesOptions): Promise<void> {
+  // The routes' zod schemas document them (tag Beams); the handlers read their input with them.
+  documentationOnlySchemas(app);
   // [prefix, routes, counted against Beams' limit of requests per second and instance]
   const scopes: [string, (scope: FastifyInstance, deps: ApiDeps) => Promise<void>, boolean][] = [
     ['/publish_api', beamsPublishRoutes, true],

@@ -1,13 +1,12 @@
 import { reportBeamsEvent } from '@pushcast/core';
 import { PushcastError } from '@pushcast/domain';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
 import { openToEveryOrigin } from './cors.ts';
 import { BeamsError, notJsonObject } from './errors.ts';
 import { instanceOf } from './instance.ts';
+import { instanceParams as params, reportSchema } from './schemas.ts';
 
-const params = z.object({ instanceId: z.string() });
 
 /** A report is a few ids and flags: Beams documents no limit, Pushcast takes 10 KiB. */
 export const REPORT_BODY_LIMIT = 10 * 1024;
@@ -28,8 +27,8 @@ function asReportError(error: unknown, body: Record<string, unknown>): unknown {
 
 /** Beams' Reporting API: `POST /reporting_api/v2/instances/{i}/events` (delivery and open events, no secret). */
 export async function beamsReportingRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  openToEveryOrigin(app);
-  app.post('/v2/instances/:instanceId/events', { bodyLimit: REPORT_BODY_LIMIT }, async (request, reply) => {
+  openToEveryOrigin(app, 'reporting_api');
+  app.post('/v2/instances/:instanceId/events', { bodyLimit: REPORT_BODY_LIMIT, schema: reportSchema }, async (request, reply) => {
     const { instanceId } = params.parse(request.params);
     const project = await instanceOf(deps, instanceId, malformedInstance);
     const body = request.body;

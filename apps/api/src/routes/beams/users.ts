@@ -1,19 +1,18 @@
 import { deleteBeamsUser, MAX_BEAMS_NAME_LENGTH } from '@pushcast/core';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
 import { BeamsError } from './errors.ts';
 import { instanceOf, requireSecretKey } from './instance.ts';
+import { deleteUserSchema, userParams as params } from './schemas.ts';
 
-// User ids are up to 164 characters, longer than the router takes in a `:param`: a wildcard has no limit.
-const params = z.object({ instanceId: z.string(), '*': z.string() });
 
 /**
  * `DELETE …/v1/instances/{i}/users/{userId}` (Bearer secret key): the user and all their devices go.
  * Served under /customer_api (Beams' docs) and /user_api (its Node and Swift server SDKs).
  */
 export async function beamsUserRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  app.delete('/v1/instances/:instanceId/users/*', async (request, reply) => {
+  const api = app.prefix.endsWith('customer_api') ? 'customer_api' : 'user_api';
+  app.delete('/v1/instances/:instanceId/users/*', { schema: deleteUserSchema(api) }, async (request, reply) => {
     const parsed = params.safeParse(request.params);
     if (!parsed.success) throw new BeamsError(404, 'Not Found', 'no such route');
     const { instanceId, '*': userId } = parsed.data;

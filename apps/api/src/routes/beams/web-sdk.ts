@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { empty, errors, PUBLIC } from '../../openapi/route-schemas.ts';
 
 /**
  * Beams' web SDK files from the `@pusher/push-notifications-web` package, so that a site moving from
@@ -40,6 +42,28 @@ async function bundleServiceWorker(): Promise<string> {
 /** The origin a request reached Pushcast at (behind a trusted proxy, the one the client used). */
 const originOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}`;
 
+const scriptSchema = (operationId: string, summary: string, description: string) => ({
+  tags: ['Beams'],
+  operationId,
+  summary,
+  description,
+  security: PUBLIC,
+  response: {
+    200: { description: 'JavaScript (any origin may load it)', content: { 'text/javascript': { schema: z.string() } } },
+    304: empty('Not modified (`If-None-Match` named its ETag)'),
+    ...errors(),
+  },
+});
+
+const schemas = {
+  worker: scriptSchema(
+    'beamsServiceWorkerScript',
+    "Beams' service worker",
+    "For `importScripts` in the site's service worker: Beams' own (`@pusher/push-notifications-web`), reporting to the Pushcast it came from",
+  ),
+  page: scriptSchema('beamsWebSdkScript', "Beams' web SDK", 'The page SDK (`window.PusherPushNotifications`), as the package ships it'),
+};
+
 export async function beamsWebSdkRoutes(app: FastifyInstance): Promise<void> {
   let worker: Promise<string> | undefined;
   const perOrigin = new Map<string, Script>();
@@ -55,7 +79,7 @@ export async function beamsWebSdkRoutes(app: FastifyInstance): Promise<void> {
     return reply.send(body);
   };
 
-  app.get('/service-worker.js', async (request, reply) => {
+  app.get('/service-worker.js', { schema: schemas.worker }, async (request, reply) => {
     worker ??= bundleServiceWorker().catch((error: unknown) => {
       worker = undefined;
       throw error;
@@ -73,5 +97,5 @@ export async function beamsWebSdkRoutes(app: FastifyInstance): Promise<void> {
     return send(request, reply, served);
   });
 
-  app.get('/push-notifications-cdn.js', async (request, reply) => send(request, reply, await pageSdk));
+  app.get('/push-notifications-cdn.js', { schema: schemas.page }, async (request, reply) => send(request, reply, await pageSdk));
 }
