@@ -49,6 +49,7 @@ describe('creating and upserting devices', () => {
       created_at: expect.any(String),
       platform: 'apns',
       token: token.toLowerCase(),
+      user_email: null,
     });
     const found = await call(server.apiUrl, 'GET', `/projects/${projectId}/subscriptions/${res.body.id}`, admin());
     expect(found.body).toEqual(res.body);
@@ -110,14 +111,20 @@ describe('creating and upserting devices', () => {
     expect(explicit.body).not.toHaveProperty('token');
   });
 
-  it('PATCH changes uid and tags of a device and DELETE removes it', async () => {
-    const created = await subscribe({ platform: 'fcm', token: fcmToken(), uid: 'u1' });
+  it('PATCH changes uid, tags and user_email of a device and DELETE removes it', async () => {
+    const token = fcmToken();
+    const created = await subscribe({ platform: 'fcm', token, uid: 'u1', user_email: 'u1@example.com' });
+    expect(created.body.user_email).toBe('u1@example.com');
+    // Registered again without user_email: the one it has is kept.
+    expect((await subscribe({ platform: 'fcm', token, uid: 'u1' })).body.user_email).toBe('u1@example.com');
     const path = `/projects/${projectId}/subscriptions/${created.body.id}`;
-    const patched = await call(server.apiUrl, 'PATCH', path, { ...admin(), body: { uid: 'u2', tags: ['vip'] } });
+    const patched = await call(server.apiUrl, 'PATCH', path, { ...admin(), body: { uid: 'u2', tags: ['vip'], user_email: 'u2@example.com' } });
     expect(patched.status).toBe(200);
-    expect(patched.body).toEqual({ ...created.body, uid: 'u2', tags: ['vip'] });
-    const cleared = await call(server.apiUrl, 'PATCH', path, { ...admin(), body: { uid: null } });
-    expect(cleared.body).toMatchObject({ uid: null, tags: ['vip'], token: created.body.token });
+    expect(patched.body).toEqual({ ...created.body, uid: 'u2', tags: ['vip'], user_email: 'u2@example.com' });
+    const badEmail = await call(server.apiUrl, 'PATCH', path, { ...admin(), body: { user_email: 'no at sign' } });
+    expect(badEmail.body).toMatchObject({ field: 'user_email', rule: 'email' });
+    const cleared = await call(server.apiUrl, 'PATCH', path, { ...admin(), body: { uid: null, user_email: null } });
+    expect(cleared.body).toMatchObject({ uid: null, tags: ['vip'], token: created.body.token, user_email: null });
     expect((await call(server.apiUrl, 'DELETE', path, admin())).status).toBe(204);
     expect((await call(server.apiUrl, 'GET', path, admin())).status).toBe(404);
   });

@@ -125,6 +125,7 @@ export const subscriptionAnswer = z
     created_at: isoDateTime,
     platform: z.enum(['web', 'apns', 'fcm']),
     token: z.string().nullable().optional().describe('The device token (apns and fcm only)'),
+    user_email: z.string().nullable().describe('The address the subscription belongs to (CloudSignal targets by it); null when none'),
   })
   .meta({ id: 'Subscription' });
 

@@ -3,7 +3,7 @@ import { assertSafeInput, parseJsonBody } from '@pushcast/core';
 import { PushcastError, type Principal } from '@pushcast/domain';
 import type { Queues } from '@pushcast/queues';
 import type { Ledger, QuotaCounter } from '@pushcast/redis-state';
-import type { Db } from '@pushcast/store';
+import { listenForCompletions, type Db } from '@pushcast/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { maxHeaderSize } from 'node:http';
 import type { Logger } from 'pino';
@@ -29,6 +29,8 @@ import { secretKeyRoutes } from './routes/secret-keys.ts';
 import { browserRoutes } from './routes/public/index.ts';
 import { beamsRoutes, isBeamsPath } from './routes/beams/index.ts';
 import { sendBeamsError } from './routes/beams/errors.ts';
+import { CLOUDSIGNAL_PREFIX, cloudSignalRoutes, isCloudSignalPath } from './routes/cloudsignal/index.ts';
+import { sendCloudSignalError } from './routes/cloudsignal/errors.ts';
 import { checkAnswersAgainstDocument, type ContractCheck } from './openapi/contract.ts';
 import { registerOpenApi } from './openapi/document.ts';
 import { documentationOnlySchemas } from './openapi/route-schemas.ts';
@@ -72,10 +74,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // The router's own refusals (a path that is not UTF-8, a parameter over 100 characters) and
     // Node's (headers too large, not HTTP) in Pushcast's error shape too.
     frameworkErrors: (error, request, reply) =>
-      isBeamsPath(request.url) ? sendBeamsError(reply, request, error) : sendError(reply, request, error),
+      isBeamsPath(request.url)
+        ? sendBeamsError(reply, request, error)
+        : isCloudSignalPath(request.url)
+          ? sendCloudSignalError(reply, request, error)
+          : sendError(reply, request, error),
     clientErrorHandler: makeClientErrorHandler(logger, maxHeaderSize),
   });
-  const deps: ApiDeps = { config, db, queues, ledger, quota, logger, auth: createAuthenticator(db, config.adminToken) };
+  // One LISTEN connection, opened by the first request that waits for a notification's outcomes.
+  const completions = listenForCompletions(config.databaseUrl, (err) => logger.warn({ err }, 'notification completion notices lost; waiting requests poll'));
+  app.addHook('onClose', () => completions.close());
+  const deps: ApiDeps = { config, db, queues, ledger, quota, logger, auth: createAuthenticator(db, config.adminToken), completions };
 
   // Bodies are checked whole before anything parses them further: NUL characters, lone surrogates
   // and deep nesting are 422s here (see @pushcast/core's safe-value.ts); a blank body is no body.
@@ -138,6 +147,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(browserRoutes, { deps, logger });
   // Pusher Beams' APIs (/publish_api, …) at the root, as Beams serves them.
   await app.register(beamsRoutes, { deps, drain: { maxBytes: DRAIN_LIMIT, maxMs: DRAIN_MS } });
+
+  // CloudSignal's push API (/v2/push), authenticated by project secret keys.
+  await app.register(cloudSignalRoutes, { prefix: CLOUDSIGNAL_PREFIX, deps, drain: { maxBytes: DRAIN_LIMIT, maxMs: DRAIN_MS } });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;

@@ -110,6 +110,7 @@ export const subscriptionJson = (s: Subscription): SubscriptionAnswer => ({
   created_at: s.createdAt.toISOString(),
   platform: s.platform,
   ...(s.platform === 'web' ? {} : { token: s.deviceToken }),
+  user_email: s.userEmail,
 });
 
 /** A secret key as listed: never the key itself (shown once, when created). */

@@ -85,3 +85,21 @@ export {
 } from './beams/devices.ts';
 export { beamsReportBody, reportBeamsEvent, type BeamsReportOutcome } from './beams/reporting.ts';
 export { deliveriesQuery, failuresQuery, notificationRecords, type RecordPage } from './notifications/delivery-records.ts';
+export { awaitOutcomes, MAX_WAIT_SECONDS, MAX_WAITED_AUDIENCE, type AwaitedOutcomes } from './notifications/await-outcomes.ts';
+export { userEmail, MAX_EMAIL_LENGTH } from './input/email.ts';
+export { projectOfSecretKey } from './cloudsignal/auth.ts';
+export { cloudSignalSendBody, cloudSignalContent, targetOf, topicOfTag, URGENCIES, type CloudSignalSendInput, type CloudSignalTarget } from './cloudsignal/send-input.ts';
+export { cloudSignalRequest, newRequestId, sendCloudSignal, type CloudSignalSendResult, type SendDeps } from './cloudsignal/send.ts';
+export {
+  clientsQuery,
+  CLIENT_STATUSES,
+  deregisterClient,
+  getClient,
+  listClients,
+  registrationIdParams,
+  type Client,
+  type ClientPage,
+  type ClientStatus,
+  type ClientsQuery,
+} from './cloudsignal/clients.ts';
+export { serviceInfo, type ServiceInfo } from './cloudsignal/service.ts';

@@ -47,6 +47,8 @@ export interface Subscription {
   readonly deviceToken: string | null;
   readonly uid: string | null;
   readonly tags: readonly string[];
+  /** The address the subscription belongs to (CloudSignal targets by it); null when none was given. */
+  readonly userEmail: string | null;
   readonly lastClickAt: Date | null;
   readonly createdAt: Date;
 }

@@ -44,6 +44,12 @@ export interface Notification extends NotificationContent {
   readonly externalId: string | null;
   readonly targetUids: readonly string[] | null;
   readonly targetTags: readonly string[] | null;
+  /** Only subscriptions with one of these user emails (CloudSignal's target_user_emails); null = no such condition. */
+  readonly targetEmails: readonly string[] | null;
+  /** Only these subscriptions (CloudSignal's target_registration_ids); null = no such condition. */
+  readonly targetSubscriptionIds: readonly number[] | null;
+  /** Overrides the project's record_deliveries (a send someone waits for records every delivery); null = the project's. */
+  readonly recordDeliveries: 'failures' | 'all' | null; // a RecordDeliveries (delivery-records.ts imports this file)
   readonly sendAt: Date | null;
   /** Sends spread evenly at most this many per minute, over all workers; null = as fast as possible. */
   readonly throttleRatePerMinute: number | null;

@@ -76,6 +76,8 @@ export const RULES = {
   idempotency_key_mismatch: 'the header and the body give different idempotency keys',
   idempotency_key_reused: 'an idempotency key used within 24 hours with another request',
   quota_exceeded: 'the `reject` quota policy: the audience is more than the day has left',
+  one_target: 'a CloudSignal send that gives none, or more than one, of target_all, target_user_emails, target_user_ids, target_registration_ids',
+  wait_audience: '`wait` on a notification for more than 100 recipients, or a scheduled one (with `audience` and `limit`)',
   // Access
   token_required: 'no access token',
   token_invalid: 'an unknown or revoked access token',

@@ -1,5 +1,6 @@
 import { addStats, emptyStats, type DevicePlatform, type NotificationStats, type Platform } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { NOTIFICATION_DONE_CHANNEL } from './notification-completions.ts';
 import { SqlParams } from './sql-params.ts';
 import { audienceWhere, type AudienceFilter } from './subscriptions.ts';
 
@@ -168,7 +169,8 @@ export async function completeNotificationIfDone(db: Queryable, notificationId: 
        RETURNING id, project_id, completed_at)
      SELECT pushcast_emit_event(project_id, 'notification.completed',
               pushcast_notification_counts(id) || jsonb_build_object('completed_at', completed_at),
-              'notification.completed:' || id)
+              'notification.completed:' || id),
+            pg_notify('${NOTIFICATION_DONE_CHANNEL}', id::text)
      FROM sent`,
     [notificationId],
   );

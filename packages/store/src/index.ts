@@ -22,3 +22,4 @@ export * from './rekey.ts';
 export * from './beams-devices.ts';
 export * from './delivery-records.ts';
 export * from './subscriber-statistics.ts';
+export * from './notification-completions.ts';

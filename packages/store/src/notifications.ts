@@ -1,5 +1,6 @@
-import type { ExactPayloads, Notification, NotificationAction, NotificationContent, NotificationStatus, PlatformOverrides } from '@pushcast/domain';
+import type { ExactPayloads, Notification, RecordDeliveries, NotificationAction, NotificationContent, NotificationStatus, PlatformOverrides } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { NOTIFICATION_DONE_CHANNEL } from './notification-completions.ts';
 
 interface NotificationRow {
   id: number;
@@ -24,6 +25,9 @@ interface NotificationRow {
   external_id: string | null;
   target_uids: string[] | null;
   target_tags: string[] | null;
+  target_emails: string[] | null;
+  target_subscription_ids: number[] | null;
+  record_deliveries: RecordDeliveries | null;
   send_at: Date | null;
   throttle_rate_per_minute: number | null;
   status: NotificationStatus;
@@ -36,7 +40,7 @@ interface NotificationRow {
 }
 
 const COLUMNS = `id, project_id, title, body, target_url, icon_url, badge_url, image_url, ttl, require_interaction,
-  silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, payloads, external_id, target_uids, target_tags, send_at, throttle_rate_per_minute, status,
+  silent, urgent, custom_data, actions, starred, custom_metrics, topic, overrides, payloads, external_id, target_uids, target_tags, target_emails, target_subscription_ids, record_deliveries, send_at, throttle_rate_per_minute, status,
   scheduled_count, created_at, planned_at, sending_at, completed_at, cancelled_at`;
 
 const toAction = (a: NotificationRow['actions'][number]): NotificationAction => ({
@@ -69,6 +73,9 @@ const toNotification = (r: NotificationRow): Notification => ({
   externalId: r.external_id,
   targetUids: r.target_uids,
   targetTags: r.target_tags,
+  targetEmails: r.target_emails,
+  targetSubscriptionIds: r.target_subscription_ids,
+  recordDeliveries: r.record_deliveries,
   sendAt: r.send_at,
   throttleRatePerMinute: r.throttle_rate_per_minute,
   status: r.status,
@@ -88,6 +95,9 @@ export interface NewNotification extends NotificationContent {
   readonly scheduledCount: number;
   readonly throttleRatePerMinute?: number | null;
   readonly externalId?: string | null;
+  readonly targetEmails?: readonly string[] | null;
+  readonly targetSubscriptionIds?: readonly number[] | null;
+  readonly recordDeliveries?: RecordDeliveries | null;
 }
 
 export async function insertNotification(db: Queryable, n: NewNotification): Promise<Notification> {
@@ -95,8 +105,10 @@ export async function insertNotification(db: Queryable, n: NewNotification): Pro
   const { rows } = await db.query<NotificationRow>(
     `INSERT INTO notifications (project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
        require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags,
-       send_at, status, scheduled_count, overrides, throttle_rate_per_minute, payloads, external_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+       send_at, status, scheduled_count, overrides, throttle_rate_per_minute, payloads, external_id,
+       target_emails, target_subscription_ids, record_deliveries)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
+       $26, $27, $28)
      RETURNING ${COLUMNS}`,
     [
       n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
@@ -104,9 +116,19 @@ export async function insertNotification(db: Queryable, n: NewNotification): Pro
       n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
       JSON.stringify(n.overrides), n.throttleRatePerMinute ?? null,
       n.payloads === null ? null : JSON.stringify(n.payloads), n.externalId ?? null,
+      n.targetEmails ?? null, n.targetSubscriptionIds ?? null, n.recordDeliveries ?? null,
     ],
   );
   return toNotification(rows[0]!);
+}
+
+/** Find a notification by the id its dialect knows it by (CloudSignal's request_id, Beams' publishId). */
+export async function findNotificationByExternalId(db: Queryable, projectId: number, externalId: string): Promise<Notification | null> {
+  const { rows } = await db.query<NotificationRow>(`SELECT ${COLUMNS} FROM notifications WHERE project_id = $1 AND external_id = $2`, [
+    projectId,
+    externalId,
+  ]);
+  return rows[0] ? toNotification(rows[0]) : null;
 }
 
 export async function findNotification(db: Queryable, id: number): Promise<Notification | null> {
@@ -145,7 +167,8 @@ export async function cancelNotification(db: Queryable, id: number): Promise<Not
        UPDATE notification_chunks SET status = 'cancelled' WHERE notification_id IN (SELECT id FROM n) AND status = 'pending')
      SELECT pushcast_emit_event(project_id, 'notification.cancelled',
               pushcast_notification_counts(id) || jsonb_build_object('cancelled_at', cancelled_at),
-              'notification.cancelled:' || id)
+              'notification.cancelled:' || id),
+            pg_notify('${NOTIFICATION_DONE_CHANNEL}', id::text)
      FROM n`,
     [id],
   );

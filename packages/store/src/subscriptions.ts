@@ -13,11 +13,12 @@ interface SubscriptionRow {
   device_token: string | null;
   uid: string | null;
   tags: string[];
+  user_email: string | null;
   last_click_at: Date | null;
   created_at: Date;
 }
 
-const COLUMNS = 'id, project_id, platform, endpoint, p256dh, auth, device_token, uid, tags, last_click_at, created_at';
+const COLUMNS = 'id, project_id, platform, endpoint, p256dh, auth, device_token, uid, tags, user_email, last_click_at, created_at';
 
 const toSubscription = (r: SubscriptionRow): Subscription => ({
   id: r.id,
@@ -29,6 +30,7 @@ const toSubscription = (r: SubscriptionRow): Subscription => ({
   deviceToken: r.device_token,
   uid: r.uid,
   tags: r.tags,
+  userEmail: r.user_email,
   lastClickAt: r.last_click_at,
   createdAt: r.created_at,
 });
@@ -43,6 +45,10 @@ export interface AudienceFilter {
   readonly platform?: Platform | undefined;
   /** Only subscriptions of these platforms (a notification with exact payloads); undefined = every platform. */
   readonly platforms?: readonly Platform[] | undefined;
+  /** Only subscriptions with one of these user emails, compared case-insensitively. */
+  readonly emails?: readonly string[] | undefined;
+  /** Only these subscriptions (ids of the project's; others match nothing). */
+  readonly ids?: readonly number[] | undefined;
 }
 
 /** The WHERE clause for an audience, with its values in `params`. */
@@ -51,6 +57,10 @@ export function audienceWhere(filter: AudienceFilter, params: SqlParams): string
   if (filter.platform !== undefined) parts.push(`platform = ${params.add(filter.platform)}`);
   if (filter.platforms !== undefined) parts.push(`platform = ANY(${params.add(filter.platforms)}::text[])`);
   if (filter.uids !== undefined) parts.push(`uid = ANY(${params.add(filter.uids)}::text[])`);
+  if (filter.emails !== undefined) {
+    parts.push(`user_email IS NOT NULL AND lower(user_email) = ANY(${params.add(filter.emails.map((e) => e.toLowerCase()))}::text[])`);
+  }
+  if (filter.ids !== undefined) parts.push(`id = ANY(${params.add(filter.ids)}::bigint[])`);
   if (filter.tags) parts.push(tagExprToSql(filter.tags, 'tags', params));
   return parts.join(' AND ');
 }
@@ -62,18 +72,21 @@ export interface NewWebSubscription {
   readonly auth: string;
   readonly uid: string | null;
   readonly tags: readonly string[];
+  /** Undefined keeps what an existing row has; null clears it. */
+  readonly userEmail?: string | null | undefined;
 }
 
 /** Imports a browser subscription; the same endpoint again updates the existing row. */
 export async function upsertWebSubscription(db: Queryable, s: NewWebSubscription): Promise<Subscription> {
   const { rows } = await db.query<SubscriptionRow>(
-    `INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags)
-     VALUES ($1, 'web', $2, $3, $4, $5, $6)
+    `INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags, user_email)
+     VALUES ($1, 'web', $2, $3, $4, $5, $6, $7)
      ON CONFLICT (project_id, endpoint) WHERE platform = 'web'
      DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, uid = EXCLUDED.uid, tags = EXCLUDED.tags,
+                   user_email = CASE WHEN $8::boolean THEN EXCLUDED.user_email ELSE subscriptions.user_email END,
                    updated_at = now()
      RETURNING ${COLUMNS}`,
-    [s.projectId, s.endpoint, s.p256dh, s.auth, s.uid, s.tags],
+    [s.projectId, s.endpoint, s.p256dh, s.auth, s.uid, s.tags, s.userEmail ?? null, s.userEmail !== undefined],
   );
   return toSubscription(rows[0]!);
 }
@@ -85,17 +98,20 @@ export interface NewDeviceSubscription {
   readonly token: string;
   readonly uid: string | null;
   readonly tags: readonly string[];
+  /** Undefined keeps what an existing row has; null clears it. */
+  readonly userEmail?: string | null | undefined;
 }
 
 /** Imports an APNs or FCM device; the same (project, platform, token) again updates the existing row. */
 export async function upsertDeviceSubscription(db: Queryable, s: NewDeviceSubscription): Promise<Subscription> {
   const { rows } = await db.query<SubscriptionRow>(
-    `INSERT INTO subscriptions (project_id, platform, device_token, uid, tags)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO subscriptions (project_id, platform, device_token, uid, tags, user_email)
+     VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (project_id, platform, device_token) WHERE platform <> 'web'
-     DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags, updated_at = now()
+     DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags,
+                   user_email = CASE WHEN $7::boolean THEN EXCLUDED.user_email ELSE subscriptions.user_email END, updated_at = now()
      RETURNING ${COLUMNS}`,
-    [s.projectId, s.platform, s.token, s.uid, s.tags],
+    [s.projectId, s.platform, s.token, s.uid, s.tags, s.userEmail ?? null, s.userEmail !== undefined],
   );
   return toSubscription(rows[0]!);
 }
@@ -113,6 +129,38 @@ export async function listSubscriptions(
     params.values,
   );
   return rows.map(toSubscription);
+}
+
+/** A page by offset (CloudSignal's `limit`/`offset`) in id order, with the filter's total. */
+export async function listSubscriptionsWindow(
+  db: Queryable,
+  filter: AudienceFilter,
+  window: { readonly limit: number; readonly offset: number },
+): Promise<{ readonly subscriptions: Subscription[]; readonly total: number }> {
+  const params = new SqlParams();
+  const where = audienceWhere(filter, params);
+  const [page, total] = await Promise.all([
+    db.query<SubscriptionRow>(
+      `SELECT ${COLUMNS} FROM subscriptions WHERE ${where} ORDER BY id LIMIT ${params.add(window.limit)} OFFSET ${params.add(window.offset)}`,
+      params.values,
+    ),
+    countSubscriptions(db, filter),
+  ]);
+  return { subscriptions: page.rows.map(toSubscription), total };
+}
+
+/**
+ * Deliveries recorded per subscription (delivery records of outcome `delivered`, kept for the
+ * records' retention: every delivery where the project records `all`, and every synchronous send's).
+ */
+export async function deliveredCounts(db: Queryable, projectId: number, ids: readonly number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<{ id: number; n: number }>(
+    `SELECT subscription_id AS id, count(*)::bigint AS n FROM delivery_records
+     WHERE project_id = $1 AND subscription_id = ANY($2::bigint[]) AND outcome = 'delivered' GROUP BY subscription_id`,
+    [projectId, ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.n]));
 }
 
 export type ExportLineFormat = 'ndjson' | 'csv';
@@ -180,15 +228,16 @@ export async function updateSubscription(
   db: Queryable,
   projectId: number,
   id: number,
-  patch: { uid?: string | null; tags?: readonly string[] },
+  patch: { uid?: string | null; tags?: readonly string[]; userEmail?: string | null | undefined },
 ): Promise<Subscription | null> {
   const { rows } = await db.query<SubscriptionRow>(
     `UPDATE subscriptions SET
        uid = CASE WHEN $3::boolean THEN $4 ELSE uid END,
        tags = COALESCE($5, tags),
+       user_email = CASE WHEN $6::boolean THEN $7 ELSE user_email END,
        updated_at = now()
      WHERE project_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-    [projectId, id, patch.uid !== undefined, patch.uid ?? null, patch.tags ?? null],
+    [projectId, id, patch.uid !== undefined, patch.uid ?? null, patch.tags ?? null, patch.userEmail !== undefined, patch.userEmail ?? null],
   );
   return rows[0] ? toSubscription(rows[0]) : null;
 }

@@ -21,6 +21,10 @@ export const UNDOCUMENTED: readonly { readonly route: RegExp; readonly reason: s
   { route: /^\/admin\/queues(\/|$)/, reason: "Bull Board: a page and the board's own JSON API, behind HTTP Basic auth" },
   { route: /^\/api\/v1\/openapi\.json$/, reason: 'the document itself' },
   { route: /^\/docs(\/|$)/, reason: 'the reference page made from the document, and its script' },
+  {
+    route: /^\/v2\/push(\/|$)/,
+    reason: "CloudSignal's push API, as CloudSignal documents it (docs/cloudsignal.md): not in this document yet",
+  },
 ];
 
 export const isUndocumented = (url: string): boolean => UNDOCUMENTED.some(({ route }) => route.test(url));

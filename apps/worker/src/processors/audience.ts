@@ -11,5 +11,12 @@ export function notificationAudience(n: Notification): AudienceFilter {
   }
   // A notification with exact payloads goes only to the platforms it has one for.
   const platforms = n.payloads === null ? undefined : exactPayloadPlatforms(n.payloads);
-  return { projectId: n.projectId, uids: n.targetUids ?? undefined, tags, platforms };
+  return {
+    projectId: n.projectId,
+    uids: n.targetUids ?? undefined,
+    tags,
+    platforms,
+    emails: n.targetEmails ?? undefined,
+    ids: n.targetSubscriptionIds ?? undefined,
+  };
 }

@@ -201,6 +201,15 @@ export interface NotificationDraft {
   readonly tags: ReturnType<typeof parseTargetTags>;
   readonly sendAt: Date | null;
   readonly throttleRatePerMinute: number | null;
+  /** Only subscriptions with one of these user emails (CloudSignal's target_user_emails). */
+  readonly emails?: readonly string[] | null;
+  /** Only these subscriptions (CloudSignal's target_registration_ids). */
+  readonly subscriptionIds?: readonly number[] | null;
+  /**
+   * Someone will wait for every recipient's outcome when the audience is at most this large: the
+   * notification then records each delivery too (record_deliveries 'all'), whatever its project says.
+   */
+  readonly recordAllUpTo?: number;
 }
 
 /** Pushpad's body (flat or wrapped) as a draft: parsed, defaults from the project, sizes checked. */

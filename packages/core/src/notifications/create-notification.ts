@@ -17,6 +17,8 @@ export interface CreatedNotification {
   /** Of the uids asked for, those with a subscription; null when no uids were given or when scheduled. */
   readonly uids: readonly string[] | null;
   readonly sendAt: Date | null;
+  /** Whether every delivery is recorded too (the draft's recordAllUpTo held): its outcomes can be waited for. */
+  readonly recordsAll: boolean;
 }
 
 export interface CreateNotificationRequest {
@@ -28,6 +30,8 @@ export interface CreateNotificationRequest {
   readonly draft: () => NotificationDraft;
   /** The dialect's answer; stored with the key, so that a repeat gets it byte for byte. */
   readonly answer: (created: CreatedNotification) => StoredAnswer;
+  /** Refuses (before anything is stored) an audience larger than `count`: a send that will be waited for. */
+  readonly maxAudience?: { readonly count: number; readonly error: (audience: number) => Error };
 }
 
 export type CreateNotificationResult = StoredAnswer & { readonly replayed: boolean; readonly notificationId: number | null };
@@ -47,13 +51,22 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
   const draft = request.draft();
   // Exact payloads (a Beams publish) go only to the platforms they are for.
   const platforms = draft.content.payloads ? exactPayloadPlatforms(draft.content.payloads) : undefined;
-  const filter = { projectId: project.id, uids: draft.uids ?? undefined, tags: draft.tags, platforms };
+  const filter = {
+    projectId: project.id,
+    uids: draft.uids ?? undefined,
+    tags: draft.tags,
+    platforms,
+    emails: draft.emails ?? undefined,
+    ids: draft.subscriptionIds ?? undefined,
+  };
   const [audience, uids] = draft.sendAt
     ? [{ count: 0, exact: false }, null]
     : await Promise.all([
         estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
         draft.uids ? subscribedUids(db, { ...filter, uids: draft.uids }) : Promise.resolve(null),
       ]);
+  if (request.maxAudience !== undefined && !draft.sendAt && audience.count > request.maxAudience.count) throw request.maxAudience.error(audience.count);
+  const recordAll = draft.recordAllUpTo !== undefined && !draft.sendAt && audience.count <= draft.recordAllUpTo;
   const reach = project.quota.policy === 'reject' && draft.sendAt ? (await estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO)).count : audience.count;
 
   let holding: number | null = null;
@@ -67,6 +80,9 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
       scheduledCount: audience.count,
       throttleRatePerMinute: draft.throttleRatePerMinute,
       externalId: draft.externalId ?? null,
+      targetEmails: draft.emails ?? null,
+      targetSubscriptionIds: draft.subscriptionIds ?? null,
+      recordDeliveries: recordAll ? 'all' : null,
     });
     if (await holdQuotaAtCreate(deps, project, id, reach, draft.sendAt, Date.now())) holding = id;
     // In the notification's transaction: the event exists exactly when the notification does.
@@ -77,7 +93,7 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
       { notification_id: id, project_id: project.id, scheduled: audience.count, send_at: draft.sendAt?.toISOString() ?? null },
       `notification.created:${id}`,
     );
-    return { notificationId: id, ...request.answer({ id, scheduled: audience.count, uids, sendAt: draft.sendAt }) };
+    return { notificationId: id, ...request.answer({ id, scheduled: audience.count, uids, sendAt: draft.sendAt, recordsAll: recordAll }) };
   }).catch(async (err: unknown) => {
     // Held, then the transaction did not commit: the hold must not outlive the notification.
     if (holding !== null) await deps.quota.releaseHold(project.id, holding);

@@ -12,7 +12,15 @@ export async function registerSubscription(deps: { readonly db: Queryable }, pro
       auth: input.auth,
       uid: input.uid,
       tags: [...input.tags],
+      userEmail: input.userEmail,
     });
   }
-  return upsertDeviceSubscription(deps.db, { projectId, platform: input.platform, token: input.token, uid: input.uid, tags: [...input.tags] });
+  return upsertDeviceSubscription(deps.db, {
+    projectId,
+    platform: input.platform,
+    token: input.token,
+    uid: input.uid,
+    tags: [...input.tags],
+    userEmail: input.userEmail,
+  });
 }

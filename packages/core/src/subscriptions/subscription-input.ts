@@ -1,5 +1,6 @@
 import { validationError, type Platform } from '@pushcast/domain';
 import { z } from 'zod';
+import { userEmail } from '../input/email.ts';
 import { apnsToken, authSecret, fcmToken, p256dh, pushEndpoint, tagList, uid } from '../input/fields.ts';
 import { parseInput } from '../input/parse.ts';
 
@@ -12,15 +13,26 @@ export type SubscriptionInput =
       readonly auth: string;
       readonly uid: string | null;
       readonly tags: readonly string[];
+      /** Undefined: not given (a registration again keeps the one it has). */
+      readonly userEmail?: string | null | undefined;
     }
-  | { readonly platform: 'apns' | 'fcm'; readonly token: string; readonly uid: string | null; readonly tags: readonly string[] };
+  | {
+      readonly platform: 'apns' | 'fcm';
+      readonly token: string;
+      readonly uid: string | null;
+      readonly tags: readonly string[];
+      readonly userEmail?: string | null | undefined;
+    };
+
+/** `user_email`: optional in every body; null clears it. */
+const email = userEmail.nullable().optional();
 
 const platform = z.enum(['web', 'apns', 'fcm']);
 const platformOf = z.object({ platform: platform.optional() });
 const WEB_FIELDS = ['endpoint', 'p256dh', 'auth'] as const;
 const deviceBodies = {
-  apns: z.strictObject({ platform: z.literal('apns'), token: apnsToken, uid: uid.nullable().optional(), tags: tagList.optional() }),
-  fcm: z.strictObject({ platform: z.literal('fcm'), token: fcmToken, uid: uid.nullable().optional(), tags: tagList.optional() }),
+  apns: z.strictObject({ platform: z.literal('apns'), token: apnsToken, uid: uid.nullable().optional(), tags: tagList.optional(), user_email: email }),
+  fcm: z.strictObject({ platform: z.literal('fcm'), token: fcmToken, uid: uid.nullable().optional(), tags: tagList.optional(), user_email: email }),
 };
 
 /** The three bodies of a subscription (the push hosts allowed are configuration): what the parser checks, and what a dialect documents. */
@@ -32,12 +44,13 @@ export function subscriptionBodies(allowedPushHosts: readonly string[]) {
     auth: authSecret,
     uid: uid.nullable().optional(),
     tags: tagList.optional(),
+    user_email: email,
   });
   return { web, ...deviceBodies };
 }
 
-/** The subscription update: uid and tags, each left alone when absent. */
-export const subscriptionUpdate = z.strictObject({ uid: uid.nullable().optional(), tags: tagList.optional() });
+/** The subscription update: uid, tags and user_email, each left alone when absent. */
+export const subscriptionUpdate = z.strictObject({ uid: uid.nullable().optional(), tags: tagList.optional(), user_email: email });
 
 function refuseOtherPlatformFields(body: unknown, p: Platform): void {
   if (body === null || typeof body !== 'object') return;
@@ -63,9 +76,17 @@ export function subscriptionParser(allowedPushHosts: readonly string[]): (raw: u
     refuseOtherPlatformFields(raw, p);
     if (p !== 'web') {
       const device = parseInput(deviceBodies[p], raw, 'body');
-      return { platform: p, token: device.token, uid: device.uid ?? null, tags: device.tags ?? [] };
+      return { platform: p, token: device.token, uid: device.uid ?? null, tags: device.tags ?? [], userEmail: device.user_email };
     }
     const web = parseInput(webBody, raw, 'body');
-    return { platform: 'web', endpoint: web.endpoint, p256dh: web.p256dh, auth: web.auth, uid: web.uid ?? null, tags: web.tags ?? [] };
+    return {
+      platform: 'web',
+      endpoint: web.endpoint,
+      p256dh: web.p256dh,
+      auth: web.auth,
+      uid: web.uid ?? null,
+      tags: web.tags ?? [],
+      userEmail: web.user_email,
+    };
   };
 }

@@ -30,7 +30,8 @@ export class RunRecording {
     // ledger calls done has its record, and a crash in between only writes the records again
     // (ON CONFLICT DO NOTHING). A round without anything to record costs nothing more.
     this.#recorder = deps.outcomes.recorder(async (entries) => {
-      const records = deliveryRecordsOf(entries, project.recordDeliveries);
+      // A notification someone waits for records every delivery, whatever its project says.
+      const records = deliveryRecordsOf(entries, n.recordDeliveries ?? project.recordDeliveries);
       if (records.length > 0) await deps.store.insertDeliveryRecords(batch, records);
       await deps.ledger.record(n.id, chunk.index, platform, entries, this.#ttlSeconds);
     });

@@ -1,0 +1,399 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProject } from './support/fixtures.ts';
+import { call } from './support/http.ts';
+import { seedSubscribers, startPipeline, type Pipeline } from './support/pipeline.ts';
+
+// Issue 16: CloudSignal's push API at /v2/push, its users' code with only the base URL changed.
+
+const run = promisify(execFile);
+const SEED_BASE = 'https://api.cloudsignal.io';
+
+let p: Pipeline;
+beforeAll(async () => {
+  p = await startPipeline('cloudsignal');
+  await p.startWorker();
+});
+afterAll(async () => {
+  await p?.close();
+});
+
+interface Service {
+  readonly projectId: number;
+  readonly senderId: number;
+  readonly secretKey: string;
+}
+
+async function newService(name: string): Promise<Service> {
+  const { projectId, senderId } = await createProject(p.server, name);
+  const key = await call(p.server.apiUrl, 'POST', `/projects/${projectId}/secret_keys`, { token: p.server.adminToken });
+  expect(key.status).toBe(201);
+  return { projectId, senderId, secretKey: key.body.secret_key };
+}
+
+/** A browser subscribed through Pushcast's own API (Pushpad's dialect), with a uid and a user email. */
+async function subscribe(s: Service, pushId: string, fields: { uid?: string; user_email?: string } = {}): Promise<number> {
+  const res = await call(p.server.apiUrl, 'POST', `/projects/${s.projectId}/subscriptions`, {
+    token: p.server.adminToken,
+    body: { ...p.push.subscription(pushId), ...fields },
+  });
+  expect(res.status).toBe(201);
+  expect(res.body.user_email).toBe(fields.user_email ?? null);
+  return res.body.id;
+}
+
+const cs = (s: Pick<Service, 'secretKey'>, method: string, path: string, body?: unknown, rawBody?: string) =>
+  fetch(`${p.server.url}/v2/push${path}`, {
+    method,
+    headers: { 'X-Secret-Key': s.secretKey, ...(body !== undefined || rawBody !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : rawBody !== undefined ? { body: rawBody } : {}),
+  }).then(async (res) => ({ status: res.status, headers: res.headers, body: (await res.json()) as any }));
+
+/** A seed's curl command, its base URL changed to this server, run by bash with the key in the environment. */
+async function curl(command: string, secretKey: string): Promise<{ status: number; body: any }> {
+  const changed = command.replaceAll(SEED_BASE, p.server.url).replaceAll('sk_your_secret_key', secretKey);
+  const { stdout } = await run('bash', ['-c', `${changed} -s -w '\\n%{http_code}'`], { env: { ...process.env, CLOUDSIGNAL_SECRET_KEY: secretKey } });
+  const at = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(at + 1)), body: JSON.parse(stdout.slice(0, at)) };
+}
+
+const webMessages = (pushId: string) => p.push.receivedFor(pushId).filter((m) => m.status === 201).map((m) => ({ urgency: m.urgency, payload: JSON.parse(m.plaintext!) }));
+
+const REQUEST_ID = /^req_[0-9a-f]{32}$/;
+
+describe('the seed’s curl examples, base URL changed', () => {
+  it('send your first notification (target_all): completed, every recipient counted', async () => {
+    const s = await newService('first');
+    await subscribe(s, 'first-a', { user_email: 'a@example.com' });
+    await subscribe(s, 'first-b');
+    const res = await curl(
+      `curl -X POST https://api.cloudsignal.io/v2/push/send \\
+-H "Content-Type: application/json" \\
+-H "X-Secret-Key: sk_your_secret_key" \\
+-d '{
+"title": "Hello!",
+"body": "This is your first push notification",
+"target_all": true
+}'`,
+      s.secretKey,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      request_id: expect.stringMatching(REQUEST_ID),
+      total_targets: 2,
+      successful_sends: 2,
+      failed_sends: 0,
+      invalid_registrations: [],
+      message: 'Notifications sent successfully',
+      status: 'completed',
+      notification_id: expect.any(Number),
+    });
+    for (const id of ['first-a', 'first-b']) {
+      expect(webMessages(id).map((m) => [m.payload.title, m.payload.body])).toEqual([['Hello!', 'This is your first push notification']]);
+    }
+  });
+
+  it('send to specific users (target_user_emails, urgency high), broadcast to all, check quota', async () => {
+    const s = await newService('examples');
+    const userId = await subscribe(s, 'ex-user', { user_email: 'User@Example.com', uid: 'u1' });
+    await subscribe(s, 'ex-other', { user_email: 'other@example.com' });
+    const reset = await curl(
+      `curl -X POST https://api.cloudsignal.io/v2/push/send \\
+-H "Content-Type: application/json" \\
+-H "X-Secret-Key: $CLOUDSIGNAL_SECRET_KEY" \\
+-d '{
+"title": "Password Reset",
+"body": "Click to reset your password",
+"target_user_emails": ["user@example.com"],
+"urgency": "high"
+}'`,
+      s.secretKey,
+    );
+    expect(reset.status).toBe(200);
+    expect(reset.body).toMatchObject({ total_targets: 1, successful_sends: 1, failed_sends: 0, invalid_registrations: [], status: 'completed' });
+    // Matched case-insensitively; sent as urgent; nobody else got it.
+    expect(webMessages('ex-user')).toEqual([{ urgency: 'high', payload: expect.objectContaining({ title: 'Password Reset', body: 'Click to reset your password' }) }]);
+    expect(webMessages('ex-other')).toEqual([]);
+    // Nobody with that address: over at once, with nothing to count.
+    const nobody = await cs(s, 'POST', '/send', { title: 't', body: 'b', target_user_emails: ['nobody@example.com'] });
+    expect(nobody.body).toMatchObject({ total_targets: 0, successful_sends: 0, failed_sends: 0, status: 'completed' });
+
+    const broadcast = await curl(
+      `curl -X POST https://api.cloudsignal.io/v2/push/broadcast \\
+-H "Content-Type: application/json" \\
+-H "X-Secret-Key: $CLOUDSIGNAL_SECRET_KEY" \\
+-d '{
+"title": "Maintenance Notice",
+"body": "System maintenance at 2 AM UTC"
+}'`,
+      s.secretKey,
+    );
+    expect(broadcast.status).toBe(200);
+    expect(broadcast.body).toMatchObject({ total_targets: 2, successful_sends: 2, failed_sends: 0, invalid_registrations: [], status: 'completed' });
+    expect(webMessages('ex-other').map((m) => [m.urgency, m.payload.title])).toEqual([['normal', 'Maintenance Notice']]);
+
+    const quota = await curl(
+      `curl https://api.cloudsignal.io/v2/push/quota \\
+-H "X-Secret-Key: $CLOUDSIGNAL_SECRET_KEY"`,
+      s.secretKey,
+    );
+    expect(quota.status).toBe(200);
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    expect(quota.body).toEqual({
+      organization_id: `org_${s.senderId}`,
+      service_id: `svc_${s.projectId}`,
+      // The deployment's default: unlimited.
+      hourly_limit: null,
+      daily_limit: null,
+      hourly_remaining: null,
+      daily_remaining: null,
+      reset_hourly_at: expect.any(String),
+      reset_daily_at: expect.any(String),
+    });
+    expect([hour + 3_600_000, hour + 7_200_000]).toContain(Date.parse(quota.body.reset_hourly_at));
+    expect(quota.body.reset_daily_at).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
+
+    // With a quota set on the project, the numbers: a broadcast to 2 counted against it.
+    await call(p.server.apiUrl, 'PATCH', `/projects/${s.projectId}`, { token: p.server.adminToken, body: { quota_hourly: 1000, quota_daily: 10000 } });
+    expect((await cs(s, 'POST', '/broadcast', { title: 't', body: 'b' })).body).toMatchObject({ successful_sends: 2 });
+    const limited = await cs(s, 'GET', '/quota');
+    expect(limited.body).toMatchObject({ hourly_limit: 1000, daily_limit: 10000, hourly_remaining: 998, daily_remaining: 9998 });
+    expect(userId).toBeGreaterThan(0);
+  });
+
+  it('the JavaScript fetch example (Node.js / Edge Functions), base URL changed', async () => {
+    const s = await newService('fetch');
+    await subscribe(s, 'fetch-customer', { user_email: 'customer@example.com' });
+    process.env.CLOUDSIGNAL_SECRET_KEY = s.secretKey;
+    const base = p.server.url;
+    // The seed's function, with only 'https://api.cloudsignal.io' replaced.
+    async function sendPushNotification(options: { title: string; body: string; emails: string[]; data: unknown }) {
+      const response = await fetch(`${base}/v2/push/send`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Secret-Key': process.env.CLOUDSIGNAL_SECRET_KEY!,
+        },
+        body: JSON.stringify({
+          title: options.title,
+          body: options.body,
+          target_user_emails: options.emails,
+          data: options.data,
+        }),
+      });
+      if (!response.ok) {
+        throw new Error(`Push failed: ${response.status}`);
+      }
+      return response.json();
+    }
+    const answer = await sendPushNotification({
+      title: 'Order Shipped!',
+      body: 'Your order #12345 is on its way',
+      emails: ['customer@example.com'],
+      data: { orderId: '12345', trackingUrl: 'https://...' },
+    });
+    expect(answer).toMatchObject({ total_targets: 1, successful_sends: 1, failed_sends: 0, invalid_registrations: [], status: 'completed' });
+    const [message] = webMessages('fetch-customer');
+    expect(message!.payload).toMatchObject({ title: 'Order Shipped!', body: 'Your order #12345 is on its way' });
+    expect(JSON.parse(message!.payload.custom_data)).toEqual({ orderId: '12345', trackingUrl: 'https://...' });
+  });
+});
+
+describe('errors in CloudSignal’s shape', () => {
+  it('401 without a key or with a wrong one; a key reaches its own project only', async () => {
+    const a = await newService('auth-a');
+    const b = await newService('auth-b');
+    const bClient = await subscribe(b, 'auth-b-1');
+    const none = await fetch(`${p.server.url}/v2/push/quota`);
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({ detail: 'missing X-Secret-Key header', code: 'UNAUTHORIZED', rule: 'token_required' });
+    const wrong = await cs({ secretKey: 'sk_nope' }, 'GET', '/quota');
+    expect(wrong).toMatchObject({ status: 401, body: { detail: 'invalid secret key', code: 'UNAUTHORIZED' } });
+    // A malformed body without a key is still a 401: the key is checked first.
+    const unauthBody = await cs({ secretKey: '' }, 'POST', '/send', undefined, '{');
+    expect(unauthBody.status).toBe(401);
+    expect((await cs(a, 'GET', `/clients/${bClient}`)).body).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await cs(b, 'GET', `/clients/${bClient}`)).status).toBe(200);
+  });
+
+  it('400 INVALID_REQUEST for malformed JSON and every broken field, naming field and rule; 404 for unknown routes', async () => {
+    const s = await newService('invalid');
+    const cases: [unknown, string, string][] = [
+      [{ body: 'b', target_all: true }, 'title', 'required'],
+      [{ title: 't', target_all: true }, 'body', 'required'],
+      [{ title: 'x'.repeat(101), body: 'b', target_all: true }, 'title', 'max_length'],
+      [{ title: 't', body: 'x'.repeat(256), target_all: true }, 'body', 'max_length'],
+      [{ title: 't', body: 'b' }, 'target_all', 'one_target'],
+      [{ title: 't', body: 'b', target_all: false }, 'target_all', 'one_target'],
+      [{ title: 't', body: 'b', target_all: true, target_user_ids: ['u'] }, 'target_all', 'one_target'],
+      [{ title: 't', body: 'b', target_user_emails: ['not-an-email'] }, 'target_user_emails.0', 'email'],
+      [{ title: 't', body: 'b', target_user_emails: [] }, 'target_user_emails', 'min_items'],
+      [{ title: 't', body: 'b', target_registration_ids: ['reg_abc'] }, 'target_registration_ids.0', 'invalid_type'],
+      [{ title: 't', body: 'b', target_all: true, urgency: 'urgent' }, 'urgency', 'invalid_value'],
+      [{ title: 't', body: 'b', target_all: true, ttl: 2_419_201 }, 'ttl', 'max'],
+      [{ title: 't', body: 'b', target_all: true, icon: 'ftp://x' }, 'icon', 'url'],
+      [{ title: 't', body: 'b', target_all: true, colour: 'red' }, 'colour', 'unknown_field'],
+    ];
+    for (const [body, field, rule] of cases) {
+      const res = await cs(s, 'POST', '/send', body);
+      expect([JSON.stringify(body), res.status, res.body.code, res.body.field, res.body.rule]).toEqual([JSON.stringify(body), 400, 'INVALID_REQUEST', field, rule]);
+      expect(typeof res.body.detail).toBe('string');
+    }
+    const bad = await cs(s, 'POST', '/send', undefined, '{"title": ');
+    expect(bad).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', rule: 'json' } });
+    const array = await cs(s, 'POST', '/broadcast', [1]);
+    expect(array).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'body' } });
+    expect(await cs(s, 'GET', '/clients?limit=1001')).toMatchObject({ status: 400, body: { field: 'limit', rule: 'max' } });
+    expect(await cs(s, 'GET', '/clients?status=gone')).toMatchObject({ status: 400, body: { field: 'status', rule: 'invalid_value' } });
+    expect(await cs(s, 'GET', '/nothing')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect(await cs(s, 'GET', '/requests/req_unknown')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+  });
+
+  it('429 QUOTA_EXCEEDED when a reject quota has no room', async () => {
+    const s = await newService('quota');
+    await subscribe(s, 'quota-1');
+    await subscribe(s, 'quota-2');
+    await call(p.server.apiUrl, 'PATCH', `/projects/${s.projectId}`, { token: p.server.adminToken, body: { quota_daily: 1, quota_policy: 'reject' } });
+    const res = await cs(s, 'POST', '/broadcast', { title: 't', body: 'b' });
+    expect(res).toMatchObject({ status: 429, body: { code: 'QUOTA_EXCEEDED', rule: 'quota_exceeded' } });
+  });
+});
+
+describe('clients and service', () => {
+  it('lists with status, user_email, limit and offset; gets one; deregisters with a reason', async () => {
+    const s = await newService('clients');
+    const ids = [
+      await subscribe(s, 'cl-1', { user_email: 'one@example.com', uid: 'u1' }),
+      await subscribe(s, 'cl-2', { user_email: 'two@example.com' }),
+      await subscribe(s, 'cl-3'),
+    ];
+    const all = await cs(s, 'GET', '/clients');
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ total: 3, limit: 100, offset: 0 });
+    expect(all.body.clients.map((c: any) => c.registration_id)).toEqual(ids.map(String));
+    expect(all.body.clients[0]).toEqual({
+      registration_id: String(ids[0]),
+      organization_id: `org_${s.senderId}`,
+      service_id: `svc_${s.projectId}`,
+      status: 'active',
+      is_active: true,
+      is_online: false,
+      is_installed: false,
+      is_subscribed: true,
+      user_email: 'one@example.com',
+      uid: 'u1',
+      platform: 'web',
+      last_active: expect.any(String),
+      notification_count: 0,
+      device_info: { browser_name: null, browser_version: null, os_name: null, device_type: null },
+      created_at: expect.any(String),
+    });
+    const page = await cs(s, 'GET', '/clients?limit=1&offset=1');
+    expect(page.body).toMatchObject({ total: 3, limit: 1, offset: 1 });
+    expect(page.body.clients.map((c: any) => c.registration_id)).toEqual([String(ids[1])]);
+    const byEmail = await cs(s, 'GET', '/clients?user_email=TWO@example.com');
+    expect(byEmail.body.clients.map((c: any) => c.registration_id)).toEqual([String(ids[1])]);
+    expect(byEmail.body.total).toBe(1);
+
+    // A send counts towards notification_count (a small send records every delivery).
+    await cs(s, 'POST', '/send', { title: 't', body: 'b', target_registration_ids: [String(ids[0]), ids[1]] });
+    const one = await cs(s, 'GET', `/clients/${ids[0]}`);
+    expect(one.body).toMatchObject({ registration_id: String(ids[0]), notification_count: 1 });
+    expect((await cs(s, 'GET', `/clients/${ids[2]}`)).body.notification_count).toBe(0);
+
+    const gone = await cs(s, 'DELETE', `/clients/${ids[2]}?reason=user_requested`);
+    expect(gone).toMatchObject({ status: 200, body: { success: true, registration_id: String(ids[2]), message: 'Client deregistered successfully' } });
+    const broadcast = await cs(s, 'POST', '/broadcast', { title: 't', body: 'b' });
+    expect(broadcast.body).toMatchObject({ total_targets: 2, successful_sends: 2 });
+    expect(webMessages('cl-3')).toEqual([]);
+  });
+
+  it('service: the project as CloudSignal’s PWA service', async () => {
+    const s = await newService('service');
+    await subscribe(s, 'svc-1');
+    const key = await call(p.server.apiUrl, 'GET', `/projects/${s.projectId}/vapid_public_key`, {});
+    const res = await cs(s, 'GET', '/service');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      service_id: `svc_${s.projectId}`,
+      organization_id: `org_${s.senderId}`,
+      service_identifier: `project-${s.projectId}`,
+      service_name: 'service',
+      vapid_public_key: key.body.vapid_public_key,
+      contact_email: null,
+      notifications_enabled: true,
+      is_active: true,
+      hourly_notification_limit: null,
+      daily_notification_limit: null,
+      active_registrations: 1,
+      push_subscribers: 1,
+    });
+  });
+});
+
+describe('synchronous small sends, queued large ones', () => {
+  it('30 recipients of whom 8 are gone at the push service: exact counts, and the gone ones named', async () => {
+    const s = await newService('thirty');
+    const ids: number[] = [];
+    const gone: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      const pushId = `thirty-${i}`;
+      const id = await subscribe(s, pushId, { uid: `user-${i}` });
+      ids.push(id);
+      if (i % 4 === 1) {
+        p.push.script(pushId, [{ status: 410 }], { sticky: true });
+        gone.push(id);
+      }
+    }
+    expect(gone).toHaveLength(8);
+    const res = await cs(s, 'POST', '/send', { title: 'Thirty', body: 'b', target_user_ids: ids.map((_, i) => `user-${i}`) });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ total_targets: 30, successful_sends: 22, failed_sends: 8, status: 'completed' });
+    expect(res.body.invalid_registrations).toEqual(gone.map(String));
+    // The same later, by request id; and the gone ones are no longer clients.
+    const later = await cs(s, 'GET', `/requests/${res.body.request_id}`);
+    expect(later.body).toEqual(res.body);
+    expect((await cs(s, 'GET', '/clients')).body.total).toBe(22);
+  });
+
+  it('more than 100 recipients, or async_mode: queued at once; GET /requests/{id} gives the counts later', async () => {
+    const s = await newService('large');
+    await seedSubscribers(p.server.db, p.push, s.projectId, 101, { idPrefix: 'large-' });
+    const res = await cs(s, 'POST', '/broadcast', { title: 'Large', body: 'b' });
+    expect(res.body).toEqual({
+      request_id: expect.stringMatching(REQUEST_ID),
+      total_targets: 101,
+      successful_sends: 0,
+      failed_sends: 0,
+      invalid_registrations: [],
+      message: 'Notifications queued for processing',
+      status: 'queued',
+      notification_id: expect.any(Number),
+    });
+    const done = await until(async () => {
+      const r = await cs(s, 'GET', `/requests/${res.body.request_id}`);
+      return r.body.status === 'completed' && r.body;
+    });
+    expect(done).toMatchObject({ total_targets: 101, successful_sends: 101, failed_sends: 0, invalid_registrations: [], message: 'Notifications sent successfully' });
+
+    const small = await newService('async');
+    await subscribe(small, 'async-1');
+    const queued = await cs(small, 'POST', '/send', { title: 't', body: 'b', target_all: true, async_mode: true });
+    expect(queued.body).toMatchObject({ status: 'queued', total_targets: 1, successful_sends: 0 });
+    const later = await until(async () => {
+      const r = await cs(small, 'GET', `/requests/${queued.body.request_id}`);
+      return r.body.status === 'completed' && r.body;
+    });
+    expect(later).toMatchObject({ total_targets: 1, successful_sends: 1, failed_sends: 0 });
+  });
+});
+
+/** Polls until `check` holds (the test's own timeout bounds it). */
+async function until<T>(check: () => Promise<T | undefined | false>): Promise<T> {
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
