@@ -10,8 +10,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { finished as streamFinished } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { acceptImport, applyImportSlice, insertImport, openStagingCopy, stagedRowLine, type StagedRow } from '@pushcast/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImportSubscriptionsProcessor } from '../apps/worker/src/processors/import-subscriptions.ts';
 import { createProject, scopedToken } from './support/fixtures.ts';
 import { browserKeys, call, localEndpoint } from './support/http.ts';
 import { startPipeline, type Pipeline } from './support/pipeline.ts';
@@ -239,6 +243,55 @@ describe('the command line', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('applying an import in slices and lanes', () => {
+  /** Stages rows and accepts the import without enqueueing its job: the test applies it itself. */
+  async function staged(projectId: number, rows: readonly StagedRow[]): Promise<number> {
+    const { db } = pipeline.server;
+    const created = await insertImport(db, projectId, 'ndjson');
+    const client = await db.connect();
+    try {
+      const copy = openStagingCopy(client);
+      copy.end(rows.map((r) => stagedRowLine(created.id, r)).join(''));
+      await streamFinished(copy);
+    } finally {
+      client.release();
+    }
+    await acceptImport(db, created.id, { rows: rows.length, rejected: 0, errors: [] });
+    return created.id;
+  }
+  const job = { id: 'test', updateProgress: async () => {} } as any;
+
+  it('a later row of an endpoint or token wins across slices and lanes; a resumed apply finishes what is left', async () => {
+    const { projectId } = await createProject(pipeline.server, 'slices');
+    const keys = browserKeys();
+    const [a, b, c] = [localEndpoint(), localEndpoint(), localEndpoint()];
+    const web = (line: number, endpoint: string, uid: string): StagedRow => ({ line, platform: 'web', endpoint, ...keys, uid, tags: [uid] });
+    const apns = (line: number, uid: string): StagedRow => ({ line, platform: 'apns', token: 'ef'.repeat(32), uid, tags: [] });
+    // Slices of two lines: (0,2] (2,4] (4,6] (6,8] (8,10]; line 4 was rejected by the API, so it is missing.
+    const rows = [web(1, a, 'a1'), web(2, b, 'b1'), apns(3, 't1'), web(5, a, 'a2'), web(6, c, 'c1'), apns(7, 't2'), web(8, c, 'c2'), web(9, a, 'a3'), web(10, b, 'b2')];
+    const id = await staged(projectId, rows);
+
+    // A first try that dies after one slice of lane 0, then a whole retry.
+    const first = await applyImportSlice(pipeline.server.db, id, projectId, { afterLine: 0, throughLine: 2, lane: 0, lanes: 2 });
+    expect(first).toBeLessThanOrEqual(2);
+    const apply = makeImportSubscriptionsProcessor({ db: pipeline.server.db, logger: pino({ level: 'silent' }), sliceLines: 2, lanes: 2 });
+    await apply({ importId: id }, job);
+
+    const done = await finished(id);
+    // 9 rows, 4 subscriptions (a, b, c, the token): every other row updated one of them.
+    expect(done).toMatchObject({ status: 'completed', rows: 9, inserted: 4, updated: 5, rejected: 0 });
+    const subs = await allSubscriptions(projectId);
+    expect(subs.map((s) => s.uid).sort()).toEqual(['a3', 'b2', 'c2', 't2']);
+    expect(subs.find((s) => s.uid === 'a3')).toMatchObject({ endpoint: a, tags: ['a3'] });
+    const left = await pipeline.server.db.query('SELECT count(*)::int AS n FROM subscription_import_rows WHERE import_id = $1', [id]);
+    expect(left.rows[0].n).toBe(0);
+
+    // Applying a completed import again changes nothing.
+    await apply({ importId: id }, job);
+    expect(await finished(id)).toMatchObject({ inserted: 4, updated: 5 });
   });
 });
 
