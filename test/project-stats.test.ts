@@ -1,5 +1,7 @@
-import { applyImportBatch, insertWebSubscriptionsBulk, purgeDeletedProject, snapshotSubscriberCounts } from '@pushcast/store';
+import { insertWebSubscriptionsBulk, purgeDeletedProject, snapshotSubscriberCounts } from '@pushcast/store';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImportSubscriptionsProcessor } from '../apps/worker/src/processors/import-subscriptions.ts';
 import { apnsToken, fcmToken } from './support/devices.ts';
 import { createProject, scopedToken } from './support/fixtures.ts';
 import { browserKeys, call, localEndpoint } from './support/http.ts';
@@ -72,7 +74,8 @@ describe('subscriber statistics', () => {
     });
     expect(upload.status).toBe(202);
     const { id: importId } = (await upload.json()) as { id: number };
-    while (!(await applyImportBatch(s.db, importId, 10_000)).done);
+    // Applied here, by the worker's processor (this server runs no worker); two lanes, as in production.
+    await makeImportSubscriptionsProcessor({ db: s.db, logger: pino({ level: 'silent' }) })({ importId }, { id: 'test', updateProgress: async () => {} } as any);
     expect((await admin('GET', `/imports/${importId}`)).body).toMatchObject({ status: 'completed', inserted: 2, updated: 1 });
     expect((await admin('DELETE', `/projects/${projectId}/subscriptions/${web.body.id}`)).status).toBe(204);
     // Many rows deleted in one statement.
