@@ -3,7 +3,7 @@ import { insertDeviceSubscriptionsBulk } from '@pushcast/store';
 import { apnsToken, fcmToken, giveProjectCredentials } from './support/devices.ts';
 import { createProject } from './support/fixtures.ts';
 import { call } from './support/http.ts';
-import { startPipeline, waitForNotification, type Pipeline } from './support/pipeline.ts';
+import { seedSubscribers, startPipeline, waitForNotification, type Pipeline } from './support/pipeline.ts';
 import { waitFor } from './support/processes.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.ts';
 
@@ -111,5 +111,74 @@ describe('the credential breaker', () => {
     expect(rejected.apns_credentials.rejected_reason).toBe('apns_InvalidProviderToken');
     expect((await api('GET', `/notifications/${rb.body.id}`)).body).toMatchObject({ status: 'sending', failed_count: 0 });
     expect((await api('GET', `/projects/${good.projectId}`)).body.apns_credentials.status).toBe('active');
+  });
+
+  it('Web Push: push services refusing the VAPID subject 50 times in a row hold the project; a new website resumes it', async () => {
+    const { projectId } = await createProject(p.server, 'vapid');
+    const hook = await api('POST', `/projects/${projectId}/webhooks`, { url: receiver.url, events: ['credentials.rejected'] });
+    // The VAPID subject is the project's website: the push service will not take this one.
+    expect((await api('PATCH', `/projects/${projectId}`, { website: 'https://refused.example' })).status).toBe(200);
+    p.push.refuseSubject('https://refused.example', 403);
+    const SUBSCRIBERS = 1_000;
+    const ids = await seedSubscribers(p.server.db, p.push, projectId, SUBSCRIBERS, { idPrefix: 'vapid-' });
+    const before = p.push.counters().requests;
+    const sent = await api('POST', `/projects/${projectId}/notifications`, { body: 'vapid', ttl: 3600 });
+    const id: number = sent.body.id;
+
+    const rejected = await waitFor('web push rejected', async () => {
+      const project = (await api('GET', `/projects/${projectId}`)).body;
+      return project.web_push.status === 'rejected' ? project : undefined;
+    });
+    expect(rejected.web_push).toMatchObject({ rejected_reason: 'vapid_rejected_403', rejected_at: expect.any(String) });
+    expect(rejected.apns_credentials).toBeNull();
+
+    // Held: those refused before the breaker tripped are failed (each could have been a
+    // subscription under another key), the rest wait, and the push service hears nothing more.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const refused = p.push.counters().requests - before;
+    expect(refused).toBeGreaterThanOrEqual(50);
+    expect(refused).toBeLessThan(SUBSCRIBERS / 2);
+    const held = (await api('GET', `/notifications/${id}`)).body;
+    expect(held).toMatchObject({ status: 'sending', successfully_sent_count: 0, failed_count: refused });
+    const failures: { reason: string }[] = [];
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page: { data: { reason: string }[]; next_cursor: string | null } = (await api('GET', `/notifications/${id}/failures${cursor ? `?cursor=${cursor}` : ''}`)).body;
+      failures.push(...page.data);
+      cursor = page.next_cursor;
+    }
+    expect(failures).toHaveLength(refused);
+    expect(new Set(failures.map((f) => f.reason))).toEqual(new Set(['vapid_rejected_403']));
+    const quiet = p.push.counters().requests;
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(p.push.counters().requests).toBe(quiet);
+
+    const event = await waitFor('credentials.rejected for web', () =>
+      receiver.verified(hook.body.secret).find((x) => x.payload.type === 'credentials.rejected' && x.payload.data.project_id === projectId),
+    );
+    expect(event.payload.data).toMatchObject({ platform: 'web', reason: 'vapid_rejected_403' });
+
+    // A subject the push service takes: active again, and everyone not failed gets it, once.
+    const patched = await api('PATCH', `/projects/${projectId}`, { website: 'https://accepted.example' });
+    expect(patched.body.web_push).toEqual({ status: 'active', rejected_reason: null, rejected_at: null });
+    const done = await waitForNotification(p.server, id);
+    expect(done).toMatchObject({ successfully_sent_count: SUBSCRIBERS - refused, failed_count: refused, expired_count: 0 });
+    const delivered = p.push.received().filter((m) => m.status === 201 && ids.includes(m.id));
+    expect(new Set(delivered.map((m) => m.id)).size).toBe(SUBSCRIBERS - refused);
+    expect(delivered).toHaveLength(SUBSCRIBERS - refused);
+    expect(delivered.every((m) => m.vapid.sub === 'https://accepted.example')).toBe(true);
+  });
+
+  it('Web Push: stale subscriptions refused among deliveries never hold the project', async () => {
+    const { projectId } = await createProject(p.server, 'stale');
+    const SUBSCRIBERS = 400;
+    const ids = await seedSubscribers(p.server.db, p.push, projectId, SUBSCRIBERS, { idPrefix: 'stale-' });
+    // 3 in 10 were made under another VAPID key: 120 refusals in all, more than the threshold,
+    // but never 50 without a delivery in between.
+    const stale = ids.filter((_, i) => i % 10 < 3);
+    for (const s of stale) p.push.script(s, [{ status: 403 }], { sticky: true });
+    const sent = await api('POST', `/projects/${projectId}/notifications`, { body: 'stale', ttl: 3600 });
+    const done = await waitForNotification(p.server, sent.body.id);
+    expect(done).toMatchObject({ successfully_sent_count: SUBSCRIBERS - stale.length, failed_count: stale.length });
+    expect((await api('GET', `/projects/${projectId}`)).body.web_push.status).toBe('active');
   });
 });

@@ -80,6 +80,11 @@ export const projectAnswer = z
       .object({ project_id: z.string(), client_email: z.string(), private_key_id: z.string().nullable(), updated_at: isoDateTime, ...credentialsState })
       .nullable()
       .describe('A summary; the private key is never answered'),
+    web_push: z
+      .object(credentialsState)
+      .describe(
+        "Web Push with the sender's VAPID key: `rejected` when push services refused it (401/403) 50 times in a row; sends wait until the project's website (the VAPID subject) or sender is changed",
+      ),
   })
   .meta({ id: 'Project' });
 

@@ -77,10 +77,11 @@ export const projectJson = (p: Project, credentials: ProjectCredentialsSummary):
     updated_at: credentials.fcm.updatedAt.toISOString(),
     ...credentialsStateJson(credentials.fcm),
   },
+  web_push: credentialsStateJson(credentials.web),
 });
 
 /** `active`, or `rejected` by the provider (with its reason) until the credentials are set again. */
-const credentialsStateJson = (c: CredentialsState) => ({
+const credentialsStateJson = (c: Omit<CredentialsState, 'updatedAt'>) => ({
   status: c.status,
   rejected_reason: c.rejectedReason,
   rejected_at: c.rejectedAt?.toISOString() ?? null,

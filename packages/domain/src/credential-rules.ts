@@ -256,6 +256,8 @@ export function credentialsAad(projectId: number, platform: DevicePlatform): str
 export interface ProjectCredentialsSummary {
   readonly apns: (ApnsCredentialsSummary & CredentialsState) | null;
   readonly fcm: (FcmCredentialsSummary & CredentialsState) | null;
+  /** Web Push sends with the sender's VAPID key, always there; only its state is the project's. */
+  readonly web: Omit<CredentialsState, 'updatedAt'>;
 }
 
 /**
@@ -271,4 +273,8 @@ export interface CredentialsState {
   readonly rejectedAt: Date | null;
 }
 
-export const NO_CREDENTIALS: ProjectCredentialsSummary = Object.freeze({ apns: null, fcm: null });
+export const NO_CREDENTIALS: ProjectCredentialsSummary = Object.freeze({
+  apns: null,
+  fcm: null,
+  web: Object.freeze({ status: 'active', rejectedReason: null, rejectedAt: null }),
+});

@@ -68,6 +68,12 @@ export interface LocalPushService {
    * (VAPID, headers, size, decryption). Once used up it answers 201, or repeats the last answer if `sticky`.
    */
   script(id: string, answers: ScriptedAnswer[], opts?: { sticky?: boolean }): void;
+  /**
+   * From now on, refuse every request whose VAPID JWT names this subject (`sub`), as Apple's push
+   * service answers a contact it will not take (403 `BadJwtToken`); `allowSubject` takes it back.
+   */
+  refuseSubject(subject: string, status?: 401 | 403): void;
+  allowSubject(subject: string): void;
   /** Live view; empty when `record: false`. */
   received(): readonly ReceivedMessage[];
   receivedFor(id: string): readonly ReceivedMessage[];
@@ -120,6 +126,8 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
 
   const verifier = createVapidVerifier();
   const scripts = new Map<string, Script>();
+  /** Subjects refused with a status (`refuseSubject`): a contact the service will not take. */
+  const refusedSubjects = new Map<string, number>();
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let received: ReceivedMessage[] = [];
@@ -166,9 +174,12 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
     let decryptError: string | undefined;
     const fail = (status: number, text: string): Answer => ({ status, headers: NO_HEADERS, text, delayMs: 0 });
 
+    const refusedStatus = vapid.sub === undefined ? undefined : refusedSubjects.get(vapid.sub);
     if (!vapid.valid) {
       counters.vapidInvalid++;
       answer = fail(401, `VAPID: ${vapid.error ?? 'invalid'}`);
+    } else if (refusedStatus !== undefined) {
+      answer = fail(refusedStatus, '{"reason":"BadJwtToken"}');
     } else if (ttl === undefined) {
       answer = fail(400, 'TTL header is required');
     } else if (Number.isNaN(ttl)) {
@@ -360,6 +371,12 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
     caPem,
     caFile,
     subscription: (id) => deriveSubscription(origin, id, seed),
+    refuseSubject(subject, status = 403) {
+      refusedSubjects.set(subject, status);
+    },
+    allowSubject(subject) {
+      refusedSubjects.delete(subject);
+    },
     script(id, answers, scriptOpts) {
       if (answers.length === 0) {
         scripts.delete(id);

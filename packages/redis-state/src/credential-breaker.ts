@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CREDENTIAL_REFUSALS_TO_REJECT, type DevicePlatform } from '@pushcast/domain';
+import { CREDENTIAL_REFUSALS_TO_REJECT, WEB_PUSH_REFUSALS_TO_REJECT, type Platform } from '@pushcast/domain';
 import type { RedisConnection } from './connection.ts';
 
 const NOTE_REFUSALS = readFileSync(new URL('./lua/note-refusals-1.lua', import.meta.url), 'utf8');
@@ -9,7 +9,7 @@ type Scripts = { pushcastNoteRefusals(key: string, refusals: number, delivered: 
 /** One credential of one project, as the breaker counts it: a new credential starts a new count. */
 export interface BreakerKey {
   readonly projectId: number;
-  readonly platform: DevicePlatform;
+  readonly platform: Platform;
   /** The credential refused (its fingerprint); a slice without refusals need not know it. */
   readonly fingerprint?: string | undefined;
 }
@@ -36,15 +36,17 @@ export class CredentialBreaker {
   readonly #scripts: Scripts;
   readonly #prefix: string;
   readonly #threshold: number;
+  readonly #webThreshold: number;
   /** Streaks this process added to lately (project and platform → the streak's key and when): a delivery resets them. */
   readonly #seen = new Map<string, { key: string; at: number }>();
 
-  constructor(redis: RedisConnection, prefix: string, threshold = CREDENTIAL_REFUSALS_TO_REJECT) {
+  constructor(redis: RedisConnection, prefix: string, threshold = CREDENTIAL_REFUSALS_TO_REJECT, webThreshold = WEB_PUSH_REFUSALS_TO_REJECT) {
     redis.defineCommand('pushcastNoteRefusals', { numberOfKeys: 1, lua: NOTE_REFUSALS });
     this.#redis = redis;
     this.#scripts = redis as unknown as Scripts;
     this.#prefix = prefix;
     this.#threshold = threshold;
+    this.#webThreshold = webThreshold;
   }
 
   /** Counts a slice's answers; true when the credential has now been refused enough times in a row to reject it. */
@@ -64,7 +66,7 @@ export class CredentialBreaker {
     this.#seen.delete(credential); // so that the map stays in order of last refusal
     this.#seen.set(credential, { key, at: Date.now() });
     const streak = await this.#scripts.pushcastNoteRefusals(key, v.refusedSinceDelivery, v.delivered ? 1 : 0, STREAK_TTL_S);
-    return streak >= this.#threshold;
+    return streak >= (k.platform === 'web' ? this.#webThreshold : this.#threshold);
   }
 
   #forgetOld(): void {

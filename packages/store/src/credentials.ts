@@ -11,6 +11,7 @@ import {
   type DevicePlatform,
   type ProjectCredentials,
   CREDENTIALS_REJECTED,
+  NO_CREDENTIALS,
   type CredentialsState,
   type ProjectCredentialsSummary,
   type Result,
@@ -18,6 +19,7 @@ import {
 } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 import { openSealed, sealedParams, type SecretUnreadableReason } from './sealed.ts';
+import { listWebPushRejections } from './web-push-rejections.ts';
 
 /**
  * Provider credentials per project (table `project_credentials`, migration 0004), sealed with
@@ -116,13 +118,19 @@ export async function listCredentialSummaries(
   db: Queryable,
   projectIds: readonly number[],
 ): Promise<Map<number, ProjectCredentialsSummary>> {
-  const result = new Map<number, ProjectCredentialsSummary>(projectIds.map((id) => [id, { apns: null, fcm: null }]));
+  const result = new Map<number, ProjectCredentialsSummary>(projectIds.map((id) => [id, NO_CREDENTIALS]));
   if (projectIds.length === 0) return result;
-  const { rows } = await db.query<SummaryRow>(
-    `SELECT project_id, platform, summary, updated_at, rejected_at, rejected_reason FROM project_credentials WHERE project_id = ANY($1::bigint[])`,
-    [projectIds],
-  );
-  for (const r of rows) result.set(r.project_id, withSummary(result.get(r.project_id) ?? { apns: null, fcm: null }, r));
+  const [{ rows }, web] = await Promise.all([
+    db.query<SummaryRow>(
+      `SELECT project_id, platform, summary, updated_at, rejected_at, rejected_reason FROM project_credentials WHERE project_id = ANY($1::bigint[])`,
+      [projectIds],
+    ),
+    listWebPushRejections(db, projectIds),
+  ]);
+  for (const r of rows) result.set(r.project_id, withSummary(result.get(r.project_id) ?? NO_CREDENTIALS, r));
+  for (const [id, r] of web) {
+    result.set(id, { ...(result.get(id) ?? NO_CREDENTIALS), web: { status: 'rejected', rejectedReason: r.reason, rejectedAt: r.rejectedAt } });
+  }
   return result;
 }
 

@@ -23,3 +23,4 @@ export * from './beams-devices.ts';
 export * from './delivery-records.ts';
 export * from './subscriber-statistics.ts';
 export * from './notification-completions.ts';
+export * from './web-push-rejections.ts';

@@ -99,7 +99,10 @@ export type ProjectPatch = Partial<Omit<NewProject, 'quota'>> & { quota?: Partia
 
 export async function updateProject(db: Queryable, id: number, patch: ProjectPatch): Promise<Project | null> {
   const { rows } = await db.query<ProjectRow>(
-    `UPDATE projects SET
+    // A new website (the VAPID subject) or sender (the VAPID key) is what a project whose Web Push
+    // sends the push services refused changes to resume them: the hold goes with it.
+    `WITH resumed AS (DELETE FROM web_push_rejections WHERE project_id = $1 AND $21::boolean)
+     UPDATE projects SET
        sender_id = COALESCE($2, sender_id),
        name = COALESCE($3, name),
        website = COALESCE($4, website),
@@ -136,6 +139,7 @@ export async function updateProject(db: Queryable, id: number, patch: ProjectPat
       patch.allowedOrigins ?? null,
       patch.browserTagsAllowed ?? null,
       patch.recordDeliveries ?? null,
+      patch.website !== undefined || patch.senderId !== undefined,
     ],
   );
   return rows[0] ? toProject(rows[0]) : null;

@@ -1,6 +1,7 @@
-import { err, expiresAt, ok, openToken, type SecretKeyring } from '@pushcast/domain';
+import { createHash } from 'node:crypto';
+import { CREDENTIALS_REJECTED, err, expiresAt, ok, openToken, type SecretKeyring, type SendOutcome } from '@pushcast/domain';
 import { webPushNotificationOf, type WebPushClient } from '@pushcast/providers';
-import { loadSenderKeys, loadWebRecipients, openTrackingKeySource, type Db, type WebRecipient } from '@pushcast/store';
+import { findWebPushRejection, loadSenderKeys, loadWebRecipients, openTrackingKeySource, type Db, type WebRecipient } from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
 
 /** RFC 8292 wants a contact: the project's site if it is https, else a mailto at its host. */
@@ -8,6 +9,15 @@ export function vapidSubject(website: string): string {
   const url = new URL(website);
   return url.protocol === 'https:' ? url.origin : `mailto:webpush@${url.hostname}`;
 }
+
+/** What push services judge of a VAPID credential: the key and the subject, as one fingerprint for the breaker. */
+export function vapidFingerprint(publicKey: string, subject: string): string {
+  return createHash('sha256').update(`${publicKey}\n${subject}`).digest('base64url').slice(0, 22);
+}
+
+/** A 401/403 names the VAPID credential it refused, for the credential breaker (still final for the recipient). */
+const namingVapid = (fingerprint: string, o: SendOutcome): SendOutcome =>
+  o.kind === 'failed' && (o.status === 401 || o.status === 403) ? { ...o, credential: fingerprint } : o;
 
 /**
  * Web Push: browser subscriptions, VAPID keys of the project's sender (its private key opened once
@@ -30,6 +40,9 @@ export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: S
       const key = await loadOpenKey();
       const message = webPushNotificationOf(n, ttlLeft(expiresAt(n), nowMs));
       const vapid = { ...sender.value, subject: vapidSubject(project.website) };
+      const fingerprint = vapidFingerprint(vapid.publicKeyPem, vapid.subject);
+      // Held while the push services' refusal still applies (a new website or sender lifts it).
+      if ((await findWebPushRejection(deps.db, project.id))?.fingerprint === fingerprint) return err(CREDENTIALS_REJECTED);
       return ok(async (slice, onOutcome) => {
         await Promise.all(
           slice.map(async (r, i) => {
@@ -38,7 +51,7 @@ export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: S
               { ...message, openToken: openToken(key, n.id, r.id) },
               vapid,
             );
-            onOutcome(i, outcome!);
+            onOutcome(i, namingVapid(fingerprint, outcome!));
           }),
         );
       });

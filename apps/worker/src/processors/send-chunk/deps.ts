@@ -1,10 +1,11 @@
-import type { DeliveryRecordInput, DevicePlatform, Notification, NotificationStats, NotificationStatus, Project, QuotaLimits } from '@pushcast/domain';
+import type { DeliveryRecordInput, Notification, NotificationStats, NotificationStatus, Platform, Project, QuotaLimits } from '@pushcast/domain';
 import type { CredentialBreaker, Ledger, OutcomeBatcher, QuotaCounter, ThrottleGate } from '@pushcast/redis-state';
 import {
   completeChunk,
   emitQuotaExhausted,
   insertDeliveryRecords,
   rejectProjectCredentials,
+  rejectWebPush,
   type DeliveryRecordBatch,
   deleteSubscriptionsByIds,
   findChunk,
@@ -34,8 +35,8 @@ export interface ChunkStore {
   insertDeliveryRecords(batch: DeliveryRecordBatch, records: readonly DeliveryRecordInput[]): Promise<void>;
   /** Emits quota.exhausted for the window that resets at `resetsAt`, once per window. */
   quotaExhausted(projectId: number, window: 'hourly' | 'daily', limit: number, resetsAt: Date): Promise<void>;
-  /** Marks the project's credential `fingerprint` rejected and emits credentials.rejected, once. */
-  rejectCredentials(projectId: number, platform: DevicePlatform, fingerprint: string, reason: string): Promise<boolean>;
+  /** Marks the project's credential `fingerprint` (Web Push: its VAPID key and subject) rejected and emits credentials.rejected, once. */
+  rejectCredentials(projectId: number, platform: Platform, fingerprint: string, reason: string): Promise<boolean>;
 }
 
 export function chunkStore(db: Db): ChunkStore {
@@ -50,7 +51,8 @@ export function chunkStore(db: Db): ChunkStore {
     completeChunk: (notificationId, index, stats) => completeChunk(db, notificationId, index, stats),
     insertDeliveryRecords: (batch, records) => insertDeliveryRecords(db, batch, records),
     quotaExhausted: (projectId, window, limit, resetsAt) => emitQuotaExhausted(db, projectId, window, limit, resetsAt),
-    rejectCredentials: (projectId, platform, fingerprint, reason) => rejectProjectCredentials(db, projectId, platform, fingerprint, reason),
+    rejectCredentials: (projectId, platform, fingerprint, reason) =>
+      platform === 'web' ? rejectWebPush(db, projectId, fingerprint, reason) : rejectProjectCredentials(db, projectId, platform, fingerprint, reason),
   };
 }
 

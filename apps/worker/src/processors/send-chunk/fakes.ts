@@ -6,7 +6,7 @@ import {
   emptyStats,
   ok,
   type DeliveryRecordInput,
-  type DevicePlatform,
+  type Platform,
   type Notification,
   type NotificationStats,
   type Project,
@@ -127,7 +127,7 @@ export class FakeStore implements ChunkStore {
   async quotaExhausted(_projectId: number, window: string, _limit: number, resetsAt: Date) {
     this.exhausted.push(`${window}@${resetsAt.toISOString()}`);
   }
-  async rejectCredentials(_projectId: number, _platform: DevicePlatform, fingerprint: string, reason: string) {
+  async rejectCredentials(_projectId: number, _platform: Platform, fingerprint: string, reason: string) {
     if (this.rejected.some((r) => r.fingerprint === fingerprint)) return false;
     this.rejected.push({ fingerprint, reason });
     return true;

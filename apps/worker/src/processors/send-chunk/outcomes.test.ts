@@ -101,4 +101,29 @@ describe('the credential breaker', () => {
     expect(f.channel.sent).toEqual([]);
     expect(f.ledger.ledgerOf(0).size).toBe(0);
   });
+
+  it('Web Push: 401/403 naming the VAPID credential are failures for their recipients, and count towards the breaker', async () => {
+    const f = fixture(25);
+    const breaker = new FakeBreaker();
+    const web: Channel<Recipient, 'web'> = { ...apns(f), platform: 'web' };
+    f.channel.answer = () => ({ kind: 'failed', reason: 'vapid_rejected_403', status: 403, credential: 'vapid1' });
+    const step = await runChunk(web, { ...f.deps, breaker }, job);
+    expect(step).toEqual({ kind: 'defer', delayMs: f.deps.quotaRecheckMs, why: 'credentials' });
+    expect(f.channel.sent).toEqual(range(1, 10));
+    // Final for those refused (each may be a subscription made under another key)…
+    expect(f.store.records.map((r) => [r.subscriptionId, r.outcome, r.reason])).toEqual(range(1, 10).map((id) => [id, 'failed', 'vapid_rejected_403']));
+    // …and the project's Web Push held with the reason.
+    expect(f.store.rejected).toEqual([{ fingerprint: 'vapid1', reason: 'vapid_rejected_403' }]);
+  });
+
+  it('Web Push: a 400 is a failure the breaker does not count', async () => {
+    const f = fixture(25);
+    const breaker = new FakeBreaker();
+    const web: Channel<Recipient, 'web'> = { ...apns(f), platform: 'web' };
+    f.channel.answer = () => ({ kind: 'failed', reason: 'http_400', status: 400 });
+    expect(await runChunk(web, { ...f.deps, breaker }, job)).toEqual({ kind: 'finished' });
+    expect(breaker.streak).toBe(0);
+    expect(f.store.rejected).toEqual([]);
+    expect(f.store.records).toHaveLength(25);
+  });
 });

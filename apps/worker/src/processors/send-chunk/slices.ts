@@ -155,7 +155,8 @@ async function sendSlice<R extends Recipient>(
 
 /**
  * A slice's answers as the credential breaker counts them, in the order they came: refusals of the
- * project's credential, and whether a delivery came after them (the credential works after all).
+ * project's credential (devices' `refused`, Web Push's 401/403 failures), and whether a delivery
+ * came after them (the credential works after all).
  */
 class Refusals {
   refused = 0;
@@ -167,7 +168,7 @@ class Refusals {
     if (o.kind === 'delivered') {
       this.delivered = true;
       this.sinceDelivery = 0;
-    } else if (o.kind === 'refused') {
+    } else if (o.kind === 'refused' || (o.kind === 'failed' && o.credential !== undefined)) {
       this.refused += 1;
       this.sinceDelivery += 1;
       this.last = { reason: o.reason, credential: o.credential };
@@ -178,13 +179,14 @@ class Refusals {
   async verdict(deps: StepDeps, run: ChunkRun): Promise<ChunkStep | undefined> {
     const platform = run.platform;
     const credential = this.last?.credential;
-    if (!deps.breaker || platform === 'web' || (this.refused > 0 && credential === undefined)) return undefined;
+    if (!deps.breaker || (this.refused > 0 && credential === undefined)) return undefined;
     const key = { projectId: run.notification.projectId, platform, fingerprint: credential };
     const tripped = await deps.breaker.observe(key, { refused: this.refused, refusedSinceDelivery: this.sinceDelivery, delivered: this.delivered });
     if (!tripped || credential === undefined) return undefined;
     const marked = await deps.store.rejectCredentials(key.projectId, platform, credential, this.last!.reason);
     run.log.warn({ reason: this.last!.reason, marked }, 'the provider keeps refusing the project\'s credentials: its chunks wait for new ones');
-    // Those refused are not in the ledger: the run that follows new credentials sends them.
+    // Devices refused are not in the ledger: the run that follows new credentials sends them (Web
+    // Push's refused recipients were failed: each may have been a subscription under another key).
     return { kind: 'defer', delayMs: deps.quotaRecheckMs, why: 'credentials' };
   }
 }
