@@ -389,6 +389,63 @@ describe('synchronous small sends, queued large ones', () => {
   });
 });
 
+describe("Pushpad's create with ?wait= (synchronous small sends in Pushcast's own API)", () => {
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${p.server.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${p.server.adminToken}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    }).then(async (res) => ({ status: res.status, headers: res.headers, body: (await res.json()) as any }));
+
+  it('answers when every recipient has an outcome, each with subscription_id, uid, platform, outcome, provider_status, reason', async () => {
+    const s = await newService('wait');
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i += 1) ids.push(await subscribe(s, `wait-${i}`, { uid: i < 4 ? 'alice' : 'bob' }));
+    p.push.script('wait-1', [{ status: 410 }], { sticky: true });
+    p.push.script('wait-2', [{ status: 400 }], { sticky: true });
+    const res = await api('POST', `/projects/${s.projectId}/notifications?wait=10`, { body: 'Your password was reset', uids: ['alice', 'carol'] });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      id: expect.any(Number),
+      scheduled: 4,
+      uids: ['alice'],
+      completed: true,
+      results: [
+        { subscription_id: ids[0], uid: 'alice', platform: 'web', outcome: 'delivered', provider_status: null, reason: null },
+        { subscription_id: ids[1], uid: 'alice', platform: 'web', outcome: 'pruned', provider_status: 410, reason: null },
+        { subscription_id: ids[2], uid: 'alice', platform: 'web', outcome: 'failed', provider_status: 400, reason: expect.any(String) },
+        { subscription_id: ids[3], uid: 'alice', platform: 'web', outcome: 'delivered', provider_status: null, reason: null },
+      ],
+    });
+    expect(webMessages('wait-4')).toEqual([]);
+    // The notification as Pushcast's API shows it agrees.
+    const n = await api('GET', `/notifications/${res.body.id}`);
+    expect(n.body).toMatchObject({ status: 'sent', successfully_sent_count: 2, pruned_count: 1, failed_count: 1 });
+
+    // A repeat with the same idempotency key answers the same (and says it is a replay).
+    const key = { 'idempotency-key': 'wait-once' };
+    const first = await api('POST', `/projects/${s.projectId}/notifications?wait=5`, { body: 'b', uids: ['bob'] }, key);
+    const again = await api('POST', `/projects/${s.projectId}/notifications?wait=5`, { body: 'b', uids: ['bob'] }, key);
+    expect(first.body).toMatchObject({ completed: true, results: [{ subscription_id: ids[4], outcome: 'delivered' }] });
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('refuses a wait for more than 100 recipients or for a scheduled notification (422 wait_audience), and a wait out of 1-10', async () => {
+    const s = await newService('wait-large');
+    await seedSubscribers(p.server.db, p.push, s.projectId, 101, { idPrefix: 'wl-' });
+    const large = await api('POST', `/projects/${s.projectId}/notifications?wait=5`, { body: 'b' });
+    expect(large).toMatchObject({ status: 422, body: { field: 'wait', rule: 'wait_audience', audience: 101, limit: 100 } });
+    const scheduled = await api('POST', `/projects/${s.projectId}/notifications?wait=5`, { body: 'b', send_at: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(scheduled).toMatchObject({ status: 422, body: { field: 'wait', rule: 'wait_audience' } });
+    // Nothing was created by either.
+    expect((await api('GET', `/projects/${s.projectId}/notifications`)).body).toEqual([]);
+    for (const wait of ['0', '11', 'x', '1.5']) {
+      expect((await api('POST', `/projects/${s.projectId}/notifications?wait=${wait}`, { body: 'b' })).body).toMatchObject({ field: 'wait' });
+    }
+  });
+});
+
 /** Polls until `check` holds (the test's own timeout bounds it). */
 async function until<T>(check: () => Promise<T | undefined | false>): Promise<T> {
   for (;;) {

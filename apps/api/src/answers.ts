@@ -210,12 +210,26 @@ export const notificationAnswer = z
   })
   .meta({ id: 'Notification' });
 
+/** One recipient's outcome in a waited-for create (`?wait=`). */
+export const recipientResultAnswer = z
+  .object({
+    subscription_id: id,
+    uid: z.string().nullable(),
+    platform: z.enum(['web', 'apns', 'fcm']),
+    outcome: z.enum(DELIVERY_RECORD_OUTCOMES),
+    provider_status: z.number().int().nullable().describe("The push service's HTTP status, when it answered one"),
+    reason: z.string().nullable().describe("The provider's reason (Unregistered, UNREGISTERED, …) or Pushcast's code"),
+  })
+  .meta({ id: 'RecipientResult' });
+
 export const createdNotificationAnswer = z
   .union([
     z.object({
       id,
       scheduled: count.describe('Recipients (exact up to 100,000, an estimate above)'),
       uids: z.array(z.string()).optional().describe('The given uids that are subscribed'),
+      completed: z.boolean().optional().describe('With `?wait=`: every recipient has an outcome (false: the wait ran out first)'),
+      results: z.array(recipientResultAnswer).optional().describe('With `?wait=`: each recipient with an outcome so far, in subscription order'),
     }),
     z.object({ id, send_at: isoDateTime }),
   ])

@@ -227,3 +227,13 @@ export const importJson = (i: SubscriptionImport): ImportAnswer => ({
   created_at: i.createdAt.toISOString(),
   finished_at: i.finishedAt?.toISOString() ?? null,
 });
+
+/** One recipient's outcome in a waited-for create (`?wait=`), from its delivery record. */
+export const recipientResultJson = (r: DeliveryRecord) => ({
+  subscription_id: r.subscriptionId,
+  uid: r.uid,
+  platform: r.platform,
+  outcome: r.outcome,
+  provider_status: r.status,
+  reason: r.reason,
+});

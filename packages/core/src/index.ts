@@ -103,3 +103,4 @@ export {
   type ClientsQuery,
 } from './cloudsignal/clients.ts';
 export { serviceInfo, type ServiceInfo } from './cloudsignal/service.ts';
+export { waitQuery, waitRefused } from './notifications/wait-input.ts';

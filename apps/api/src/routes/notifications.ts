@@ -1,5 +1,9 @@
 import {
+  awaitOutcomes,
   cancelNotification,
+  MAX_WAITED_AUDIENCE,
+  waitQuery,
+  waitRefused,
   createNotification,
   flatNotificationBody,
   IDEMPOTENCY_FIELD,
@@ -18,7 +22,7 @@ import { requireProject } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { createdNotificationAnswer, customMetricAnswer, notificationAnswer } from '../answers.ts';
 import { AUTHENTICATED, empty, errors, json, WITH_BODY, withHeaders } from '../openapi/route-schemas.ts';
-import { notificationJson } from '../serializers.ts';
+import { notificationJson, recipientResultJson } from '../serializers.ts';
 import { IDEMPOTENCY_HEADER, idempotencyKey, REPLAYED_HEADER, sendReplay, takeIdempotencyKey } from './idempotency-key.ts';
 
 const projectParams = z.object({ projectId: idParam });
@@ -44,8 +48,11 @@ const schemas = {
     description:
       'Sends to every subscription of the project, or to those of `uids` and/or matching `tags` (expressions, OR-ed); ' +
       'scheduled with `send_at`. With an idempotency key, a repeat within 24 hours answers the first answer again ' +
-      `(with \`${REPLAYED_HEADER}: true\`). A \`reject\` quota policy refuses what the day has no room for (429 \`quota_exceeded\`).`,
+      `(with \`${REPLAYED_HEADER}: true\`). A \`reject\` quota policy refuses what the day has no room for (429 \`quota_exceeded\`). ` +
+      `With \`?wait=N\` (at most ${MAX_WAITED_AUDIENCE} recipients, sent now) it answers once every recipient has an outcome, or after N seconds, ` +
+      'with `completed` and per-recipient `results`.',
     params: projectParams,
+    querystring: waitQuery,
     headers: z.object({ [IDEMPOTENCY_HEADER.toLowerCase()]: idempotencyKey.optional() }),
     body: createBody,
     response: {
@@ -114,17 +121,33 @@ export async function notificationRoutes(app: FastifyInstance, deps: ApiDeps): P
 
   app.post('/projects/:projectId/notifications', { schema: schemas.create }, async (request, reply) => {
     const project = await loadProject(request.principal, request.params);
+    const { wait } = parseInput(waitQuery, request.query, 'query');
     const keyed = takeIdempotencyKey(request.headers, request.body);
     const result = await createNotification(deps, {
       project,
       keyed,
       route: { method: 'POST', path: `/projects/${project.id}/notifications` },
-      draft: () => notificationDraft(keyed.body, project, Date.now()),
+      draft: () => {
+        const draft = notificationDraft(keyed.body, project, Date.now());
+        if (wait === undefined) return draft;
+        if (draft.sendAt) throw waitRefused(null);
+        // Every delivery recorded too, so that the answer can list each recipient.
+        return { ...draft, recordAllUpTo: MAX_WAITED_AUDIENCE };
+      },
+      ...(wait === undefined ? {} : { maxAudience: { count: MAX_WAITED_AUDIENCE, error: waitRefused } }),
       answer: ({ id, scheduled, uids, sendAt }) => ({
         status: 201,
         body: sendAt ? { id, send_at: sendAt.toISOString() } : { id, scheduled, ...(uids ? { uids } : {}) },
       }),
     });
+    const created = result.body as { id: number; scheduled?: number };
+    // A repeat of a waited-for create waits again (for outcomes that may have come since).
+    if (wait !== undefined && created.scheduled !== undefined) {
+      const awaited = await awaitOutcomes(deps, created.id, wait * 1000);
+      const body = { ...created, completed: awaited.done, results: awaited.records.map(recipientResultJson) };
+      if (result.replayed) return sendReplay(reply, { status: result.status, body });
+      return reply.code(result.status).send(body);
+    }
     if (result.replayed) return sendReplay(reply, result);
     return reply.code(result.status).send(result.body);
   });
