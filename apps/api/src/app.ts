@@ -24,6 +24,7 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { deliveryRecordRoutes } from './routes/delivery-records.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { secretKeyRoutes } from './routes/secret-keys.ts';
 import { browserRoutes } from './routes/public/index.ts';
@@ -150,6 +151,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // CloudSignal's push API (/v2/push), authenticated by project secret keys.
   await app.register(cloudSignalRoutes, { prefix: CLOUDSIGNAL_PREFIX, deps, drain: { maxBytes: DRAIN_LIMIT, maxMs: DRAIN_MS } });
+  // The console (a web page, a client of /api/v1 like any other).
+  await app.register(consoleRoutes);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;

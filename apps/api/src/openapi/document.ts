@@ -25,6 +25,7 @@ export const UNDOCUMENTED: readonly { readonly route: RegExp; readonly reason: s
     route: /^\/v2\/push(\/|$)/,
     reason: "CloudSignal's push API, as CloudSignal documents it (docs/cloudsignal.md): not in this document yet",
   },
+  { route: /^\/console(\/|$)/, reason: 'the console: a web page and its assets, itself a client of this document\'s API' },
 ];
 
 export const isUndocumented = (url: string): boolean => UNDOCUMENTED.some(({ route }) => route.test(url));
