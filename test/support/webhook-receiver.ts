@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
@@ -35,6 +36,17 @@ export function verifyWebhook(secret: string, r: ReceivedWebhook): any {
   } catch {
     return null;
   }
+}
+
+/**
+ * Verifies a Pusher Beams webhook request as Beams documents it: `Webhook-Signature` is the hex
+ * HMAC-SHA1 of the raw body keyed by the secret. The parsed body, or null when it does not hold.
+ */
+export function verifyBeamsWebhook(secret: string, r: ReceivedWebhook): any {
+  const expected = createHmac('sha1', secret).update(r.body).digest();
+  const given = Buffer.from(r.headers['webhook-signature'] ?? '', 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  return JSON.parse(r.body);
 }
 
 /** A real HTTPS webhook receiver on loopback, with a self-signed certificate the worker trusts explicitly. */

@@ -1,5 +1,5 @@
 import { apnsOverride, fcmOverride, webOverride } from '@pushcast/core';
-import { DELIVERY_RECORD_OUTCOMES, RECORD_DELIVERIES, RULES, type ErrorKind, type Rule } from '@pushcast/domain';
+import { DELIVERY_RECORD_OUTCOMES, RECORD_DELIVERIES, RULES, WEBHOOK_FORMATS, type ErrorKind, type Rule } from '@pushcast/domain';
 import { z } from 'zod';
 import { statusByKind } from './http-errors.ts';
 
@@ -304,7 +304,9 @@ export const webhookAnswer = z
     id,
     project_id: id,
     url: z.string(),
-    events: z.array(z.string()).describe('Event types, groups (`notification.*`) or `*`'),
+    format: z.enum(WEBHOOK_FORMATS).describe("`standard`: Standard Webhooks; `beams`: Pusher Beams' requests and signature (docs/beams.md)"),
+    custom_data: z.record(z.string(), z.unknown()).describe("Beams' `custom_data`, sent in every request of a `beams` webhook (`{}` otherwise)"),
+    events: z.array(z.string()).describe('Event types, groups (`notification.*`) or `*`; a `beams` webhook names Beams\' `v1.…` events'),
     description: z.string(),
     enabled: z.boolean(),
     disabled_reason: z.string().nullable().describe('Why Pushcast disabled it (a 410, 3 days of failures)'),
@@ -314,7 +316,7 @@ export const webhookAnswer = z
   .meta({ id: 'Webhook' });
 
 export const webhookWithSecretAnswer = webhookAnswer
-  .extend({ secret: z.string().describe('The signing secret (`whsec_…`): shown on create and rotation only') })
+  .extend({ secret: z.string().describe('The signing secret (`whsec_…`, or the one given to a `beams` webhook): shown on create and rotation only') })
   .meta({ id: 'WebhookWithSecret' });
 
 export const webhookAttemptAnswer = z

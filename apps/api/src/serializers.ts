@@ -194,6 +194,8 @@ export const webhookJson = (w: Webhook): WebhookAnswer => ({
   id: w.id,
   project_id: w.projectId,
   url: w.url,
+  format: w.format,
+  custom_data: w.customData,
   events: w.events,
   description: w.description,
   enabled: w.enabled,

@@ -65,6 +65,8 @@ export interface WorkerOptions {
   readonly webhookCa?: string;
   /** Waits before a webhook's 2nd, 3rd, … attempt (tests shorten them). */
   readonly webhookRetryDelaysMs?: readonly number[];
+  /** The same for webhooks of format `beams` (tests shorten Beams' schedule). */
+  readonly beamsWebhookRetryDelaysMs?: readonly number[];
   readonly webhookDispatch?: WebhookDispatcherOptions;
 }
 
@@ -162,6 +164,7 @@ export async function startWorker(
       logger,
       metrics: observability.webhookMetrics,
       ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
+      ...(options.beamsWebhookRetryDelaysMs ? { beamsRetryDelaysMs: options.beamsWebhookRetryDelaysMs } : {}),
     }),
   };
 

@@ -100,6 +100,7 @@ export const RULES = {
   cursor: 'a `cursor` that is not one a previous page of this list gave',
   // Webhooks
   event_type: 'a webhook event type Pushcast does not send (nor a group like notification.* or *)',
+  webhook_format: "a webhook field or event its format does not take: Beams' `v1.…` events, `secret` and `custom_data` only with format `beams`, only those events with it",
 } as const satisfies Record<string, string>;
 
 export type Rule = keyof typeof RULES;

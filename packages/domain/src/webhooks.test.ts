@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkWebhookUrl, isWebhookEventFilter, nextWebhookStep, webhookWants, WEBHOOK_RETRY_DELAYS_MS } from './webhooks.ts';
+import {
+  BEAMS_WEBHOOK_RETRY_DELAYS_MS,
+  checkWebhookUrl,
+  isWebhookEventFilter,
+  nextWebhookStep,
+  webhookWants,
+  WEBHOOK_RETRY_DELAYS_MS,
+} from './webhooks.ts';
 
 const now = new Date('2026-05-01T12:00:00Z');
 const ago = (ms: number) => new Date(now.getTime() - ms);
@@ -50,5 +57,30 @@ describe('webhook URLs and events', () => {
     expect(webhookWants(['notification.*'], 'notification.completed')).toBe(true);
     expect(webhookWants(['notification.*'], 'subscription.pruned')).toBe(false);
     expect(webhookWants(['*'], 'quota.exhausted')).toBe(true);
+  });
+});
+
+describe("Beams' webhooks", () => {
+  it("retry on Beams' schedule: four times, 10 s, 30 s, 120 s and 300 s after the attempt before, then the delivery fails", () => {
+    const waits: number[] = [];
+    let at = now;
+    for (let attempt = 1; ; attempt += 1) {
+      const step = nextWebhookStep({ status: 500, error: null }, attempt, now, at, BEAMS_WEBHOOK_RETRY_DELAYS_MS);
+      if (step.delivery !== 'retry') {
+        expect(step).toEqual({ delivery: 'failed', failingSince: now, disable: null });
+        break;
+      }
+      waits.push(step.nextAttemptAt.getTime() - at.getTime());
+      at = step.nextAttemptAt;
+    }
+    expect(waits).toEqual([10_000, 30_000, 120_000, 300_000]);
+  });
+
+  it('go only to webhooks that name them: * and groups are Pushcast events', () => {
+    expect(webhookWants(['*'], 'v1.UserNotificationOpen')).toBe(false);
+    expect(webhookWants(['v1.UserNotificationOpen'], 'v1.UserNotificationOpen')).toBe(true);
+    expect(webhookWants(['v1.UserNotificationOpen'], 'v1.PublishToUsersAttempt')).toBe(false);
+    expect(isWebhookEventFilter('v1.PublishToUsersAttempt')).toBe(true);
+    expect(isWebhookEventFilter('v1.*')).toBe(false);
   });
 });

@@ -20,19 +20,32 @@ export const WEBHOOK_EVENT_TYPES = {
   'quota.exhausted': 'a project used up its hourly or daily quota',
   'credentials.rejected': "a provider refused a project's credentials",
   'webhook.test': 'sent by `POST …/webhooks/:id/test` to that webhook only',
+  // Pusher Beams' own, for webhooks of format `beams`, which name them (docs/beams.md).
+  'v1.PublishToUsersAttempt': 'Beams: a publish to users is over (users_delivered_to_gateway, users_no_devices, users_gateway_failed)',
+  'v1.UserNotificationAcknowledgement': "Beams: a user's device reported a publish delivered",
+  'v1.UserNotificationOpen': 'Beams: a user opened a publish on one of their devices',
 } as const satisfies Record<string, string>;
 
 export type WebhookEventType = keyof typeof WEBHOOK_EVENT_TYPES;
 
-/** What an `events` entry may be: an event type, a group (`notification.*`) or `*`. */
+/** Pusher Beams' event types: sent only to webhooks that name them (`*` and groups are Pushcast's own events). */
+export const BEAMS_WEBHOOK_EVENT_TYPES = ['v1.PublishToUsersAttempt', 'v1.UserNotificationAcknowledgement', 'v1.UserNotificationOpen'] as const;
+export const isBeamsWebhookEvent = (type: string): boolean => type.startsWith('v1.');
+
+/** How a webhook's requests are shaped and signed: Standard Webhooks, or Pusher Beams' way. */
+export const WEBHOOK_FORMATS = ['standard', 'beams'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** What an `events` entry may be: an event type, a group of Pushcast's own (`notification.*`) or `*`. */
 export function isWebhookEventFilter(entry: string): boolean {
   if (entry === '*') return true;
-  if (entry.endsWith('.*')) return Object.keys(WEBHOOK_EVENT_TYPES).some((t) => t.startsWith(entry.slice(0, -1)));
+  if (entry.endsWith('.*')) return Object.keys(WEBHOOK_EVENT_TYPES).some((t) => !isBeamsWebhookEvent(t) && t.startsWith(entry.slice(0, -1)));
   return Object.hasOwn(WEBHOOK_EVENT_TYPES, entry);
 }
 
 /** Does a webhook with these `events` get this type? (The same rule as pushcast_webhook_wants in SQL.) */
 export function webhookWants(events: readonly string[], type: string): boolean {
+  if (isBeamsWebhookEvent(type)) return events.includes(type);
   return events.some((e) => e === '*' || e === type || (e.endsWith('.*') && type.startsWith(e.slice(0, -1))));
 }
 
@@ -135,11 +148,19 @@ export function nextWebhookStep(
   return { delivery: 'retry', nextAttemptAt: new Date(now.getTime() + delay), failingSince: since };
 }
 
+/** Beams' schedule: four retries, 10 s, 30 s, 120 s and 300 s after the attempt before. */
+export const BEAMS_WEBHOOK_RETRY_DELAYS_MS: readonly number[] = [10_000, 30_000, 120_000, 300_000];
+/** Beams expects a 2xx within three seconds; a slower answer is a failure. */
+export const BEAMS_WEBHOOK_TIMEOUT_MS = 3_000;
+
 /** A project's webhook as stored (its secrets are never part of it). */
 export interface Webhook {
   readonly id: number;
   readonly projectId: number;
   readonly url: string;
+  readonly format: WebhookFormat;
+  /** Beams' `custom_data`: in the body of every request of a `beams` webhook. */
+  readonly customData: Readonly<Record<string, unknown>>;
   readonly events: readonly string[];
   readonly description: string;
   readonly enabled: boolean;

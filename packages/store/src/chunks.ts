@@ -158,7 +158,8 @@ export async function completeChunk(
 /**
  * Marks a notification sent when nothing of it is pending; true if this call did. The same
  * statement emits `notification.completed` with its counts (webhooks' outbox), so the event exists
- * exactly when the notification is sent.
+ * exactly when the notification is sent; and for a Beams publish to users, Beams'
+ * `v1.PublishToUsersAttempt` from its delivery records.
  */
 export async function completeNotificationIfDone(db: Queryable, notificationId: number): Promise<boolean> {
   const { rows } = await db.query(
@@ -166,11 +167,17 @@ export async function completeNotificationIfDone(db: Queryable, notificationId: 
        UPDATE notifications SET status = 'sent', completed_at = now(), updated_at = now()
        WHERE id = $1 AND status = 'sending' AND planned_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM notification_chunks WHERE notification_id = $1 AND status = 'pending')
-       RETURNING id, project_id, completed_at)
+       RETURNING id, project_id, completed_at, external_id, target_uids, send_at, created_at)
      SELECT pushcast_emit_event(project_id, 'notification.completed',
               pushcast_notification_counts(id) || jsonb_build_object('completed_at', completed_at),
               'notification.completed:' || id),
-            pg_notify('${NOTIFICATION_DONE_CHANNEL}', id::text)
+            pg_notify('${NOTIFICATION_DONE_CHANNEL}', id::text),
+            -- A Beams publish to users: its per-user results, for Beams' webhooks.
+            CASE WHEN starts_with(external_id, 'pubid-') AND target_uids IS NOT NULL THEN
+              pushcast_emit_event(project_id, 'v1.PublishToUsersAttempt',
+                pushcast_beams_users_attempt(id, project_id, external_id, (COALESCE(send_at, created_at) AT TIME ZONE 'UTC')::date, target_uids),
+                'v1.PublishToUsersAttempt:' || id)
+            END
      FROM sent`,
     [notificationId],
   );

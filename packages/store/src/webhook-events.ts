@@ -1,4 +1,4 @@
-import type { WebhookEventType } from '@pushcast/domain';
+import type { WebhookEventType, WebhookFormat } from '@pushcast/domain';
 import pg from 'pg';
 import type { Queryable } from './db.ts';
 
@@ -155,7 +155,11 @@ export interface DeliveryToAttempt {
   readonly attempts: number;
   readonly status: 'pending' | 'delivered' | 'failed';
   readonly webhookId: number;
+  /** The webhook's Beams id (`Webhook-ID-UUID`). */
+  readonly webhookUuid: string;
   readonly url: string;
+  readonly format: WebhookFormat;
+  readonly customData: Readonly<Record<string, unknown>>;
   readonly enabled: boolean;
   readonly failingSince: Date | null;
   readonly eventId: string;
@@ -170,7 +174,10 @@ export async function loadWebhookDelivery(db: Queryable, deliveryId: number): Pr
     attempts: number;
     status: DeliveryToAttempt['status'];
     webhook_id: number;
+    webhook_uuid: string;
     url: string;
+    format: WebhookFormat;
+    custom_data: Record<string, unknown>;
     enabled: boolean;
     failing_since: Date | null;
     event_id: string;
@@ -178,7 +185,7 @@ export async function loadWebhookDelivery(db: Queryable, deliveryId: number): Pr
     data: unknown;
     created_at: Date;
   }>(
-    `SELECT d.id, d.attempts, d.status, d.webhook_id, w.url, w.enabled AND p.deleted_at IS NULL AS enabled, w.failing_since,
+    `SELECT d.id, d.attempts, d.status, d.webhook_id, w.uuid AS webhook_uuid, w.url, w.format, w.custom_data, w.enabled AND p.deleted_at IS NULL AS enabled, w.failing_since,
             e.id AS event_id, e.type, e.data, e.created_at
      FROM webhook_deliveries d
      JOIN webhooks w ON w.id = d.webhook_id
@@ -194,7 +201,10 @@ export async function loadWebhookDelivery(db: Queryable, deliveryId: number): Pr
     attempts: r.attempts,
     status: r.status,
     webhookId: r.webhook_id,
+    webhookUuid: r.webhook_uuid,
     url: r.url,
+    format: r.format,
+    customData: r.custom_data,
     enabled: r.enabled,
     failingSince: r.failing_since,
     eventId: r.event_id,

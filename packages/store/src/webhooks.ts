@@ -1,4 +1,4 @@
-import { sealSecret, webhookSecretAad, type SecretKeyring, type Webhook, type WebhookAttempt } from '@pushcast/domain';
+import { sealSecret, webhookSecretAad, type SecretKeyring, type Webhook, type WebhookAttempt, type WebhookFormat } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 import { openSealed, type SecretUnreadableReason } from './sealed.ts';
 
@@ -12,6 +12,8 @@ interface WebhookRow {
   id: number;
   project_id: number;
   url: string;
+  format: WebhookFormat;
+  custom_data: Record<string, unknown>;
   events: string[];
   description: string;
   enabled: boolean;
@@ -20,12 +22,14 @@ interface WebhookRow {
   updated_at: Date;
 }
 
-const COLUMNS = `id, project_id, url, events, description, enabled, disabled_reason, created_at, updated_at`;
+const COLUMNS = `id, project_id, url, format, custom_data, events, description, enabled, disabled_reason, created_at, updated_at`;
 
 const toWebhook = (r: WebhookRow): Webhook => ({
   id: r.id,
   projectId: r.project_id,
   url: r.url,
+  format: r.format,
+  customData: r.custom_data,
   events: r.events,
   description: r.description,
   enabled: r.enabled,
@@ -37,6 +41,8 @@ const toWebhook = (r: WebhookRow): Webhook => ({
 export interface NewWebhook {
   readonly projectId: number;
   readonly url: string;
+  readonly format: WebhookFormat;
+  readonly customData: Readonly<Record<string, unknown>>;
   readonly events: readonly string[];
   readonly description: string;
 }
@@ -49,11 +55,24 @@ export async function insertWebhook(db: Queryable, secretKey: Buffer, w: NewWebh
   const sealed = sealSecret(secretKey, secret, webhookSecretAad(id));
   const { rows } = await db.query<WebhookRow>(
     `WITH w AS (
-       INSERT INTO webhooks (id, project_id, url, events, description) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}),
+       INSERT INTO webhooks (id, project_id, url, events, description, format, custom_data)
+       VALUES ($1, $2, $3, $4, $5, $10, $11) RETURNING ${COLUMNS}),
      s AS (
        INSERT INTO webhook_secrets (webhook_id, key_id, iv, ciphertext, auth_tag) SELECT id, $6, $7, $8, $9 FROM w)
      SELECT * FROM w`,
-    [id, w.projectId, w.url, w.events, w.description, sealed.keyId, Buffer.from(sealed.iv), Buffer.from(sealed.ciphertext), Buffer.from(sealed.authTag)],
+    [
+      id,
+      w.projectId,
+      w.url,
+      w.events,
+      w.description,
+      sealed.keyId,
+      Buffer.from(sealed.iv),
+      Buffer.from(sealed.ciphertext),
+      Buffer.from(sealed.authTag),
+      w.format,
+      JSON.stringify(w.customData),
+    ],
   );
   return toWebhook(rows[0]!);
 }
@@ -77,6 +96,7 @@ export interface WebhookPatch {
   readonly events?: readonly string[];
   readonly description?: string;
   readonly enabled?: boolean;
+  readonly customData?: Readonly<Record<string, unknown>>;
 }
 
 /** Changes what is given; enabling (again) clears the reason it was disabled and its failure streak. */
@@ -87,11 +107,20 @@ export async function updateWebhook(db: Queryable, projectId: number, id: number
        events = COALESCE($4, events),
        description = COALESCE($5, description),
        enabled = COALESCE($6, enabled),
+       custom_data = COALESCE($7::jsonb, custom_data),
        disabled_reason = CASE WHEN $6::boolean IS NULL THEN disabled_reason ELSE NULL END,
        failing_since = CASE WHEN $6::boolean THEN NULL ELSE failing_since END,
        updated_at = now()
      WHERE project_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-    [projectId, id, patch.url ?? null, patch.events ?? null, patch.description ?? null, patch.enabled ?? null],
+    [
+      projectId,
+      id,
+      patch.url ?? null,
+      patch.events ?? null,
+      patch.description ?? null,
+      patch.enabled ?? null,
+      patch.customData === undefined ? null : JSON.stringify(patch.customData),
+    ],
   );
   return rows[0] ? toWebhook(rows[0]) : null;
 }

@@ -34,7 +34,10 @@ function schemasOf(bodies: ReturnType<typeof webhookBodies>) {
       tags,
       operationId: 'createWebhook',
       summary: 'Add a webhook',
-      description: 'Signed Standard Webhooks requests to `url` for the `events` chosen. The answer holds the signing secret: shown once.',
+      description:
+        'Signed Standard Webhooks requests to `url` for the `events` chosen; with `format: "beams"`, Pusher Beams\' requests ' +
+        '(`Webhook-Signature`: hex HMAC-SHA1, Beams\' retries) for its `v1.…` events, with the `secret` given or a new one. ' +
+        'The answer holds the signing secret: shown once.',
       params: projectParams,
       body: bodies.create,
       response: { 201: json('The webhook, with its secret', webhookWithSecretAnswer), ...errors(...AUTHENTICATED, ...WITH_BODY, 404, 409) },

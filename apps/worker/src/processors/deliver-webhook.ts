@@ -1,9 +1,16 @@
-import { nextWebhookStep, WEBHOOK_RETRY_DELAYS_MS, type SecretKeyring, type WebhookAttemptResult } from '@pushcast/domain';
+import {
+  BEAMS_WEBHOOK_RETRY_DELAYS_MS,
+  BEAMS_WEBHOOK_TIMEOUT_MS,
+  nextWebhookStep,
+  WEBHOOK_RETRY_DELAYS_MS,
+  type SecretKeyring,
+  type WebhookAttemptResult,
+} from '@pushcast/domain';
 import type { WebhookAttemptOutcome } from '@pushcast/observability';
 import type { ParsedJobData } from '@pushcast/queues';
 import { loadWebhookDelivery, openWebhookSecrets, recordWebhookAttempt, type Db } from '@pushcast/store';
 import type { Logger } from 'pino';
-import { signedHeaders } from '../webhooks/sign.ts';
+import { beamsRequest, signedHeaders } from '../webhooks/sign.ts';
 import type { WebhookPoster } from '../webhooks/transport.ts';
 
 export interface DeliverWebhookDeps {
@@ -15,6 +22,8 @@ export interface DeliverWebhookDeps {
   readonly metrics?: { attempted(outcome: WebhookAttemptOutcome, durationMs: number): void; disabled(): void };
   /** Waits before the 2nd, 3rd, … attempt (tests shorten them). */
   readonly retryDelaysMs?: readonly number[];
+  /** The same for webhooks of format `beams` (Beams' schedule by default). */
+  readonly beamsRetryDelaysMs?: readonly number[];
 }
 
 const outcomeOf = (r: WebhookAttemptResult): WebhookAttemptOutcome =>
@@ -27,7 +36,8 @@ const outcomeOf = (r: WebhookAttemptResult): WebhookAttemptOutcome =>
  * makes: a job for an attempt already recorded (a re-run, a second hand-out) does nothing.
  */
 export function makeDeliverWebhookProcessor(deps: DeliverWebhookDeps) {
-  const delays = deps.retryDelaysMs ?? WEBHOOK_RETRY_DELAYS_MS;
+  const standardDelays = deps.retryDelaysMs ?? WEBHOOK_RETRY_DELAYS_MS;
+  const beamsDelays = deps.beamsRetryDelaysMs ?? BEAMS_WEBHOOK_RETRY_DELAYS_MS;
   return async ({ deliveryId, attempt }: ParsedJobData<'deliver-webhook'>): Promise<void> => {
     const d = await loadWebhookDelivery(deps.db, deliveryId);
     if (!d || d.status !== 'pending' || d.attempts !== attempt - 1 || !d.enabled) return;
@@ -39,10 +49,15 @@ export function makeDeliverWebhookProcessor(deps: DeliverWebhookDeps) {
       // Nothing to sign with (no PUSHCAST_SECRET_KEY here, or another key): an unsigned request is
       // never sent; the attempt fails and is retried, so that fixing the key delivers it.
       result = { status: null, error: `not sent: the signing secret cannot be opened (${secrets.ok ? 'none' : secrets.error})`, durationMs: 0 };
+    } else if (d.format === 'beams') {
+      // Pusher Beams' request, signed with the newest secret, answered within Beams' 3 s.
+      const { headers, body } = beamsRequest(secrets.value[0]!, d);
+      result = await deps.post(d.url, headers, body, { timeoutMs: BEAMS_WEBHOOK_TIMEOUT_MS, userAgent: 'pusher-webhooks' });
     } else {
       const body = JSON.stringify({ type: d.type, timestamp: d.createdAt.toISOString(), data: d.data });
       result = await deps.post(d.url, signedHeaders(secrets.value, d.eventId, new Date(), body), body);
     }
+    const delays = d.format === 'beams' ? beamsDelays : standardDelays;
     const step = nextWebhookStep(result, attempt, d.failingSince, new Date(), delays);
     const recorded = await recordWebhookAttempt(deps.db, {
       deliveryId,

@@ -12,7 +12,13 @@ export interface PostResult {
   readonly durationMs: number;
 }
 
-export type WebhookPoster = (url: string, headers: Record<string, string>, body: string) => Promise<PostResult>;
+/** Per request: its own deadline (Beams' 3 s), and the User-Agent its format sends. */
+export interface PostOptions {
+  readonly timeoutMs?: number;
+  readonly userAgent?: string;
+}
+
+export type WebhookPoster = (url: string, headers: Record<string, string>, body: string, options?: PostOptions) => Promise<PostResult>;
 
 export interface WebhookTransportOptions {
   /** PUSHCAST_ALLOWED_PUSH_HOSTS: hosts that may be private addresses. */
@@ -55,8 +61,9 @@ export function createWebhookTransport(options: WebhookTransportOptions): { post
   const httpsAgent = new https.Agent({ keepAlive: true, ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}) });
   const httpAgent = new http.Agent({ keepAlive: true });
 
-  const post: WebhookPoster = (raw, headers, body) =>
+  const post: WebhookPoster = (raw, headers, body, perRequest = {}) =>
     new Promise((resolve) => {
+      const deadlineMs = perRequest.timeoutMs ?? timeoutMs;
       const started = performance.now();
       const finish = (status: number | null, error: string | null) => {
         clearTimeout(deadline);
@@ -77,10 +84,10 @@ export function createWebhookTransport(options: WebhookTransportOptions): { post
       const request = (secure ? https : http).request(url, {
         method: 'POST',
         agent: secure ? httpsAgent : httpAgent,
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Pushcast-Webhooks' },
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': perRequest.userAgent ?? 'Pushcast-Webhooks' },
         ...(allowed ? {} : { lookup: guardedLookup }),
       });
-      const deadline = setTimeout(() => request.destroy(new Error(`timeout: no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      const deadline = setTimeout(() => request.destroy(new Error(`timeout: no answer within ${deadlineMs / 1000} s`)), deadlineMs);
       request.on('error', (err: NodeJS.ErrnoException) => finish(null, err.message || err.code || 'request failed'));
       request.on('response', (res) => {
         let read = 0;

@@ -35,6 +35,9 @@ export async function publishToBeams(deps: CoreDeps, project: Project, audience:
         tags,
         sendAt: null,
         throttleRatePerMinute: null,
+        // A publish to users (at most 1,000 users) records every delivery: Beams' webhook
+        // v1.PublishToUsersAttempt tells its per-user results from the records.
+        ...('users' in body ? { recordAllUpTo: Number.MAX_SAFE_INTEGER } : {}),
       };
     },
     answer: () => ({ status: 200, body: { publishId } }),

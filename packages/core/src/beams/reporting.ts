@@ -1,5 +1,5 @@
 import { notFound, type Project } from '@pushcast/domain';
-import { findBeamsDevice, findNotificationIdByExternalId, recordOpen } from '@pushcast/store';
+import { emitWebhookEvent, findBeamsDevice, findNotificationIdByExternalId, inTransaction, recordOpen } from '@pushcast/store';
 import { z } from 'zod';
 import type { CoreDeps } from '../deps.ts';
 import { parseInput } from '../input/parse.ts';
@@ -23,13 +23,39 @@ export const beamsReportBody = z.looseObject({
 
 export type BeamsReportOutcome = 'counted' | 'already_counted' | 'acknowledged' | 'device_gone';
 
+/**
+ * Beams' webhook events of a report: `v1.UserNotificationAcknowledgement` (delivery) and
+ * `v1.UserNotificationOpen` (open), once per publish and device, for a device bound to a user. The
+ * user is the device's as Pushcast knows it (set with a verified user token), not the `userId` the
+ * report claims: the Reporting API takes reports from anyone.
+ */
+const WEBHOOK_EVENTS = { delivery: 'v1.UserNotificationAcknowledgement', open: 'v1.UserNotificationOpen' } as const;
+
 export async function reportBeamsEvent(deps: Pick<CoreDeps, 'db'>, project: Project, raw: unknown): Promise<BeamsReportOutcome> {
   const report = parseInput(beamsReportBody, raw, 'body');
   const notificationId = await findNotificationIdByExternalId(deps.db, project.id, report.publishId);
   if (notificationId === null) throw notFound(`publish ${report.publishId}`);
-  if (report.event === 'delivery') return 'acknowledged';
   // A device deleted since (the SDK's stop()) can no longer be told apart from a stranger's guess.
   const device = await findBeamsDevice(deps.db, project.id, null, report.deviceId);
-  if (!device) return 'device_gone';
-  return (await recordOpen(deps.db, { notificationId, subscriptionId: device.subscriptionId, action: null })) ? 'counted' : 'already_counted';
+  if (!device) return report.event === 'delivery' ? 'acknowledged' : 'device_gone';
+  return inTransaction(deps.db, async (tx) => {
+    // Opens count as a Pushpad click does; deliveries are counted where the push service accepted them.
+    const outcome: BeamsReportOutcome =
+      report.event === 'delivery'
+        ? 'acknowledged'
+        : (await recordOpen(tx, { notificationId, subscriptionId: device.subscriptionId, action: null }))
+          ? 'counted'
+          : 'already_counted';
+    if (device.userId !== null) {
+      const type = WEBHOOK_EVENTS[report.event];
+      await emitWebhookEvent(
+        tx,
+        project.id,
+        type,
+        { instance_id: project.beamsInstanceId, publish_id: report.publishId, user_id: device.userId },
+        `${type}:${notificationId}:${device.subscriptionId}`,
+      );
+    }
+    return outcome;
+  });
 }

@@ -1,4 +1,4 @@
-import { newWebhookSecret, notFound, PushcastError, WEBHOOK_SECRET_OVERLAP_MS, type Webhook } from '@pushcast/domain';
+import { BEAMS_WEBHOOK_EVENT_TYPES, newWebhookSecret, notFound, PushcastError, WEBHOOK_SECRET_OVERLAP_MS, type Webhook } from '@pushcast/domain';
 import {
   deleteWebhook as deleteRow,
   emitWebhookTestEvent,
@@ -8,7 +8,7 @@ import {
   updateWebhook as updateRow,
 } from '@pushcast/store';
 import type { CoreDeps } from '../deps.ts';
-import type { WebhookCreateInput, WebhookUpdateInput } from './webhook-input.ts';
+import { eventsFitFormat, type WebhookCreateInput, type WebhookUpdateInput } from './webhook-input.ts';
 
 type Deps = Pick<CoreDeps, 'db' | 'config'>;
 
@@ -34,11 +34,14 @@ function sealingKey(deps: Deps): Buffer {
 
 export async function createWebhook(deps: Deps, projectId: number, input: WebhookCreateInput): Promise<WebhookWithSecret> {
   const key = sealingKey(deps);
-  const secret = newWebhookSecret();
+  const format = input.format ?? 'standard';
+  // A Beams webhook may keep the secret its receiver has; it takes Beams' three events by default.
+  const secret = input.secret ?? newWebhookSecret();
+  const events = input.events ?? (format === 'beams' ? [...BEAMS_WEBHOOK_EVENT_TYPES] : ['*']);
   const webhook = await insertWebhook(
     deps.db,
     key,
-    { projectId, url: input.url, events: input.events ?? ['*'], description: input.description ?? '' },
+    { projectId, url: input.url, format, customData: input.custom_data ?? {}, events, description: input.description ?? '' },
     secret,
   );
   return { webhook, secret };
@@ -52,7 +55,22 @@ export async function getWebhook(deps: Pick<CoreDeps, 'db'>, projectId: number, 
 
 /** Changes what is given; `enabled: true` turns a disabled webhook back on (its pending deliveries resume). */
 export async function updateWebhook(deps: Pick<CoreDeps, 'db'>, projectId: number, id: number, input: WebhookUpdateInput): Promise<Webhook> {
-  const webhook = await updateRow(deps.db, projectId, id, input);
+  if (input.events !== undefined || input.custom_data !== undefined) {
+    // The format stays: what is changed must fit the one the webhook has.
+    const { format } = await getWebhook(deps, projectId, id);
+    const misfit = input.events ? eventsFitFormat(input.events, format) : null;
+    if (misfit) throw new PushcastError('validation', `events: ${misfit}`, { field: 'events', rule: 'webhook_format' });
+    if (input.custom_data !== undefined && format !== 'beams') {
+      throw new PushcastError('validation', 'custom_data: only webhooks of format beams take it', { field: 'custom_data', rule: 'webhook_format' });
+    }
+  }
+  const webhook = await updateRow(deps.db, projectId, id, {
+    ...(input.url === undefined ? {} : { url: input.url }),
+    ...(input.events === undefined ? {} : { events: input.events }),
+    ...(input.description === undefined ? {} : { description: input.description }),
+    ...(input.enabled === undefined ? {} : { enabled: input.enabled }),
+    ...(input.custom_data === undefined ? {} : { customData: input.custom_data }),
+  });
   if (!webhook) throw notFound(`webhook ${id}`);
   return webhook;
 }

@@ -1,4 +1,5 @@
-import { checkWebhookUrl, isWebhookEventFilter, ruleParam } from '@pushcast/domain';
+import { BEAMS_WEBHOOK_EVENT_TYPES, checkWebhookUrl, isBeamsWebhookEvent, isWebhookEventFilter, ruleParam, WEBHOOK_FORMATS, type WebhookFormat } from '@pushcast/domain';
+import { jsonValue } from '../notifications/overrides-input.ts';
 import { z } from 'zod';
 
 /** A webhook URL: https on a public host, or a host of PUSHCAST_ALLOWED_PUSH_HOSTS (the push endpoints' rules). */
@@ -25,16 +26,52 @@ export const webhookEvents = z
 
 export const webhookDescription = z.string().max(255);
 
+/** A Beams webhook's secret, as its owner had it at Beams (their receiver keeps verifying with it), or made by Pushcast. */
+export const beamsWebhookSecret = z.string().min(8).max(255).describe("Format `beams` only: the secret the receiver verifies with (default: a new `whsec_…`)");
+export const webhookCustomData = z
+  .record(z.string(), jsonValue)
+  .describe("Format `beams` only: Beams' `custom_data`, in the body of every request")
+  .refine((d) => JSON.stringify(d).length <= 4096, { message: 'must be at most 4,096 bytes of JSON', params: ruleParam('max_length') });
+
+const formatRule = (message: string) => ({ code: 'custom' as const, message, params: ruleParam('webhook_format') });
+
+/** Beams' events only with format `beams`, and only those with it. */
+export function eventsFitFormat(events: readonly string[], format: WebhookFormat): string | null {
+  const beams = events.filter(isBeamsWebhookEvent);
+  if (format === 'standard' && beams.length > 0) return `${beams[0]} is a Beams event: only webhooks of format beams take it`;
+  if (format === 'beams' && beams.length < events.length) return `a webhook of format beams takes only ${BEAMS_WEBHOOK_EVENT_TYPES.join(', ')}`;
+  return null;
+}
+
 /** The bodies of create and update (strict: an unknown field is refused). */
 export function webhookBodies(allowedHosts: readonly string[]) {
   const url = webhookUrl(allowedHosts);
   return {
-    create: z.strictObject({ url, events: webhookEvents.optional(), description: webhookDescription.optional() }),
+    create: z
+      .strictObject({
+        url,
+        format: z.enum(WEBHOOK_FORMATS).optional().describe("`standard` (Standard Webhooks, the default) or `beams` (Pusher Beams' requests and signature)"),
+        events: webhookEvents.optional(),
+        description: webhookDescription.optional(),
+        secret: beamsWebhookSecret.optional(),
+        custom_data: webhookCustomData.optional(),
+      })
+      .superRefine((body, ctx) => {
+        const format = body.format ?? 'standard';
+        const misfit = body.events ? eventsFitFormat(body.events, format) : null;
+        if (misfit) ctx.addIssue({ ...formatRule(misfit), path: ['events'] });
+        if (format !== 'beams') {
+          for (const field of ['secret', 'custom_data'] as const) {
+            if (body[field] !== undefined) ctx.addIssue({ ...formatRule('only webhooks of format beams take it'), path: [field] });
+          }
+        }
+      }),
     update: z.strictObject({
       url: url.optional(),
       events: webhookEvents.optional(),
       description: webhookDescription.optional(),
       enabled: z.boolean().optional(),
+      custom_data: webhookCustomData.optional(),
     }),
   };
 }
