@@ -169,7 +169,8 @@ describe('bulk import', () => {
     const { projectId } = await createProject(pipeline.server, 'export-source');
     const rows = [
       webRow({ uid: 'quote"and,comma', tags: ['a', 'b'] }),
-      webRow({ tags: ['b'] }),
+      // A tag may hold a comma: its CSV cell is quoted.
+      webRow({ tags: ['b', 'x,y;z'] }),
       { platform: 'apns', token: 'cd'.repeat(40), uid: 'ios', tags: ['a'] },
       { platform: 'fcm', token: 'fcm:token.with-chars_1', tags: [] },
     ];
