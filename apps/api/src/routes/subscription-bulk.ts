@@ -114,6 +114,7 @@ export async function subscriptionBulkRoutes(app: FastifyInstance, deps: ApiDeps
     return reply
       .type(MEDIA_TYPES[format])
       .header('content-disposition', `attachment; filename="project-${projectId}-subscriptions.${format}"`)
-      .send(Readable.from(exportSubscriptions(db, filter, format)));
+      // One piece (a page of lines) ahead at most: the generator already reads the next page meanwhile.
+      .send(Readable.from(exportSubscriptions(db, filter, format), { highWaterMark: 1 }));
   });
 }
