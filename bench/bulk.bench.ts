@@ -9,6 +9,7 @@
  *   - the API's RSS at a tenth of the upload and at its end (flat = streamed);
  *   - export: GET …/subscriptions/export read to its end; baseline: COPY … TO STDOUT of the same rows.
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
+ * BENCH_CPU_PROF=DIR writes V8 CPU profiles of the API and the worker to DIR.
  */
 import { createECDH, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -115,9 +116,11 @@ try {
     LOG_LEVEL: 'warn',
     METRICS_PORT: '0',
   };
-  const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' });
+  // BENCH_CPU_PROF=DIR: V8 CPU profiles of the API and the worker, written to DIR when they stop.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' }, [], profile);
   procs.push(api);
-  const worker = run('apps/worker/src/main.ts', common);
+  const worker = run('apps/worker/src/main.ts', common, [], profile);
   procs.push(worker);
   const { call, url } = await connectApi(api, port, adminToken);
   const sender = (await call('POST', '/senders', { name: 'bench' })).body;
