@@ -4,9 +4,13 @@ import { parse as parseCsv, type Info } from 'csv-parse';
 import { PushcastError } from '@pushcast/domain';
 import { CSV_COLUMNS } from './columns.ts';
 
-/** One record of an upload: the body to validate, or why it could not even be read. */
+/**
+ * One record of an upload: an NDJSON line's text (parsed where it is validated, which may be
+ * another thread), a CSV record's cells, or why it could not even be read.
+ */
 export type UploadRecord =
-  | { readonly line: number; readonly body: unknown }
+  | { readonly line: number; readonly json: string }
+  | { readonly line: number; readonly cells: Record<string, string> }
   | { readonly line: number; readonly unreadable: { readonly field: string; readonly rule: 'json' | 'csv' | 'max_length'; readonly message: string } };
 
 /** A line longer than this is refused without being kept whole (a subscription is < 2 KB). */
@@ -14,7 +18,7 @@ export const MAX_RECORD_BYTES = 64 * 1024;
 
 /**
  * NDJSON records, line by line, holding at most one line in memory; blank lines are skipped (they
- * still count, so that line numbers match an editor's).
+ * still count, so that line numbers match an editor's). The text is not parsed here.
  */
 export async function* ndjsonRecords(source: Readable): AsyncGenerator<UploadRecord> {
   const decoder = new StringDecoder('utf8');
@@ -28,11 +32,7 @@ export async function* ndjsonRecords(source: Readable): AsyncGenerator<UploadRec
       return { line, unreadable: { field: 'body', rule: 'max_length', message: `is longer than ${MAX_RECORD_BYTES} bytes` } };
     }
     if (text.trim() === '') return null;
-    try {
-      return { line, body: JSON.parse(text) as unknown };
-    } catch {
-      return { line, unreadable: { field: 'body', rule: 'json', message: 'is not valid JSON' } };
-    }
+    return { line, json: text };
   };
   for await (const chunk of source) {
     let text = pending + decoder.write(chunk as Buffer);
@@ -89,7 +89,7 @@ export async function* csvRecords(source: Readable): AsyncGenerator<UploadRecord
   source.pipe(parser);
   for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: Info }>) {
     while (skipped.length > 0) yield skipped.shift()!;
-    yield { line: item.info.lines, body: item.record };
+    yield { line: item.info.lines, cells: item.record };
   }
   while (skipped.length > 0) yield skipped.shift()!;
 }

@@ -1,0 +1,91 @@
+import { PushcastError } from '@pushcast/domain';
+import { stagedRowLine, type ImportRowError, type StagedRow } from '@pushcast/store';
+import { subscriptionParser, type SubscriptionInput } from '../subscription-input.ts';
+import { csvCellsToBody } from './columns.ts';
+import type { UploadRecord } from './records.ts';
+
+/** What a batch of records became: COPY text of the valid rows, and each rejected row (line order). */
+export interface ValidatedBatch {
+  readonly copy: string;
+  readonly errors: readonly ImportRowError[];
+}
+
+/** A string PostgreSQL cannot store (NUL) or that UTF-8 cannot carry (a lone surrogate). */
+function unstorable(value: string): 'no_nul' | 'well_formed_unicode' | null {
+  if (value.includes('\u0000')) return 'no_nul';
+  if (/\p{Cs}/u.test(value)) return 'well_formed_unicode';
+  return null;
+}
+
+function storableProblem(input: SubscriptionInput): Omit<ImportRowError, 'line'> | null {
+  const fields: [string, string | null][] =
+    input.platform === 'web' ? [['endpoint', input.endpoint], ['uid', input.uid]] : [['token', input.token], ['uid', input.uid]];
+  for (const [field, value] of fields) {
+    const rule = value === null ? null : unstorable(value);
+    if (rule) return { field, rule, message: rule === 'no_nul' ? 'contains a NUL character' : 'contains a lone UTF-16 surrogate' };
+  }
+  return null;
+}
+
+function staged(line: number, input: SubscriptionInput): StagedRow {
+  return input.platform === 'web'
+    ? { line, platform: 'web', endpoint: input.endpoint, p256dh: input.p256dh, auth: input.auth, uid: input.uid, tags: input.tags }
+    : { line, platform: input.platform, token: input.token, uid: input.uid, tags: input.tags };
+}
+
+const parsers = new Map<string, (raw: unknown) => SubscriptionInput>();
+
+/** The single create's parser for these push hosts, built once per thread and configuration. */
+function parserFor(allowedPushHosts: readonly string[]): (raw: unknown) => SubscriptionInput {
+  const key = allowedPushHosts.join('\n');
+  let parse = parsers.get(key);
+  if (!parse) {
+    parse = subscriptionParser(allowedPushHosts);
+    parsers.set(key, parse);
+  }
+  return parse;
+}
+
+/**
+ * Runs records of an upload through the single create's validation (the same parser, so the same
+ * rules and messages), in order: a valid row becomes a line of COPY text for the staging table, a
+ * rejected one an error naming its line, field and rule. Pure and synchronous: it runs on the
+ * import's thread or on a validation thread alike (validation-threads.ts).
+ */
+export function validateRecords(importId: number, allowedPushHosts: readonly string[], records: readonly UploadRecord[]): ValidatedBatch {
+  const parse = parserFor(allowedPushHosts);
+  const errors: ImportRowError[] = [];
+  let copy = '';
+  for (const record of records) {
+    if ('unreadable' in record) {
+      errors.push({ line: record.line, ...record.unreadable });
+      continue;
+    }
+    let body: unknown;
+    if ('json' in record) {
+      try {
+        body = JSON.parse(record.json);
+      } catch {
+        errors.push({ line: record.line, field: 'body', rule: 'json', message: 'is not valid JSON' });
+        continue;
+      }
+    } else {
+      body = csvCellsToBody(record.cells);
+    }
+    let input: SubscriptionInput;
+    try {
+      input = parse(body);
+    } catch (error) {
+      if (!(error instanceof PushcastError) || !error.details.field) throw error;
+      errors.push({ line: record.line, field: error.details.field, rule: error.details.rule ?? 'invalid_value', message: error.message });
+      continue;
+    }
+    const problem = storableProblem(input);
+    if (problem) {
+      errors.push({ line: record.line, ...problem });
+      continue;
+    }
+    copy += stagedRowLine(importId, staged(record.line, input));
+  }
+  return { copy, errors };
+}
