@@ -41,7 +41,11 @@ class ValidationThreads {
 
   constructor(size: number) {
     for (let i = 0; i < size; i += 1) {
-      const worker = new Worker(new URL('./validation-thread.mjs', import.meta.url));
+      // Bounded heaps: a thread holds a few batches at a time, and memory must stay flat however
+      // large the upload (one that outgrows them dies, and its batches run on the caller's thread).
+      const worker = new Worker(new URL('./validation-thread.mjs', import.meta.url), {
+        resourceLimits: { maxOldGenerationSizeMb: 96 },
+      });
       worker.on('message', (reply: ValidationReply | { ready: true }) => {
         if (!('seq' in reply)) return;
         const pending = this.#pending.get(reply.seq);
