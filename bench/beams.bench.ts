@@ -9,6 +9,7 @@
  *   npm run bench:beams                       # 1,000,000 subscribers, 1 round of each
  *   npm run bench:beams -- 100000             # subscribers
  *   BENCH_ROUNDS=2 npm run bench:beams -- 100000   # Pushpad, Beams, Pushpad, Beams: medians
+ *   BENCH_PROFILE_DIR=/tmp/prof npm run bench:beams -- 30000   # the workers' CPU profiles, in /tmp/prof/pushpad and /tmp/prof/beams
  *
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
  */
@@ -123,8 +124,10 @@ try {
     return rows[0]!.id;
   };
 
+  // BENCH_PROFILE_DIR=dir: each worker writes a V8 CPU profile there, named by its dialect (bench/profile-summary.ts).
+  const profileDir = process.env.BENCH_PROFILE_DIR;
   const broadcast = async (dialect: Round['dialect']): Promise<Round> => {
-    const worker = run('apps/worker/src/main.ts', common);
+    const worker = run('apps/worker/src/main.ts', common, [], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${dialect}`] : []);
     procs.push(worker);
     await sleep(2000);
     const id = dialect === 'beams' ? await notificationOf(await publish('news')) : await pushpad('news');
