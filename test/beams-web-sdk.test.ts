@@ -6,13 +6,17 @@ import { chromiumSkipReason, fakePushManager, launchChromium, serviceWorkerContr
 import { createProject } from './support/fixtures.ts';
 import { call } from './support/http.ts';
 import { startPipeline, waitForNotification, type Pipeline } from './support/pipeline.ts';
+import { waitFor } from './support/processes.ts';
+import { startWebhookReceiver, verifyBeamsWebhook, type WebhookReceiver } from './support/webhook-receiver.ts';
 
 // Beams' official web SDK (@pusher/push-notifications-web, loaded from Pushcast) in a real headless
 // Chromium, on a small customer site of its own origin: start(), addDeviceInterest, setUserId with
 // a token provider backed by the site's auth endpoint (the server SDK's generateToken), Beams' own
 // service worker imported from Pushcast; publishes to the interest and to the user go through the
 // pipeline to the local push service, whose decrypted plaintext is delivered into the browser as a
-// push service would (DevTools' ServiceWorker.deliverPushMessage); the click is reported and counted.
+// push service would (DevTools' ServiceWorker.deliverPushMessage); the click is reported and counted,
+// and Beams' webhooks (a webhook of format beams at a verifying HTTPS receiver) tell the publish to
+// the user, and the SDK's delivery and open reports, as Beams would.
 
 const skip = chromiumSkipReason();
 if (skip) console.warn(`beams-web-sdk.test.ts skipped: ${skip}`);
@@ -24,6 +28,8 @@ let site: { origin: string; server: Server };
 let instanceId: string;
 let projectId: number;
 let beams: PushNotifications;
+let receiver: WebhookReceiver;
+const WEBHOOK_SECRET = 'the-shop-beams-webhook-secret';
 
 /** The customer's site: a page, a service worker importing Beams' from Pushcast, and its auth endpoint for Beams user tokens. */
 async function startSite(pushcast: string): Promise<{ origin: string; server: Server }> {
@@ -49,9 +55,14 @@ async function startSite(pushcast: string): Promise<{ origin: string; server: Se
 
 beforeAll(async () => {
   if (skip) return;
-  p = await startPipeline('beams_web_sdk');
-  await p.startWorker();
+  [p, receiver] = await Promise.all([startPipeline('beams_web_sdk'), startWebhookReceiver()]);
+  await p.startWorker({ webhookCa: receiver.caPem, webhookDispatch: { pollMs: 100 } });
   ({ projectId } = await createProject(p.server, 'Shop'));
+  const hook = await call(p.server.apiUrl, 'POST', `/projects/${projectId}/webhooks`, {
+    token: p.server.adminToken,
+    body: { url: receiver.url, format: 'beams', secret: WEBHOOK_SECRET },
+  });
+  if (hook.status !== 201) throw new Error(`webhook not created: ${JSON.stringify(hook.body)}`);
   instanceId = (await call(p.server.apiUrl, 'GET', `/projects/${projectId}`, { token: p.server.adminToken })).body.beams_instance_id;
   const secretKey = (await call(p.server.apiUrl, 'POST', `/projects/${projectId}/secret_keys`, { token: p.server.adminToken })).body.secret_key;
   const { hostname, port } = new URL(p.server.url);
@@ -66,7 +77,15 @@ afterAll(async () => {
   await browser?.close();
   await new Promise((r) => site?.server.close(r));
   await p?.close();
+  await receiver?.close();
 });
+
+/** The payload of the Beams webhook request of this type and publish, once it came, its signature verified. */
+const beamsWebhook = (type: string, publishId: string) =>
+  waitFor(`${type} for ${publishId}`, () => {
+    const request = receiver.received.find((r) => r.headers['webhook-event-type'] === type && JSON.parse(r.body).payload.publish_id === publishId);
+    return request ? verifyBeamsWebhook(WEBHOOK_SECRET, request).payload : undefined;
+  });
 
 async function pushedPlaintext(index: number): Promise<string> {
   for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
@@ -131,6 +150,20 @@ describe.skipIf(skip !== null)("Beams' web SDK against Pushcast, in Chromium", (
     const opened = async (id: number) => (await call(p.server.apiUrl, 'GET', `/notifications/${id}`, { token: p.server.adminToken })).body.opened_count;
     await expect.poll(() => opened(toUser.notificationId), { timeout: 10_000 }).toBe(1);
     expect(await opened(toInterest.notificationId)).toBe(0);
+
+    // Beams' webhooks: the publish to alice, the SDK's delivery reports of both publishes, and the open.
+    const ids = { instance_id: instanceId };
+    expect(await beamsWebhook('v1.PublishToUsersAttempt', toUser.publishId)).toEqual({
+      ...ids,
+      publish_id: toUser.publishId,
+      users_delivered_to_gateway: ['alice'],
+      users_no_devices: [],
+      users_gateway_failed: [],
+    });
+    for (const { publishId } of [toInterest, toUser]) {
+      expect(await beamsWebhook('v1.UserNotificationAcknowledgement', publishId)).toEqual({ ...ids, publish_id: publishId, user_id: 'alice' });
+    }
+    expect(await beamsWebhook('v1.UserNotificationOpen', toUser.publishId)).toEqual({ ...ids, publish_id: toUser.publishId, user_id: 'alice' });
     expect(errors).toEqual([]);
   });
 });
