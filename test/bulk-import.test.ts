@@ -70,7 +70,7 @@ describe('bulk import', () => {
 
     const repeated = webRow({ uid: 'first' });
     const lines = [
-      JSON.stringify(webRow({ uid: 'alice', tags: ['news', 'sports'] })), // 1
+      JSON.stringify(webRow({ uid: 'alice', tags: ['news', 'sports'], user_email: 'alice@example.com' })), // 1
       JSON.stringify({ ...existing, uid: 'new-uid', tags: ['moved'] }), // 2: updates the existing row
       JSON.stringify({ platform: 'apns', token: apnsToken().toUpperCase(), uid: 'bob' }), // 3
       '{"endpoint": "https://127.0.0.1:8443/x", "p256dh": "bm90IGEga2V5", "auth": "AAAAAAAAAAAAAAAAAAAAAA"}', // 4: not a P-256 point
@@ -101,7 +101,7 @@ describe('bulk import', () => {
     const subs = await allSubscriptions(projectId);
     const byUid = new Map(subs.map((s) => [s.uid, s]));
     expect(subs).toHaveLength(5);
-    expect(byUid.get('alice')?.tags).toEqual(['news', 'sports']);
+    expect(byUid.get('alice')).toMatchObject({ tags: ['news', 'sports'], user_email: 'alice@example.com' });
     expect(byUid.get('new-uid')).toMatchObject({ endpoint: existing.endpoint, tags: ['moved'] });
     expect(byUid.has('old-uid')).toBe(false);
     expect(byUid.get('bob')).toMatchObject({ platform: 'apns', token: apnsToken() });
@@ -168,7 +168,7 @@ describe('bulk import', () => {
   it('exports NDJSON and CSV that an import takes back unchanged, with the list filters', async () => {
     const { projectId } = await createProject(pipeline.server, 'export-source');
     const rows = [
-      webRow({ uid: 'quote"and,comma', tags: ['a', 'b'] }),
+      webRow({ uid: 'quote"and,comma', tags: ['a', 'b'], user_email: 'q@example.com' }),
       // A tag may hold a comma: its CSV cell is quoted.
       webRow({ tags: ['b', 'x,y;z'] }),
       { platform: 'apns', token: 'cd'.repeat(40), uid: 'ios', tags: ['a'] },
@@ -176,7 +176,7 @@ describe('bulk import', () => {
     ];
     for (const body of rows) expect((await call(api, 'POST', `/projects/${projectId}/subscriptions`, { token: admin, body })).status).toBe(201);
     // Compared by what they are (ids are the target project's own): every field an import takes.
-    const shape = (s: any) => ({ platform: s.platform ?? 'web', endpoint: s.endpoint, token: s.token, p256dh: s.p256dh, auth: s.auth, uid: s.uid ?? null, tags: s.tags });
+    const shape = (s: any) => ({ platform: s.platform ?? 'web', endpoint: s.endpoint, token: s.token, p256dh: s.p256dh, auth: s.auth, uid: s.uid ?? null, tags: s.tags, user_email: s.user_email ?? null });
     const byKey = (a: any, b: any) => String(a.endpoint ?? a.token).localeCompare(String(b.endpoint ?? b.token));
     const source = (await allSubscriptions(projectId)).map(shape).sort(byKey);
 
@@ -239,7 +239,7 @@ describe('the command line', () => {
       expect(JSON.parse(imported.stdout)).toMatchObject({ status: 'completed', rows: 3, inserted: 2, rejected: 1 });
 
       const exported = await run(process.execPath, ['apps/pushcast/bin/pushcast.js', 'export', '--project', String(projectId), '--format', 'csv', '--tags', 't'], { env });
-      expect(exported.stdout).toBe(`platform,endpoint,p256dh,auth,token,uid,tags\nweb,${rows[0]!.endpoint},${rows[0]!.p256dh},${rows[0]!.auth},,one,t\n`);
+      expect(exported.stdout).toBe(`platform,endpoint,p256dh,auth,token,uid,tags,user_email\nweb,${rows[0]!.endpoint},${rows[0]!.p256dh},${rows[0]!.auth},,one,t,\n`);
       expect(exported.stderr).toContain('exported 1 subscriptions');
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -269,10 +269,10 @@ describe('applying an import in slices and lanes', () => {
     const { projectId } = await createProject(pipeline.server, 'slices');
     const keys = browserKeys();
     const [a, b, c] = [localEndpoint(), localEndpoint(), localEndpoint()];
-    const web = (line: number, endpoint: string, uid: string): StagedRow => ({ line, platform: 'web', endpoint, ...keys, uid, tags: [uid] });
-    const apns = (line: number, uid: string): StagedRow => ({ line, platform: 'apns', token: 'ef'.repeat(32), uid, tags: [] });
+    const web = (line: number, endpoint: string, uid: string, userEmail: string | null = null): StagedRow => ({ line, platform: 'web', endpoint, ...keys, uid, tags: [uid], userEmail });
+    const apns = (line: number, uid: string): StagedRow => ({ line, platform: 'apns', token: 'ef'.repeat(32), uid, tags: [], userEmail: null });
     // Slices of two lines: (0,2] (2,4] (4,6] (6,8] (8,10]; line 4 was rejected by the API, so it is missing.
-    const rows = [web(1, a, 'a1'), web(2, b, 'b1'), apns(3, 't1'), web(5, a, 'a2'), web(6, c, 'c1'), apns(7, 't2'), web(8, c, 'c2'), web(9, a, 'a3'), web(10, b, 'b2')];
+    const rows = [web(1, a, 'a1'), web(2, b, 'b1'), apns(3, 't1'), web(5, a, 'a2'), web(6, c, 'c1'), apns(7, 't2'), web(8, c, 'c2'), web(9, a, 'a3', 'a3@example.com'), web(10, b, 'b2')];
     const id = await staged(projectId, rows);
 
     // A first try that dies after one slice of lane 0, then a whole retry.
@@ -286,7 +286,7 @@ describe('applying an import in slices and lanes', () => {
     expect(done).toMatchObject({ status: 'completed', rows: 9, inserted: 4, updated: 5, rejected: 0 });
     const subs = await allSubscriptions(projectId);
     expect(subs.map((s) => s.uid).sort()).toEqual(['a3', 'b2', 'c2', 't2']);
-    expect(subs.find((s) => s.uid === 'a3')).toMatchObject({ endpoint: a, tags: ['a3'] });
+    expect(subs.find((s) => s.uid === 'a3')).toMatchObject({ endpoint: a, tags: ['a3'], user_email: 'a3@example.com' });
     const left = await pipeline.server.db.query('SELECT count(*)::int AS n FROM subscription_import_rows WHERE import_id = $1', [id]);
     expect(left.rows[0].n).toBe(0);
 

@@ -32,8 +32,8 @@ export interface SubscriptionImport {
 
 /** A validated row waiting in the staging table. */
 export type StagedRow =
-  | { readonly line: number; readonly platform: 'web'; readonly endpoint: string; readonly p256dh: string; readonly auth: string; readonly uid: string | null; readonly tags: readonly string[] }
-  | { readonly line: number; readonly platform: 'apns' | 'fcm'; readonly token: string; readonly uid: string | null; readonly tags: readonly string[] };
+  | { readonly line: number; readonly platform: 'web'; readonly endpoint: string; readonly p256dh: string; readonly auth: string; readonly uid: string | null; readonly tags: readonly string[]; readonly userEmail: string | null }
+  | { readonly line: number; readonly platform: 'apns' | 'fcm'; readonly token: string; readonly uid: string | null; readonly tags: readonly string[]; readonly userEmail: string | null };
 
 interface ImportRow {
   id: number;
@@ -100,7 +100,7 @@ function arrayLiteral(items: readonly string[]): string {
 /** One staged row as a line of COPY's text format (the columns of openStagingCopy). */
 export function stagedRowLine(importId: number, row: StagedRow): string {
   const head = `${importId}\t${row.line}\t${row.platform}\t`;
-  const tail = `${copyField(row.uid)}\t${copyField(arrayLiteral(row.tags))}\n`;
+  const tail = `${copyField(row.uid)}\t${copyField(arrayLiteral(row.tags))}\t${copyField(row.userEmail)}\n`;
   return row.platform === 'web'
     ? `${head}${copyField(row.endpoint)}\t${copyField(row.p256dh)}\t${copyField(row.auth)}\t\\N\t${tail}`
     : `${head}\\N\t\\N\t\\N\t${copyField(row.token)}\t${tail}`;
@@ -114,7 +114,7 @@ export function stagedRowLine(importId: number, row: StagedRow): string {
 export function openStagingCopy(client: pg.PoolClient): Writable {
   return client.query(
     copyFrom(
-      'COPY subscription_import_rows (import_id, line, platform, endpoint, p256dh, auth, device_token, uid, tags) FROM STDIN',
+      'COPY subscription_import_rows (import_id, line, platform, endpoint, p256dh, auth, device_token, uid, tags, user_email) FROM STDIN',
     ),
   );
 }
@@ -201,29 +201,29 @@ export async function applyImportSlice(db: Db, importId: number, projectId: numb
          DELETE FROM subscription_import_rows
          WHERE import_id = $1 AND line > $3 AND line <= $4
            AND (hashtext(coalesce(endpoint, device_token)) & 2147483647) % $5 = $6
-         RETURNING line, platform, endpoint, p256dh, auth, device_token, uid, tags
+         RETURNING line, platform, endpoint, p256dh, auth, device_token, uid, tags, user_email
        ),
        web AS (
-         SELECT DISTINCT ON (endpoint) line, endpoint, p256dh, auth, uid, tags
+         SELECT DISTINCT ON (endpoint) line, endpoint, p256dh, auth, uid, tags, user_email
          FROM batch WHERE platform = 'web' ORDER BY endpoint, line DESC
        ),
        device AS (
-         SELECT DISTINCT ON (platform, device_token) line, platform, device_token, uid, tags
+         SELECT DISTINCT ON (platform, device_token) line, platform, device_token, uid, tags, user_email
          FROM batch WHERE platform <> 'web' ORDER BY platform, device_token, line DESC
        ),
        web_upsert AS (
-         INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags)
-         SELECT $2, 'web', endpoint, p256dh, auth, uid, tags FROM web ORDER BY line
+         INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags, user_email)
+         SELECT $2, 'web', endpoint, p256dh, auth, uid, tags, user_email FROM web ORDER BY line
          ON CONFLICT (project_id, endpoint) WHERE platform = 'web'
          DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, uid = EXCLUDED.uid, tags = EXCLUDED.tags,
-                       updated_at = now()
+                       user_email = EXCLUDED.user_email, updated_at = now()
          RETURNING (xmax = 0) AS inserted
        ),
        device_upsert AS (
-         INSERT INTO subscriptions (project_id, platform, device_token, uid, tags)
-         SELECT $2, platform, device_token, uid, tags FROM device ORDER BY line
+         INSERT INTO subscriptions (project_id, platform, device_token, uid, tags, user_email)
+         SELECT $2, platform, device_token, uid, tags, user_email FROM device ORDER BY line
          ON CONFLICT (project_id, platform, device_token) WHERE platform <> 'web'
-         DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags, updated_at = now()
+         DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags, user_email = EXCLUDED.user_email, updated_at = now()
          RETURNING (xmax = 0) AS inserted
        ),
        upserted AS (SELECT inserted FROM web_upsert UNION ALL SELECT inserted FROM device_upsert)

@@ -167,10 +167,20 @@ export type ExportLineFormat = 'ndjson' | 'csv';
 
 /**
  * A subscription as an export reads it: id (the cursor), platform, endpoint, p256dh, auth, device
- * token, uid, and the tags already in the format's form (a JSON array for NDJSON, joined by spaces
- * for CSV: PostgreSQL writes either faster than Node parses an array literal).
+ * token, uid, the tags already in the format's form (a JSON array for NDJSON, joined by spaces
+ * for CSV: PostgreSQL writes either faster than Node parses an array literal), and user_email.
  */
-export type ExportRow = [id: string, platform: string, endpoint: string | null, p256dh: string | null, auth: string | null, token: string | null, uid: string | null, tags: string];
+export type ExportRow = [
+  id: string,
+  platform: string,
+  endpoint: string | null,
+  p256dh: string | null,
+  auth: string | null,
+  token: string | null,
+  uid: string | null,
+  tags: string,
+  userEmail: string | null,
+];
 
 const EXPORT_TAGS: Record<ExportLineFormat, string> = { ndjson: 'array_to_json(tags)::text', csv: "array_to_string(tags, ' ')" };
 
@@ -190,7 +200,7 @@ export async function exportRows(
   const params = new SqlParams();
   const where = audienceWhere(filter, params);
   const { rows } = await db.query<ExportRow>({
-    text: `SELECT id, platform, endpoint, p256dh, auth, device_token, uid, ${EXPORT_TAGS[format]} FROM subscriptions
+    text: `SELECT id, platform, endpoint, p256dh, auth, device_token, uid, ${EXPORT_TAGS[format]}, user_email FROM subscriptions
            WHERE ${where} AND id > ${params.add(afterId)} ORDER BY id LIMIT ${params.add(limit)}`,
     values: params.values,
     rowMode: 'array',

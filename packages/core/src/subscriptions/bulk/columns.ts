@@ -3,7 +3,7 @@
  * auth; a device row fills token; tags are separated by spaces (a tag never holds one); an empty
  * cell is an absent field. NDJSON rows are the single create's JSON body.
  */
-export const CSV_COLUMNS = ['platform', 'endpoint', 'p256dh', 'auth', 'token', 'uid', 'tags'] as const;
+export const CSV_COLUMNS = ['platform', 'endpoint', 'p256dh', 'auth', 'token', 'uid', 'tags', 'user_email'] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
 /** A CSV record as the single create's body, so that both formats get the same validation. */

@@ -9,21 +9,22 @@ const PAGE_ROWS = 5_000;
 const json = JSON.stringify;
 const jsonOrNull = (v: string | null): string => (v === null ? 'null' : json(v));
 
-/** NDJSON in the single create's shape (the tags come as JSON from PostgreSQL). */
+/** NDJSON in the single create's shape (the tags come as JSON from PostgreSQL); user_email when set. */
 function ndjsonLine(r: ExportRow): string {
+  const email = r[8] === null ? '' : `,"user_email":${json(r[8])}`;
   return r[1] === 'web'
-    ? `{"platform":"web","endpoint":${json(r[2])},"p256dh":${json(r[3])},"auth":${json(r[4])},"uid":${jsonOrNull(r[6])},"tags":${r[7]}}\n`
-    : `{"platform":${json(r[1])},"token":${json(r[5])},"uid":${jsonOrNull(r[6])},"tags":${r[7]}}\n`;
+    ? `{"platform":"web","endpoint":${json(r[2])},"p256dh":${json(r[3])},"auth":${json(r[4])},"uid":${jsonOrNull(r[6])},"tags":${r[7]}${email}}\n`
+    : `{"platform":${json(r[1])},"token":${json(r[5])},"uid":${jsonOrNull(r[6])},"tags":${r[7]}${email}}\n`;
 }
 
 // RFC 4180: a cell with a comma, a quote or a line break is quoted, its quotes doubled.
 const CSV_SPECIAL = /[",\r\n]/;
 const csvCell = (v: string | null): string => (v === null ? '' : CSV_SPECIAL.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
-/** CSV in CSV_COLUMNS' order: platform, endpoint, p256dh, auth, token, uid, tags (joined by spaces). */
+/** CSV in CSV_COLUMNS' order: platform, endpoint, p256dh, auth, token, uid, tags (joined by spaces), user_email. */
 function csvLine(r: ExportRow): string {
   // Tags may hold a comma (TAG_PATTERN allows it): the cell is quoted like any other.
-  return `${r[1]},${csvCell(r[2])},${csvCell(r[3])},${csvCell(r[4])},${csvCell(r[5])},${csvCell(r[6])},${csvCell(r[7])}\n`;
+  return `${r[1]},${csvCell(r[2])},${csvCell(r[3])},${csvCell(r[4])},${csvCell(r[5])},${csvCell(r[6])},${csvCell(r[7])},${csvCell(r[8])}\n`;
 }
 
 /**

@@ -29,8 +29,8 @@ function storableProblem(input: SubscriptionInput): Omit<ImportRowError, 'line'>
 
 function staged(line: number, input: SubscriptionInput): StagedRow {
   return input.platform === 'web'
-    ? { line, platform: 'web', endpoint: input.endpoint, p256dh: input.p256dh, auth: input.auth, uid: input.uid, tags: input.tags }
-    : { line, platform: input.platform, token: input.token, uid: input.uid, tags: input.tags };
+    ? { line, platform: 'web', endpoint: input.endpoint, p256dh: input.p256dh, auth: input.auth, uid: input.uid, tags: input.tags, userEmail: input.userEmail ?? null }
+    : { line, platform: input.platform, token: input.token, uid: input.uid, tags: input.tags, userEmail: input.userEmail ?? null };
 }
 
 const parsers = new Map<string, (raw: unknown) => SubscriptionInput>();
