@@ -29,6 +29,7 @@ export {
   type CreateNotificationResult,
 } from './notifications/create-notification.ts';
 export { cancelNotification } from './notifications/cancel-notification.ts';
+export { countAudience } from './notifications/count-audience.ts';
 export { liveStats, type LiveStats, type PlatformStats } from './notifications/live-stats.ts';
 export { holdQuotaAtCreate } from './quota/quota-at-create.ts';
 export { quotaStatus, type QuotaStatus } from './quota/quota-status.ts';

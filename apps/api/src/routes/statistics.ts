@@ -1,14 +1,6 @@
-import { decimalInteger, EXACT_AUDIENCE_UP_TO, idParam, parseInput } from '@pushcast/core';
+import { countAudience, decimalInteger, idParam, parseInput } from '@pushcast/core';
 import { notFound, type Principal } from '@pushcast/domain';
-import {
-  estimateAudience,
-  findProject,
-  listProjects,
-  projectSummaries,
-  subscriberCountDays,
-  subscriberCounts,
-  type PlatformCounts,
-} from '@pushcast/store';
+import { findProject, listProjects, projectSummaries, subscriberCountDays, type PlatformCounts } from '@pushcast/store';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireProject } from '../auth.ts';
@@ -101,10 +93,6 @@ export async function statisticsRoutes(app: FastifyInstance, { db }: ApiDeps): P
   app.get('/projects/:projectId/audience', { schema: schemas.audience }, async (request) => {
     const projectId = await loadProjectId(request.principal, request.params);
     const { filter } = audienceFromQuery(projectId, request.query);
-    if (filter.uids === undefined && filter.tags == null) {
-      const counts = await subscriberCounts(db, projectId);
-      return { count: filter.platform ? counts[filter.platform] : counts.web + counts.apns + counts.fcm, exact: true };
-    }
-    return estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO);
+    return countAudience({ db }, filter);
   });
 }
