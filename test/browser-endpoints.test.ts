@@ -130,7 +130,7 @@ describe('subscribing', () => {
     const sub = browserSubscription('sub-1');
     const first = await browser('POST', path(), { body: sub });
     expect(first.status).toBe(201);
-    expect(first.body).toEqual({ id: expect.any(Number), project_id: projectId, uid: null, tags: [], created_at: expect.any(String) });
+    expect(first.body).toEqual({ id: expect.any(Number), project_id: projectId, uid: null, user_email: null, tags: [], created_at: expect.any(String) });
     const again = await browser('POST', path(), { body: { ...sub, tags: ['news'] } });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ id: first.body.id, tags: ['news'] });
@@ -252,6 +252,7 @@ describe('the browser holds its subscription: endpoint and auth secret', () => {
       id: created.body.id,
       project_id: projectId,
       uid: null,
+      user_email: null,
       tags: [],
       created_at: expect.any(String),
     });

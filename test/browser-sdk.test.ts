@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+import { deviceInfoOf } from '@pushcast/core';
 import { startDemoSite, type DemoSite } from '../apps/pushcast/src/demo/site.ts';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +23,7 @@ let p: Pipeline;
 let site: DemoSite;
 let browser: Browser;
 let projectId: number;
+let siteToken: string;
 
 beforeAll(async () => {
   if (skip) return;
@@ -28,6 +31,7 @@ beforeAll(async () => {
   await p.startWorker();
   ({ projectId } = await createProject(p.server, 'Demo site'));
   const token = await scopedToken(p.server, [projectId]);
+  siteToken = token;
   site = await startDemoSite({ pushcastUrl: p.server.url, projectId, token });
   // The site's origin becomes the project's website, so it is the one origin allowed (the default).
   const patched = await call(p.server.apiUrl, 'PATCH', `/projects/${projectId}`, {
@@ -98,6 +102,24 @@ describe.skipIf(skip !== null)('the SDK, the service worker and open tracking in
     expect(stored).toEqual([expect.objectContaining({ uid, tags: ['news'] })]);
     const status = await page.evaluate(() => (globalThis as any).Pushcast.status());
     expect(status).toMatchObject({ supported: true, permission: 'granted', subscribed: true, id: stored[0].id, uid, tags: ['news'] });
+
+    // A user email, signed by the site's server as a uid is; CloudSignal's client shows it, with
+    // the device_info read from this browser's own User-Agent.
+    const email = 'visitor@example.com';
+    const emailSignature = createHmac('sha256', siteToken).update(email).digest('hex');
+    const withEmail = await page.evaluate(([e, sig]) => (globalThis as any).Pushcast.setUserEmail(e, sig), [email, emailSignature] as const);
+    expect(withEmail).toMatchObject({ id: stored[0].id, user_email: email });
+    expect((await subscriptions())[0]).toMatchObject({ user_email: email });
+    const secretKey = (await api('POST', `/projects/${projectId}/secret_keys`)).body.secret_key;
+    const client = await fetch(`${p.server.url}/v2/push/clients/${stored[0].id}`, { headers: { 'x-secret-key': secretKey } }).then((r) => r.json());
+    const userAgent = await page.evaluate(() => (globalThis as any).navigator.userAgent as string);
+    const d = deviceInfoOf(userAgent);
+    expect(d.browserName).not.toBeNull();
+    expect(client).toMatchObject({
+      user_email: email,
+      status: 'active',
+      device_info: { browser_name: d.browserName, browser_version: d.browserVersion, os_name: d.osName, device_type: d.deviceType },
+    });
 
     // The site's server sends; the pipeline encrypts for our subscription; the push service decrypts.
     await page.click('#send');

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProject } from './support/fixtures.ts';
@@ -304,9 +305,26 @@ describe('clients and service', () => {
 
     const gone = await cs(s, 'DELETE', `/clients/${ids[2]}?reason=user_requested`);
     expect(gone).toMatchObject({ status: 200, body: { success: true, registration_id: String(ids[2]), message: 'Client deregistered successfully' } });
+    // Again: already gone, nothing changes; an id that is not the project's is 404.
+    expect((await cs(s, 'DELETE', `/clients/${ids[2]}`)).status).toBe(200);
+    expect((await cs(s, 'DELETE', `/clients/999999999`)).body).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await cs(s, 'GET', `/clients/${ids[2]}`)).body).toMatchObject({ status: 'unregistered', is_subscribed: false });
+    expect((await cs(s, 'GET', '/clients?status=unregistered')).body.clients.map((c: any) => c.registration_id)).toEqual([String(ids[2])]);
     const broadcast = await cs(s, 'POST', '/broadcast', { title: 't', body: 'b' });
     expect(broadcast.body).toMatchObject({ total_targets: 2, successful_sends: 2 });
     expect(webMessages('cl-3')).toEqual([]);
+    // Registered again (the same endpoint): active and targeted again.
+    expect(await subscribe(s, 'cl-3')).toBe(ids[2]);
+    expect((await cs(s, 'GET', `/clients/${ids[2]}`)).body.status).toBe('active');
+    expect((await cs(s, 'POST', '/broadcast', { title: 't', body: 'b' })).body).toMatchObject({ total_targets: 3, successful_sends: 3 });
+
+    // Not seen (registered again, or clicked) for 30 days: inactive, still subscribed and targeted.
+    await p.server.db.query(`UPDATE subscriptions SET updated_at = now() - interval '31 days' WHERE id = $1`, [ids[1]]);
+    expect((await cs(s, 'GET', '/clients?status=inactive')).body.clients.map((c: any) => [c.registration_id, c.status, c.is_subscribed])).toEqual([
+      [String(ids[1]), 'inactive', true],
+    ]);
+    expect((await cs(s, 'GET', '/clients?status=active')).body.total).toBe(2);
+    expect((await cs(s, 'POST', '/send', { title: 't', body: 'b', target_user_emails: ['two@example.com'] })).body).toMatchObject({ successful_sends: 1 });
   });
 
   it('service: the project as CloudSignal’s PWA service', async () => {
@@ -332,6 +350,52 @@ describe('clients and service', () => {
   });
 });
 
+describe('clients registered by browsers', () => {
+  const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+  const SAFARI_IPHONE =
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1';
+
+  it('device_info from the subscribing browser’s User-Agent; user_email signed as a uid is', async () => {
+    const s = await newService('browsers');
+    const token = (await call(p.server.apiUrl, 'POST', '/access_tokens', { token: p.server.adminToken, body: { name: 'site', project_ids: [s.projectId] } })).body.token;
+    const sign = (value: string) => createHmac('sha256', token).update(value).digest('hex');
+    const register = (pushId: string, userAgent: string, extra: Record<string, unknown> = {}) => {
+      const sub = p.push.subscription(pushId);
+      return fetch(`${p.server.apiUrl}/projects/${s.projectId}/web_subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://example.com', 'user-agent': userAgent },
+        body: JSON.stringify({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth }, ...extra }),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
+    };
+    const chrome = await register('br-chrome', CHROME_WINDOWS, { user_email: 'ann@example.com', user_email_signature: sign('ann@example.com') });
+    expect(chrome.status).toBe(201);
+    expect(chrome.body.user_email).toBe('ann@example.com');
+    const iphone = await register('br-iphone', SAFARI_IPHONE);
+    const unknown = await register('br-curl', 'curl/8.5.0');
+    const forged = await register('br-forged', CHROME_WINDOWS, { user_email: 'ceo@example.com', user_email_signature: sign('ann@example.com') });
+    expect(forged).toMatchObject({ status: 403, body: { field: 'user_email_signature', rule: 'uid_signature' } });
+    const unsigned = await register('br-unsigned', CHROME_WINDOWS, { user_email: 'ceo@example.com' });
+    expect(unsigned).toMatchObject({ status: 400, body: { field: 'user_email_signature', rule: 'required' } });
+
+    const info = async (id: number) => (await cs(s, 'GET', `/clients/${id}`)).body.device_info;
+    expect(await info(chrome.body.id)).toEqual({ browser_name: 'Chrome', browser_version: '120', os_name: 'Windows', device_type: 'desktop' });
+    expect(await info(iphone.body.id)).toEqual({ browser_name: 'Safari', browser_version: '17', os_name: 'iOS', device_type: 'mobile' });
+    expect(await info(unknown.body.id)).toEqual({ browser_name: null, browser_version: null, os_name: null, device_type: null });
+    // A subscription made through the server-side API has no browser's User-Agent.
+    expect(await info(await subscribe(s, 'br-server'))).toEqual({ browser_name: null, browser_version: null, os_name: null, device_type: null });
+
+    const byEmail = await cs(s, 'POST', '/send', { title: 't', body: 'b', target_user_emails: ['ANN@example.com'] });
+    expect(byEmail.body).toMatchObject({ total_targets: 1, successful_sends: 1 });
+    expect(webMessages('br-chrome')).toHaveLength(1);
+
+    // Deregistered, then the browser subscribes again with the same endpoint: active again, a new registration as far as the browser knows.
+    await cs(s, 'DELETE', `/clients/${iphone.body.id}`);
+    const back = await register('br-iphone', SAFARI_IPHONE);
+    expect(back).toMatchObject({ status: 201, body: { id: iphone.body.id } });
+    expect((await cs(s, 'GET', `/clients/${iphone.body.id}`)).body.status).toBe('active');
+  });
+});
+
 describe('synchronous small sends, queued large ones', () => {
   it('30 recipients of whom 8 are gone at the push service: exact counts, and the gone ones named', async () => {
     const s = await newService('thirty');
@@ -351,10 +415,23 @@ describe('synchronous small sends, queued large ones', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ total_targets: 30, successful_sends: 22, failed_sends: 8, status: 'completed' });
     expect(res.body.invalid_registrations).toEqual(gone.map(String));
-    // The same later, by request id; and the gone ones are no longer clients.
+    // The same later, by request id.
     const later = await cs(s, 'GET', `/requests/${res.body.request_id}`);
     expect(later.body).toEqual(res.body);
-    expect((await cs(s, 'GET', '/clients')).body.total).toBe(22);
+    // The gone ones stay listed as expired, no longer subscribed, and are never targeted nor counted again.
+    expect((await cs(s, 'GET', '/clients')).body.total).toBe(30);
+    expect((await cs(s, 'GET', '/clients?status=active')).body.total).toBe(22);
+    const expired = await cs(s, 'GET', '/clients?status=expired');
+    expect(expired.body.clients.map((c: any) => [c.registration_id, c.status, c.is_subscribed, c.is_active])).toEqual(gone.map((id) => [String(id), 'expired', false, false]));
+    expect((await cs(s, 'GET', `/clients/${gone[0]}`)).body).toMatchObject({ status: 'expired', is_subscribed: false });
+    expect((await cs(s, 'GET', '/service')).body).toMatchObject({ active_registrations: 22, push_subscribers: 22 });
+    const admin = (path: string) => call(p.server.apiUrl, 'GET', path, { token: p.server.adminToken });
+    expect((await admin(`/projects/${s.projectId}/audience`)).body).toEqual({ count: 22, exact: true });
+    expect((await admin(`/projects/${s.projectId}/subscriptions?per_page=100`)).body).toHaveLength(22);
+    expect((await admin(`/projects/${s.projectId}/subscriptions/${gone[0]}`)).status).toBe(404);
+    const again = await cs(s, 'POST', '/broadcast', { title: 'Again', body: 'b' });
+    expect(again.body).toMatchObject({ total_targets: 22, successful_sends: 22, invalid_registrations: [] });
+    expect(p.push.receivedFor('thirty-1')).toHaveLength(1);
   });
 
   it('more than 100 recipients, or async_mode: queued at once; GET /requests/{id} gives the counts later', async () => {

@@ -28,7 +28,7 @@ const admin = (method: string, path: string, body?: unknown) => call(s.apiUrl, m
 /** What the rows say, counted the slow way. */
 async function counted(id: number) {
   const { rows } = await s.db.query<{ platform: string; n: number }>(
-    `SELECT platform, count(*)::bigint AS n FROM subscriptions WHERE project_id = $1 GROUP BY platform`,
+    `SELECT platform, count(*)::bigint AS n FROM subscriptions WHERE project_id = $1 AND state = 'active' GROUP BY platform`,
     [id],
   );
   const c = { web: 0, apns: 0, fcm: 0 } as Record<string, number>;
@@ -153,7 +153,7 @@ describe('subscriber statistics', () => {
       return res;
     };
     const rows = async (where: string) =>
-      Number((await s.db.query(`SELECT count(*) AS n FROM subscriptions WHERE project_id = $1 AND ${where}`, [projectId])).rows[0].n);
+      Number((await s.db.query(`SELECT count(*) AS n FROM subscriptions WHERE project_id = $1 AND state = 'active' AND ${where}`, [projectId])).rows[0].n);
     expect((await audience('')).body).toEqual({ count: (await counted(projectId)).total, exact: true });
     expect((await audience('?platform=apns')).body).toEqual({ count: 2, exact: true });
     const news = await audience(`?tags[]=${encodeURIComponent('news && !sport')}`);

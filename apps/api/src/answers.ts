@@ -267,6 +267,7 @@ export const browserSubscriptionAnswer = z
     id,
     project_id: id,
     uid: z.string().nullable(),
+    user_email: z.string().nullable(),
     tags: z.array(z.string()).describe('Only the tags a browser may set'),
     created_at: isoDateTime,
   })

@@ -95,7 +95,7 @@ async function run(counts: Record<Platform, number>, signal: AbortSignal): Promi
 
   const final = await watchBroadcast(http, created.id, created.scheduled, signal);
   const elapsedMs = broadcastMs(final, performance.now() - sentAt);
-  const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM subscriptions');
+  const left = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM subscriptions WHERE state = 'active'");
   const servers = { push: push.counters(), apns: apns.counters(), fcm: fcm.counters() };
   out(summary(final, elapsedMs, faults, servers, left.rows[0]?.n ?? 0));
 }

@@ -43,6 +43,7 @@ export {
   subscribeBrowser,
   unsubscribeBrowser,
   updateBrowserSubscription,
+  userAgentOf,
   type BrowserChanges,
   type BrowserProof,
 } from './subscriptions/browser-subscriptions.ts';
@@ -94,6 +95,7 @@ export { cloudSignalRequest, newRequestId, sendCloudSignal, type CloudSignalSend
 export {
   clientsQuery,
   CLIENT_STATUSES,
+  INACTIVE_AFTER_DAYS,
   deregisterClient,
   getClient,
   listClients,
@@ -105,3 +107,4 @@ export {
 } from './cloudsignal/clients.ts';
 export { serviceInfo, type ServiceInfo } from './cloudsignal/service.ts';
 export { waitQuery, waitRefused } from './notifications/wait-input.ts';
+export { deviceInfoOf, type DeviceInfo } from './cloudsignal/device-info.ts';

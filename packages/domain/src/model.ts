@@ -49,9 +49,19 @@ export interface Subscription {
   readonly tags: readonly string[];
   /** The address the subscription belongs to (CloudSignal targets by it); null when none was given. */
   readonly userEmail: string | null;
+  /** Active, or gone (kept 30 days, listed, never targeted): expired = pruned by a push service; unregistered = deregistered (CloudSignal's API). */
+  readonly state: SubscriptionState;
+  readonly stateChangedAt: Date | null;
+  /** The User-Agent of the browser that registered it (browser endpoints); null otherwise. */
+  readonly userAgent: string | null;
   readonly lastClickAt: Date | null;
   readonly createdAt: Date;
+  /** Last registered again or changed. */
+  readonly updatedAt: Date;
 }
+
+export const SUBSCRIPTION_STATES = ['active', 'expired', 'unregistered'] as const;
+export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
 
 /** Who a request acts as: an admin, or a token limited to some projects. */
 export type Principal =

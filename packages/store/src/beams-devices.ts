@@ -47,7 +47,7 @@ export async function findBeamsDevice(db: Queryable, projectId: number, platform
   const { rows } = await db.query<BeamsDeviceRow>(
     `SELECT d.id, d.subscription_id, s.platform, s.uid, d.metadata
      FROM beams_devices d JOIN subscriptions s ON s.id = d.subscription_id
-     WHERE d.project_id = $1 AND d.id = $2 AND ($3::text IS NULL OR s.platform = $3)`,
+     WHERE d.project_id = $1 AND d.id = $2 AND ($3::text IS NULL OR s.platform = $3) AND s.state = 'active'`,
     [projectId, id, platform],
   );
   return rows[0] ? toDevice(rows[0]) : null;
@@ -119,7 +119,7 @@ export async function bindBeamsDeviceUser(db: Queryable, projectId: number, subs
   if (current.uid === userId) return 'bound';
   if (current.uid !== null) return 'other_user';
   const { rows: counted } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM subscriptions WHERE project_id = $1 AND uid = $2 AND platform = $3`,
+    `SELECT count(*)::int AS n FROM subscriptions WHERE project_id = $1 AND uid = $2 AND platform = $3 AND state = 'active'`,
     [projectId, userId, current.platform],
   );
   if (counted[0]!.n >= maxPerPlatform) return 'too_many_devices';

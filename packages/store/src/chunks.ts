@@ -2,7 +2,7 @@ import { addStats, emptyStats, type DevicePlatform, type NotificationStats, type
 import type { Queryable } from './db.ts';
 import { NOTIFICATION_DONE_CHANNEL } from './notification-completions.ts';
 import { SqlParams } from './sql-params.ts';
-import { audienceWhere, type AudienceFilter } from './subscriptions.ts';
+import { audienceWhere, retireSubscriptions, type AudienceFilter } from './subscriptions.ts';
 
 export interface Chunk {
   readonly notificationId: number;
@@ -286,9 +286,12 @@ export async function loadDeviceRecipients(
   return rows;
 }
 
-export async function deleteSubscriptionsByIds(db: Queryable, projectId: number, ids: readonly number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.query(`DELETE FROM subscriptions WHERE project_id = $1 AND id = ANY($2::bigint[])`, [projectId, ids]);
+/**
+ * The subscriptions a push service said are gone: kept as `expired` (listed for 30 days, never
+ * targeted again; purgeGoneSubscriptions deletes them after).
+ */
+export async function expireSubscriptionsByIds(db: Queryable, projectId: number, ids: readonly number[]): Promise<void> {
+  await retireSubscriptions(db, projectId, ids, 'expired');
 }
 
 /** A chunk cancelled while it ran keeps the counts of what it had sent. */

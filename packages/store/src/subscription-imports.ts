@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db, Queryable } from './db.ts';
 import { inTransaction } from './db.ts';
+import { REVIVE } from './subscriptions.ts';
 
 export type ImportFormat = 'ndjson' | 'csv';
 export type ImportStatus = 'receiving' | 'queued' | 'running' | 'completed' | 'failed';
@@ -216,14 +217,14 @@ export async function applyImportSlice(db: Db, importId: number, projectId: numb
          SELECT $2, 'web', endpoint, p256dh, auth, uid, tags, user_email FROM web ORDER BY line
          ON CONFLICT (project_id, endpoint) WHERE platform = 'web'
          DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, uid = EXCLUDED.uid, tags = EXCLUDED.tags,
-                       user_email = EXCLUDED.user_email, updated_at = now()
+                       user_email = EXCLUDED.user_email, ${REVIVE}, updated_at = now()
          RETURNING (xmax = 0) AS inserted
        ),
        device_upsert AS (
          INSERT INTO subscriptions (project_id, platform, device_token, uid, tags, user_email)
          SELECT $2, platform, device_token, uid, tags, user_email FROM device ORDER BY line
          ON CONFLICT (project_id, platform, device_token) WHERE platform <> 'web'
-         DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags, user_email = EXCLUDED.user_email, updated_at = now()
+         DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags, user_email = EXCLUDED.user_email, ${REVIVE}, updated_at = now()
          RETURNING (xmax = 0) AS inserted
        ),
        upserted AS (SELECT inserted FROM web_upsert UNION ALL SELECT inserted FROM device_upsert)

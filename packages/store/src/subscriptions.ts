@@ -1,4 +1,4 @@
-import type { DevicePlatform, Platform, Subscription, TagExpr } from '@pushcast/domain';
+import type { DevicePlatform, Platform, Subscription, SubscriptionState, TagExpr } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
 import { SqlParams } from './sql-params.ts';
 import { tagExprToSql } from './tag-sql.ts';
@@ -14,11 +14,16 @@ interface SubscriptionRow {
   uid: string | null;
   tags: string[];
   user_email: string | null;
+  state: SubscriptionState;
+  state_changed_at: Date | null;
+  user_agent: string | null;
   last_click_at: Date | null;
   created_at: Date;
+  updated_at: Date;
 }
 
-const COLUMNS = 'id, project_id, platform, endpoint, p256dh, auth, device_token, uid, tags, user_email, last_click_at, created_at';
+const COLUMNS =
+  'id, project_id, platform, endpoint, p256dh, auth, device_token, uid, tags, user_email, state, state_changed_at, user_agent, last_click_at, created_at, updated_at';
 
 const toSubscription = (r: SubscriptionRow): Subscription => ({
   id: r.id,
@@ -31,8 +36,12 @@ const toSubscription = (r: SubscriptionRow): Subscription => ({
   uid: r.uid,
   tags: r.tags,
   userEmail: r.user_email,
+  state: r.state,
+  stateChangedAt: r.state_changed_at,
+  userAgent: r.user_agent,
   lastClickAt: r.last_click_at,
   createdAt: r.created_at,
+  updatedAt: r.updated_at,
 });
 
 export interface AudienceFilter {
@@ -49,11 +58,22 @@ export interface AudienceFilter {
   readonly emails?: readonly string[] | undefined;
   /** Only these subscriptions (ids of the project's; others match nothing). */
   readonly ids?: readonly number[] | undefined;
+  /**
+   * Subscriptions in these states; undefined = active only. Only lists of clients (CloudSignal) ask
+   * for others: an audience never does, so a gone subscription is never targeted nor counted.
+   */
+  readonly states?: readonly SubscriptionState[] | undefined;
+  /** Only active subscriptions last seen (registered again, or clicked) before this (`true`) or since (`false`): CloudSignal's inactive. */
+  readonly seenBefore?: { readonly at: Date; readonly before: boolean } | undefined;
 }
 
 /** The WHERE clause for an audience, with its values in `params`. */
 export function audienceWhere(filter: AudienceFilter, params: SqlParams): string {
   const parts = [`project_id = ${params.add(filter.projectId)}`];
+  parts.push(filter.states === undefined ? `state = 'active'` : `state = ANY(${params.add(filter.states)}::text[])`);
+  if (filter.seenBefore !== undefined) {
+    parts.push(`state = 'active' AND GREATEST(updated_at, last_click_at) ${filter.seenBefore.before ? '<' : '>='} ${params.add(filter.seenBefore.at)}`);
+  }
   if (filter.platform !== undefined) parts.push(`platform = ${params.add(filter.platform)}`);
   if (filter.platforms !== undefined) parts.push(`platform = ANY(${params.add(filter.platforms)}::text[])`);
   if (filter.uids !== undefined) parts.push(`uid = ANY(${params.add(filter.uids)}::text[])`);
@@ -76,6 +96,9 @@ export interface NewWebSubscription {
   readonly userEmail?: string | null | undefined;
 }
 
+/** Registering a gone subscription (expired, unregistered) again makes it active again. */
+export const REVIVE = `state = 'active', state_changed_at = CASE WHEN subscriptions.state = 'active' THEN subscriptions.state_changed_at ELSE now() END`;
+
 /** Imports a browser subscription; the same endpoint again updates the existing row. */
 export async function upsertWebSubscription(db: Queryable, s: NewWebSubscription): Promise<Subscription> {
   const { rows } = await db.query<SubscriptionRow>(
@@ -84,7 +107,7 @@ export async function upsertWebSubscription(db: Queryable, s: NewWebSubscription
      ON CONFLICT (project_id, endpoint) WHERE platform = 'web'
      DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, uid = EXCLUDED.uid, tags = EXCLUDED.tags,
                    user_email = CASE WHEN $8::boolean THEN EXCLUDED.user_email ELSE subscriptions.user_email END,
-                   updated_at = now()
+                   ${REVIVE}, updated_at = now()
      RETURNING ${COLUMNS}`,
     [s.projectId, s.endpoint, s.p256dh, s.auth, s.uid, s.tags, s.userEmail ?? null, s.userEmail !== undefined],
   );
@@ -109,7 +132,8 @@ export async function upsertDeviceSubscription(db: Queryable, s: NewDeviceSubscr
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (project_id, platform, device_token) WHERE platform <> 'web'
      DO UPDATE SET uid = EXCLUDED.uid, tags = EXCLUDED.tags,
-                   user_email = CASE WHEN $7::boolean THEN EXCLUDED.user_email ELSE subscriptions.user_email END, updated_at = now()
+                   user_email = CASE WHEN $7::boolean THEN EXCLUDED.user_email ELSE subscriptions.user_email END,
+                   ${REVIVE}, updated_at = now()
      RETURNING ${COLUMNS}`,
     [s.projectId, s.platform, s.token, s.uid, s.tags, s.userEmail ?? null, s.userEmail !== undefined],
   );
@@ -219,10 +243,36 @@ export async function countSubscriptions(db: Queryable, filter: AudienceFilter):
 
 export async function findSubscription(db: Queryable, projectId: number, id: number): Promise<Subscription | null> {
   const { rows } = await db.query<SubscriptionRow>(
-    `SELECT ${COLUMNS} FROM subscriptions WHERE project_id = $1 AND id = $2`,
+    `SELECT ${COLUMNS} FROM subscriptions WHERE project_id = $1 AND id = $2 AND state = 'active'`,
     [projectId, id],
   );
   return rows[0] ? toSubscription(rows[0]) : null;
+}
+
+/** A subscription in any state (CloudSignal lists gone clients for 30 days). */
+export async function findSubscriptionInAnyState(db: Queryable, projectId: number, id: number): Promise<Subscription | null> {
+  const { rows } = await db.query<SubscriptionRow>(`SELECT ${COLUMNS} FROM subscriptions WHERE project_id = $1 AND id = $2`, [projectId, id]);
+  return rows[0] ? toSubscription(rows[0]) : null;
+}
+
+/** A subscription's state changes to expired (pruned) or unregistered (deregistered): kept, listed, never targeted again. Returns whether an active one did. */
+export async function retireSubscriptions(db: Queryable, projectId: number, ids: readonly number[], state: 'expired' | 'unregistered'): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE subscriptions SET state = $3, state_changed_at = now() WHERE project_id = $1 AND id = ANY($2::bigint[]) AND state = 'active'`,
+    [projectId, ids, state],
+  );
+  return rowCount ?? 0;
+}
+
+/** Deletes, a batch at a time, subscriptions gone (expired, unregistered) before `before`; returns how many. */
+export async function purgeGoneSubscriptions(db: Queryable, before: Date, batch: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM subscriptions WHERE id IN (
+       SELECT id FROM subscriptions WHERE state <> 'active' AND state_changed_at < $1 ORDER BY state_changed_at LIMIT $2)`,
+    [before, batch],
+  );
+  return rowCount ?? 0;
 }
 
 /** `uid: null` clears the uid; a field left undefined is kept. */
@@ -230,22 +280,23 @@ export async function updateSubscription(
   db: Queryable,
   projectId: number,
   id: number,
-  patch: { uid?: string | null; tags?: readonly string[]; userEmail?: string | null | undefined },
+  patch: { uid?: string | null; tags?: readonly string[]; userEmail?: string | null | undefined; userAgent?: string | undefined },
 ): Promise<Subscription | null> {
   const { rows } = await db.query<SubscriptionRow>(
     `UPDATE subscriptions SET
        uid = CASE WHEN $3::boolean THEN $4 ELSE uid END,
        tags = COALESCE($5, tags),
        user_email = CASE WHEN $6::boolean THEN $7 ELSE user_email END,
+       user_agent = COALESCE($8, user_agent),
        updated_at = now()
-     WHERE project_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-    [projectId, id, patch.uid !== undefined, patch.uid ?? null, patch.tags ?? null, patch.userEmail !== undefined, patch.userEmail ?? null],
+     WHERE project_id = $1 AND id = $2 AND state = 'active' RETURNING ${COLUMNS}`,
+    [projectId, id, patch.uid !== undefined, patch.uid ?? null, patch.tags ?? null, patch.userEmail !== undefined, patch.userEmail ?? null, patch.userAgent ?? null],
   );
   return rows[0] ? toSubscription(rows[0]) : null;
 }
 
 export async function deleteSubscription(db: Queryable, projectId: number, id: number): Promise<boolean> {
-  const { rowCount } = await db.query(`DELETE FROM subscriptions WHERE project_id = $1 AND id = $2`, [projectId, id]);
+  const { rowCount } = await db.query(`DELETE FROM subscriptions WHERE project_id = $1 AND id = $2 AND state = 'active'`, [projectId, id]);
   return rowCount === 1;
 }
 

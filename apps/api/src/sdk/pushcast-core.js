@@ -2,10 +2,10 @@
 // /sdk/pushcast.mjs (ES module). Plain JavaScript, no dependencies, no build step.
 //
 //   Pushcast.init({ projectId, apiUrl, serviceWorkerUrl, serviceWorkerScope })
-//   await Pushcast.subscribe({ uid, uidSignature, tags })  → { id, project_id, uid, tags, created_at }
+//   await Pushcast.subscribe({ uid, uidSignature, tags, userEmail, userEmailSignature })  → { id, project_id, uid, user_email, tags, created_at }
 //   await Pushcast.unsubscribe()                           → true if this browser was subscribed
 //   await Pushcast.status()    → { supported, permission, subscribed, id?, uid?, tags? }
-//   await Pushcast.setTags(tags), await Pushcast.setUid(uid, uidSignature)
+//   await Pushcast.setTags(tags), await Pushcast.setUid(uid, uidSignature), await Pushcast.setUserEmail(email, emailSignature)
 //
 // Every failure is a Pushcast.PushcastError with a `code`: invalid_argument, not_initialized,
 // unsupported_browser, permission_denied, permission_dismissed, service_worker_failed,
@@ -247,6 +247,8 @@ function createPushcast(scriptUrl) {
     if (options.uid !== undefined) body.uid = options.uid;
     if (options.uidSignature !== undefined) body.uid_signature = options.uidSignature;
     if (options.tags !== undefined) body.tags = options.tags;
+    if (options.userEmail !== undefined) body.user_email = options.userEmail;
+    if (options.userEmailSignature !== undefined) body.user_email_signature = options.userEmailSignature;
     return body;
   }
 
@@ -290,6 +292,10 @@ function createPushcast(scriptUrl) {
     // Kept for the service worker, which subscribes again with them if the browser renews the subscription.
     var kept = { apiUrl: settings.apiUrl, projectId: settings.projectId, uid: answer.uid, tags: answer.tags };
     if (options.uid !== undefined) kept.uidSignature = options.uid === null ? null : options.uidSignature;
+    if (options.userEmail !== undefined) {
+      kept.userEmail = options.userEmail;
+      kept.userEmailSignature = options.userEmail === null ? null : options.userEmailSignature;
+    }
     await saveConfig(kept).catch(function () {});
     return answer;
   }
@@ -343,8 +349,19 @@ function createPushcast(scriptUrl) {
     return answer;
   }
 
+  /**
+   * Sets the user email this browser's subscription belongs to (with its signature from the site's
+   * server: signature_for(email), as for a uid), or clears it with null.
+   */
+  async function setUserEmail(email, emailSignature) {
+    var answer = await update(email === null ? { user_email: null } : { user_email: email, user_email_signature: emailSignature });
+    await saveConfig({ userEmail: answer.user_email, userEmailSignature: email === null ? null : emailSignature }).catch(function () {});
+    return answer;
+  }
+
   var api = {
     init: init,
+    setUserEmail: setUserEmail,
     subscribe: subscribe,
     unsubscribe: unsubscribe,
     status: status,

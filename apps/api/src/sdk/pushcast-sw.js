@@ -196,6 +196,10 @@
       body.uid = config.uid;
       body.uid_signature = config.uidSignature;
     }
+    if (config.userEmail && config.userEmailSignature) {
+      body.user_email = config.userEmail;
+      body.user_email_signature = config.userEmailSignature;
+    }
     await fetch(url + '/web_subscriptions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     if (event.oldSubscription) {
       var old = event.oldSubscription.toJSON();

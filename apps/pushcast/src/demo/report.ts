@@ -97,7 +97,7 @@ function outcomeTable(n: NotificationJson, faults: Record<Platform, Faults>, lef
     row('', (k) => HEADINGS[k]),
     row('scheduled', (k) => p[k].scheduled_count),
     row('delivered', (k) => p[k].successfully_sent_count),
-    row('pruned', (k) => p[k].pruned_count, `gone (${gone} scripted): deleted, ${fmt(left)} subscriptions left`),
+    row('pruned', (k) => p[k].pruned_count, `gone (${gone} scripted): expired (never sent to again), ${fmt(left)} active subscriptions left`),
     row('failed', (k) => p[k].failed_count),
   ];
   for (const reason of reasons) lines.push(row(`  ${reason}`, (k) => p[k].failures[reason] ?? 0));

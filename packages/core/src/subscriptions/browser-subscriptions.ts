@@ -16,6 +16,7 @@ import {
   inTransaction,
   insertBrowserSubscription,
   listUidSigningStates,
+  reviveBrowserSubscription,
   updateSubscription,
   type Queryable,
 } from '@pushcast/store';
@@ -35,7 +36,12 @@ export interface BrowserChanges {
   readonly uid: string | null | undefined;
   /** undefined = keep; else the browser-settable tags, replacing the ones the browser may set. */
   readonly tags: readonly string[] | undefined;
+  /** undefined = keep, null = clear; signed like a uid (CloudSignal targets by it). */
+  readonly userEmail?: string | null | undefined;
 }
+
+/** The browser's User-Agent header, as stored (at most 1,024 characters); null without one. */
+export const userAgentOf = (header: string | undefined): string | null => (header ? header.slice(0, 1024) : null);
 
 /** The endpoint and the auth secret that prove a browser holds a subscription. */
 export interface BrowserProof {
@@ -49,9 +55,19 @@ type Deps = Pick<CoreDeps, 'db'>;
 export async function browserChanges(
   deps: Deps,
   project: Project,
-  body: { uid?: string | null | undefined; uid_signature?: string | null | undefined; tags?: readonly string[] | undefined },
+  body: {
+    uid?: string | null | undefined;
+    uid_signature?: string | null | undefined;
+    tags?: readonly string[] | undefined;
+    user_email?: string | null | undefined;
+    user_email_signature?: string | null | undefined;
+  },
 ): Promise<BrowserChanges> {
-  const changed = { uid: await checkUid(deps, project.id, body.uid, body.uid_signature), tags: body.tags };
+  const changed = {
+    uid: await checkSigned(deps, project.id, body.uid, body.uid_signature, 'uid'),
+    tags: body.tags,
+    userEmail: await checkSigned(deps, project.id, body.user_email, body.user_email_signature, 'user_email'),
+  };
   checkTags(project, changed.tags);
   return changed;
 }
@@ -60,25 +76,30 @@ export async function browserChanges(
 export async function subscribeBrowser(
   deps: Deps,
   project: Project,
-  input: { readonly endpoint: string; readonly p256dh: string; readonly auth: string } & BrowserChanges,
+  input: { readonly endpoint: string; readonly p256dh: string; readonly auth: string; readonly userAgent: string | null } & BrowserChanges,
 ): Promise<{ created: boolean; subscription: Subscription }> {
+  const fresh = {
+    projectId: project.id,
+    endpoint: input.endpoint,
+    p256dh: input.p256dh,
+    auth: input.auth,
+    uid: input.uid ?? null,
+    tags: input.tags ? [...input.tags] : [],
+    userEmail: input.userEmail ?? null,
+    userAgent: input.userAgent,
+  };
   return inTransaction(deps.db, async (tx) => {
-    let existing = await findWebSubscriptionByEndpoint(tx, project.id, input.endpoint, { forUpdate: true });
+    let existing = await findWebSubscriptionByEndpoint(tx, project.id, input.endpoint, { forUpdate: true, anyState: true });
     if (!existing) {
-      const inserted = await insertBrowserSubscription(tx, {
-        projectId: project.id,
-        endpoint: input.endpoint,
-        p256dh: input.p256dh,
-        auth: input.auth,
-        uid: input.uid ?? null,
-        tags: input.tags ? [...input.tags] : [],
-      });
+      const inserted = await insertBrowserSubscription(tx, fresh);
       if (inserted) return { created: true, subscription: inserted };
       // A racing twin inserted it first (its commit released us): prove and update that one.
-      existing = (await findWebSubscriptionByEndpoint(tx, project.id, input.endpoint, { forUpdate: true }))!;
+      existing = (await findWebSubscriptionByEndpoint(tx, project.id, input.endpoint, { forUpdate: true, anyState: true }))!;
     }
+    // Gone (pruned, deregistered): nothing to prove any more; it starts again as a new one would.
+    if (existing.state !== 'active') return { created: true, subscription: await reviveBrowserSubscription(tx, existing.id, fresh) };
     proveHolder(existing, input.auth);
-    return { created: false, subscription: await apply(tx, project, existing, input) };
+    return { created: false, subscription: await apply(tx, project, existing, input, input.userAgent) };
   });
 }
 
@@ -108,25 +129,36 @@ export async function browserSubscriptionStatus(deps: Deps, project: Project, pr
   return existing;
 }
 
-/** The uid to store: undefined and null pass as they are; a uid must carry a valid signature. */
-async function checkUid(deps: Deps, projectId: number, given: string | null | undefined, signature: string | null | undefined) {
+/**
+ * The uid (or user email) to store: undefined and null pass as they are; a value must carry a
+ * valid signature (signature_for(value) under a token of the project), or any visitor could claim
+ * another user's notifications.
+ */
+async function checkSigned(
+  deps: Deps,
+  projectId: number,
+  given: string | null | undefined,
+  signature: string | null | undefined,
+  field: 'uid' | 'user_email',
+) {
+  const sigField = `${field}_signature`;
   if (given == null) {
-    if (signature != null) throw validationError('uid_signature', 'uid_required', 'is given without a uid');
+    if (signature != null) throw validationError(sigField, 'uid_required', `is given without a ${field}`);
     return given;
   }
   if (signature == null) {
-    throw new PushcastError('bad_request', 'uid_signature: is required with a uid (signature_for(uid): hex HMAC-SHA256 of the uid keyed with a project token)', {
-      field: 'uid_signature',
+    throw new PushcastError('bad_request', `${sigField}: is required with a ${field} (signature_for(${field}): hex HMAC-SHA256 of it keyed with a project token)`, {
+      field: sigField,
       rule: 'required',
     });
   }
   if (!/^[0-9a-fA-F]{64}$/.test(signature)) {
-    throw validationError('uid_signature', 'hmac_sha256_hex', 'must be 64 hex digits: HMAC-SHA256 of the uid keyed with a project token');
+    throw validationError(sigField, 'hmac_sha256_hex', `must be 64 hex digits: HMAC-SHA256 of the ${field} keyed with a project token`);
   }
   const states = await listUidSigningStates(deps.db, projectId);
   if (!states.some((state) => verifyUidSignature(state, given, signature))) {
-    throw new PushcastError('forbidden', `uid_signature: is not signature_for(uid) under any access token of project ${projectId}`, {
-      field: 'uid_signature',
+    throw new PushcastError('forbidden', `${sigField}: is not signature_for(${field}) under any access token of project ${projectId}`, {
+      field: sigField,
       rule: 'uid_signature',
     });
   }
@@ -141,13 +173,13 @@ function checkTags(project: Project, tags: readonly string[] | undefined): void 
   });
 }
 
-async function apply(q: Queryable, project: Project, s: Subscription, changes: BrowserChanges): Promise<Subscription> {
+async function apply(q: Queryable, project: Project, s: Subscription, changes: BrowserChanges, userAgent?: string | null): Promise<Subscription> {
   const tags = changes.tags === undefined ? undefined : mergeBrowserTags(project.browserTagsAllowed, s.tags, changes.tags);
   // The server's tags are kept beside the browser's: together they must still fit the limit.
   if (tags !== undefined && tags.length > MAX_TAGS) {
     throw validationError('tags', 'max_items', `with the tags the site's server set, this subscription would have ${tags.length} tags; the limit is ${MAX_TAGS}`);
   }
-  return (await updateSubscription(q, project.id, s.id, { uid: changes.uid, tags }))!;
+  return (await updateSubscription(q, project.id, s.id, { uid: changes.uid, tags, userEmail: changes.userEmail, ...(userAgent ? { userAgent } : {}) }))!;
 }
 
 /** The auth secret given must be the stored one (compared as bytes: base64 and base64url are equal). */

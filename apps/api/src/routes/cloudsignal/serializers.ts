@@ -41,23 +41,24 @@ export function quotaJson(project: Project, q: QuotaStatus) {
 
 export function clientJson(project: Project, c: Client) {
   const s = c.subscription;
-  const lastActive = s.lastClickAt && s.lastClickAt > s.createdAt ? s.lastClickAt : s.createdAt;
+  const d = c.deviceInfo;
   return {
     registration_id: String(s.id),
     organization_id: organizationId(project),
     service_id: serviceId(project),
     status: c.status,
-    is_active: c.status === 'active',
+    is_active: c.status === 'active' || c.status === 'inactive',
     // Pushcast does not hold a connection to clients, nor learn whether a PWA is installed.
     is_online: false,
     is_installed: false,
-    is_subscribed: c.status === 'active',
+    // Still targeted: gone ones (expired, unregistered) are not.
+    is_subscribed: c.status === 'active' || c.status === 'inactive',
     user_email: s.userEmail,
     uid: s.uid,
     platform: s.platform,
-    last_active: lastActive.toISOString(),
+    last_active: c.lastActive.toISOString(),
     notification_count: c.notificationCount,
-    device_info: { browser_name: null, browser_version: null, os_name: null, device_type: null },
+    device_info: { browser_name: d.browserName, browser_version: d.browserVersion, os_name: d.osName, device_type: d.deviceType },
     created_at: s.createdAt.toISOString(),
   };
 }

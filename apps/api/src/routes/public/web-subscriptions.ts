@@ -9,6 +9,8 @@ import {
   subscribeBrowser,
   tagList,
   uid,
+  userAgentOf,
+  userEmail,
   unsubscribeBrowser,
   updateBrowserSubscription,
 } from '@pushcast/core';
@@ -48,7 +50,9 @@ const proofFields = {
   keys: z.strictObject({ auth: authSecret, p256dh: z.string().max(256).optional() }),
 };
 const proofBody = z.strictObject(proofFields);
-const patchBody = z.strictObject({ ...proofFields, uid: uid.nullable().optional(), uid_signature: uidSignature, tags: tagList.optional() });
+/** A user email, signed as a uid is (CloudSignal targets by it). */
+const emailFields = { user_email: userEmail.nullable().optional(), user_email_signature: uidSignature };
+const patchBody = z.strictObject({ ...proofFields, uid: uid.nullable().optional(), uid_signature: uidSignature, tags: tagList.optional(), ...emailFields });
 
 const tags = ['Browser'];
 /** From a page of the project's allowed origins (`Origin`), with the proof of holding the subscription. */
@@ -69,7 +73,8 @@ function schemasOf(subscribeBody: z.ZodType) {
       operationId: 'subscribeBrowser',
       summary: 'Subscribe this browser',
       description:
-        '`PushSubscription.toJSON()`, with `uid` (and its `uid_signature`: signature_for(uid) under a token of the project) and ' +
+        '`PushSubscription.toJSON()`, with `uid` (and its `uid_signature`: signature_for(uid) under a token of the project), ' +
+        '`user_email` (and its `user_email_signature`, the same way) and ' +
         "`tags` (within the project's `browser_tags_allowed`). The same endpoint again updates it.",
       body: subscribeBody,
       response: {
@@ -112,6 +117,7 @@ export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps)
     uid: uid.nullable().optional(),
     uid_signature: uidSignature,
     tags: tagList.optional(),
+    ...emailFields,
   });
   const schemas = schemasOf(subscribeBody);
 
@@ -127,6 +133,7 @@ export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps)
     id: s.id,
     project_id: s.projectId,
     uid: s.uid,
+    user_email: s.userEmail,
     // Only the tags a browser may set: the others belong to the site's server.
     tags: browserVisibleTags(project.browserTagsAllowed, s.tags),
     created_at: s.createdAt.toISOString(),
@@ -147,6 +154,8 @@ export async function webSubscriptionRoutes(app: FastifyInstance, deps: ApiDeps)
       endpoint: body.endpoint,
       p256dh: body.keys.p256dh,
       auth: body.keys.auth,
+      // The subscribing browser's own: CloudSignal's device_info is read from it.
+      userAgent: userAgentOf(request.headers['user-agent']),
       ...(await browserChanges(deps, project, body)),
     });
     return reply.code(created ? 201 : 200).send(answer(project, subscription));

@@ -7,7 +7,7 @@ import {
   rejectProjectCredentials,
   rejectWebPush,
   type DeliveryRecordBatch,
-  deleteSubscriptionsByIds,
+  expireSubscriptionsByIds,
   findChunk,
   findNotification,
   findProject,
@@ -28,7 +28,8 @@ export interface ChunkStore {
   /** The first chunk to start marks its notification sending (and emits notification.sending), once. */
   markNotificationSending(notificationId: number): Promise<void>;
   notificationStatus(notificationId: number): Promise<NotificationStatus | null>;
-  deleteSubscriptions(projectId: number, ids: readonly number[]): Promise<void>;
+  /** Those a push service said are gone: kept as expired, never targeted again. */
+  expireSubscriptions(projectId: number, ids: readonly number[]): Promise<void>;
   saveCancelledChunkStats(notificationId: number, index: number, stats: NotificationStats): Promise<void>;
   completeChunk(notificationId: number, index: number, stats: NotificationStats): Promise<{ chunkDone: boolean; notificationSent: boolean }>;
   /** A batch of delivery records (one statement), each recipient once. */
@@ -46,7 +47,7 @@ export function chunkStore(db: Db): ChunkStore {
     findProject: (id) => findProject(db, id),
     markNotificationSending: (notificationId) => markNotificationSending(db, notificationId),
     notificationStatus: (notificationId) => notificationStatus(db, notificationId),
-    deleteSubscriptions: (projectId, ids) => deleteSubscriptionsByIds(db, projectId, ids),
+    expireSubscriptions: (projectId, ids) => expireSubscriptionsByIds(db, projectId, ids),
     saveCancelledChunkStats: (notificationId, index, stats) => saveCancelledChunkStats(db, notificationId, index, stats),
     completeChunk: (notificationId, index, stats) => completeChunk(db, notificationId, index, stats),
     insertDeliveryRecords: (batch, records) => insertDeliveryRecords(db, batch, records),

@@ -109,7 +109,7 @@ export class FakeStore implements ChunkStore {
     this.onStatusRead();
     return this.notification.status;
   }
-  async deleteSubscriptions(_projectId: number, ids: readonly number[]) {
+  async expireSubscriptions(_projectId: number, ids: readonly number[]) {
     this.deleted.push(...ids);
   }
   async saveCancelledChunkStats(_n: number, _i: number, stats: NotificationStats) {

@@ -148,7 +148,7 @@ async function sendSlice<R extends Recipient>(
   // The quota counts what providers accepted: what was pruned, failed or is to retry goes back.
   await deps.quota.release(reservation, slice.length - delivered);
   deps.metrics?.retrying(run.platform, retrying);
-  await deps.store.deleteSubscriptions(run.notification.projectId, gone);
+  await deps.store.expireSubscriptions(run.notification.projectId, gone);
   deps.metrics?.pruned(run.platform, gone.length);
   return refusals.verdict(deps, run);
 }
