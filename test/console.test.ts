@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, launchChromium, type Browser } from './support/browser.ts';
 import { fcmToken, subscribeDevice } from './support/devices.ts';
-import { createProject } from './support/fixtures.ts';
+import { createProject, scopedToken } from './support/fixtures.ts';
 import { call } from './support/http.ts';
 import { seedSubscribers, startPipeline, type Pipeline } from './support/pipeline.ts';
 
@@ -202,6 +202,23 @@ describe.skipIf(skip !== null)('the console in Chromium', () => {
     await shot(page, 'project');
 
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a project-scoped token its projects only', { timeout: 60_000 }, async () => {
+    const { projectId: other } = await createProject(p.server, 'Another tenant');
+    const token = await scopedToken(p.server, [projectId]);
+    const { page, problems } = await watchedPage(1280, []);
+    await page.goto(`${p.server.url}/console`);
+    await page.getByLabel('Access token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Acme news' }).waitFor();
+    expect(await page.getByRole('list', { name: 'Projects' }).getByRole('listitem').count()).toBe(1);
+    expect(await page.getByRole('link', { name: 'Another tenant' }).count()).toBe(0);
+    // The other project's page, asked for by its address: refused by the API, said on the page.
+    await page.goto(`${p.server.url}/console/projects/${other}`);
+    await eventually(() => page.getByRole('alert').textContent()).toBe('This token may not see this.');
+    expect(problems.filter((x) => !x.includes(`/api/v1/projects/${other}`))).toEqual([]);
     await page.close();
   });
 
