@@ -184,7 +184,9 @@ describe.skipIf(skip !== null)('the console in Chromium', () => {
     });
     await page.getByLabel('Send at').fill(tomorrow);
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByRole('heading', { name: /^Notification \d+$/, level: 1 }).waitFor();
+    await page.waitForURL(/\/console\/notifications\/\d+$/).catch(async (e) => {
+      throw new Error(`not sent: ${(await page.getByRole('alert').allTextContents()).join('; ') || e}`);
+    });
     const scheduledId = Number(/\/console\/notifications\/(\d+)$/.exec(page.url())![1]);
     await eventually(() => status.textContent()).toBe('scheduled');
     await page.getByRole('button', { name: 'Cancel' }).click();
