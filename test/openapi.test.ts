@@ -314,6 +314,29 @@ describe('the contract: every route answers as its document says', () => {
       await res.text();
       expect((await fetch(`${server.url}/beams/${file}`, { headers: { 'if-none-match': res.headers.get('etag')! } })).status).toBe(304);
     }
+    // CloudSignal's push API, as its users call it
+    const csKey: string = (await ask('POST', `/projects/${project}/secret_keys`)).body.secret_key;
+    const cs = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}/v2/push${path}`, {
+        method,
+        headers: { 'x-secret-key': csKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
+    const csStatus = (res: { status: number; body: unknown }, status: number) => expect(res.status, JSON.stringify(res.body)).toBe(status);
+    const csSent = await cs('POST', '/send', { title: 'Hi', body: 'There', target_user_ids: ['ann'], async_mode: true });
+    csStatus(csSent, 200);
+    csStatus(await cs('POST', '/broadcast', { title: 'Hi', body: 'All', urgency: 'high', async_mode: true }), 200);
+    csStatus(await cs('GET', `/requests/${csSent.body.request_id}`), 200);
+    csStatus(await cs('GET', '/quota'), 200);
+    csStatus(await cs('GET', '/service'), 200);
+    csStatus(await cs('GET', '/clients?status=active&limit=5'), 200);
+    const client = (await ask('POST', `/projects/${project}/subscriptions`, { endpoint: localEndpoint(), ...browserKeys(), user_email: 'ann@example.com' })).body;
+    csStatus(await cs('GET', `/clients/${client.id}`), 200);
+    csStatus(await cs('DELETE', `/clients/${client.id}?reason=user_requested`), 200);
+    csStatus(await cs('POST', '/send', { title: 'Hi' }), 400);
+    csStatus(await fetch(`${server.url}/v2/push/quota`).then(async (r) => ({ status: r.status, body: await r.json() })), 401);
+    csStatus(await cs('GET', '/clients/999999999'), 404);
+
     // Beams' refusals, in Beams' shape
     expectStatus(await beams('POST', `/publish_api${inst}/publishes/interests`, { body: { interests: ['news'] } }), 400);
     expectStatus(await beams('POST', `/publish_api${inst}/publishes/interests`, withKey({ interests: ['news'] })), 422);

@@ -3,6 +3,7 @@ import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { isBeamsPath } from '../routes/beams/paths.ts';
+import { isCloudSignalPath } from '../routes/cloudsignal/paths.ts';
 import { isUndocumented, openApiPath } from './document.ts';
 
 /** ajv-formats is CommonJS: its function is the default export's default under Node's ESM loader. */
@@ -62,7 +63,7 @@ class Validators {
     if (url === undefined) {
       // No route: the not-found answer, in the dialect's error shape (but for the scopes left out, with their own).
       const path = request.url.split('?')[0]!;
-      if (!isUndocumented(path)) yield* this.validate(body, ['components', 'schemas', isBeamsPath(path) ? 'BeamsError' : 'Error'], 'answer');
+      if (!isUndocumented(path)) yield* this.validate(body, ['components', 'schemas', isBeamsPath(path) ? 'BeamsError' : isCloudSignalPath(path) ? 'CloudSignalError' : 'Error'], 'answer');
       return;
     }
     if (isUndocumented(url)) return;

@@ -21,10 +21,6 @@ export const UNDOCUMENTED: readonly { readonly route: RegExp; readonly reason: s
   { route: /^\/admin\/queues(\/|$)/, reason: "Bull Board: a page and the board's own JSON API, behind HTTP Basic auth" },
   { route: /^\/api\/v1\/openapi\.json$/, reason: 'the document itself' },
   { route: /^\/docs(\/|$)/, reason: 'the reference page made from the document, and its script' },
-  {
-    route: /^\/v2\/push(\/|$)/,
-    reason: "CloudSignal's push API, as CloudSignal documents it (docs/cloudsignal.md): not in this document yet",
-  },
   { route: /^\/console(\/|$)/, reason: 'the console: a web page and its assets, itself a client of this document\'s API' },
 ];
 
@@ -66,6 +62,12 @@ const TAGS: OpenAPIV3_1.TagObject[] = [
       "Pusher Beams' Publish, Device, user and Reporting APIs at the root of the server, as Beams serves them (docs/beams.md): " +
       'refusals are `BeamsError` with Beams\' statuses and titles.',
   },
+  {
+    name: 'CloudSignal',
+    description:
+      "CloudSignal's push API at /v2/push, as CloudSignal documents it (docs/cloudsignal.md), with `X-Secret-Key`: " +
+      'refusals are `CloudSignalError` (`{detail, code}`) with CloudSignal\'s statuses.',
+  },
 ];
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -103,6 +105,12 @@ export async function registerOpenApi(app: FastifyInstance, { publicUrl }: OpenA
             type: 'http',
             scheme: 'bearer',
             description: "Beams: a secret key of the project (`POST /api/v1/projects/{id}/secret_keys`), the server SDKs' `secretKey`",
+          },
+          cloudSignalSecretKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Secret-Key',
+            description: 'CloudSignal: a secret key of the project (`POST /api/v1/projects/{id}/secret_keys`), `sk_…`',
           },
           beamsUserToken: {
             type: 'http',

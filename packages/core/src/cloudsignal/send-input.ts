@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { userEmail } from '../input/email.ts';
 import { httpUrl, idParam, uid } from '../input/fields.ts';
 import { MAX_TTL, MAX_UIDS } from '../notifications/content-input.ts';
+import { jsonValue } from '../notifications/overrides-input.ts';
 
 /**
  * CloudSignal's send body (`POST /v2/push/send`, `/v2/push/broadcast`), with its limits: title ≤
@@ -12,7 +13,6 @@ import { MAX_TTL, MAX_UIDS } from '../notifications/content-input.ts';
  */
 export const URGENCIES = ['very-low', 'low', 'normal', 'high'] as const;
 
-const json: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]));
 
 /** A registration id is a subscription's id, as a string (a number is taken too). */
 const registrationId = idParam;
@@ -26,7 +26,7 @@ export const cloudSignalSendBody = z.strictObject({
   badge: httpUrl.optional().describe('Badge URL (default: the project’s)'),
   image: httpUrl.optional().describe('Large image URL'),
   tag: z.string().min(1).max(200).optional().describe('Groups notifications: a newer one with the same tag replaces a pending one at the push service (Web Push Topic)'),
-  data: z.record(z.string(), json).optional().describe('Custom data, handed to the service worker as custom_data (JSON text)'),
+  data: z.record(z.string(), jsonValue).optional().describe('Custom data, handed to the service worker as custom_data (JSON text)'),
   urgency: z.enum(URGENCIES).optional().describe('`high` is sent as urgent; the others as normal'),
   ttl: z.number().int().min(0).max(MAX_TTL).optional().describe('Seconds, at most 28 days (default: the project’s)'),
   target_all: z.boolean().optional(),

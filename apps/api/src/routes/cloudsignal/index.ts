@@ -13,19 +13,16 @@ import {
 import { notFound, PushcastError, type Project } from '@pushcast/domain';
 import { createRedis } from '@pushcast/redis-state';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
 import { drainRequest } from '../../drain-body.ts';
 import { isBodyTooLarge } from '../../http-errors.ts';
+import { documentationOnlySchemas } from '../../openapi/route-schemas.ts';
 import { registerWindowLimit } from '../../rate-limit.ts';
 import { sendCloudSignalError } from './errors.ts';
+import { cloudSignalSchemas as schemas } from './schemas.ts';
 import { clientJson, quotaJson, sendJson, serviceJson } from './serializers.ts';
 
-export const CLOUDSIGNAL_PREFIX = '/v2/push';
-const CLOUDSIGNAL_PATH = /^\/v2\/push(\/|\?|$)/;
-
-/** Whether a request is for CloudSignal's API (its answers, errors included, are in CloudSignal's shape). */
-export const isCloudSignalPath = (url: string): boolean => CLOUDSIGNAL_PATH.test(url);
+export { CLOUDSIGNAL_PREFIX, isCloudSignalPath } from './paths.ts';
 
 export interface CloudSignalRoutesOptions {
   readonly deps: ApiDeps;
@@ -39,8 +36,8 @@ const projectOf = (request: FastifyRequest): Project => {
   return project;
 };
 
-const deregisterQuery = z.object({ reason: z.string().max(200).optional() });
-const requestParams = z.object({ request_id: z.string().min(1).max(100) });
+const deregisterQuery = schemas.deregister.querystring;
+const requestParams = schemas.request.params;
 
 /**
  * CloudSignal's push API at /v2/push, as its users call it with `X-Secret-Key` (a project secret
@@ -49,6 +46,8 @@ const requestParams = z.object({ request_id: z.string().min(1).max(100) });
  */
 export async function cloudSignalRoutes(app: FastifyInstance, { deps, drain }: CloudSignalRoutesOptions): Promise<void> {
   const { config, logger } = deps;
+  // Schemas document the routes; the handlers validate through the core (its errors, in this dialect's shape).
+  documentationOnlySchemas(app);
   app.setErrorHandler(async (error, request, reply) => {
     if (isBodyTooLarge(error) && (await drainRequest(request.raw, drain.maxBytes, drain.maxMs))) reply.removeHeader('connection');
     return sendCloudSignalError(reply, request, error);
@@ -80,35 +79,35 @@ export async function cloudSignalRoutes(app: FastifyInstance, { deps, drain }: C
     const raw = broadcast ? { ...body, target_all: true } : body;
     return sendJson(await sendCloudSignal(deps, projectOf(request), raw, { waitMs: MAX_WAIT_SECONDS * 1000 }));
   };
-  app.post('/send', send(false));
-  app.post('/broadcast', send(true));
+  app.post('/send', { schema: schemas.send }, send(false));
+  app.post('/broadcast', { schema: schemas.broadcast }, send(true));
 
-  app.get('/requests/:request_id', async (request) => {
+  app.get('/requests/:request_id', { schema: schemas.request }, async (request) => {
     const { request_id } = parseInput(requestParams, request.params, 'params');
     const found = await cloudSignalRequest(deps, projectOf(request), request_id);
     if (!found) throw notFound(`request ${request_id}`);
     return sendJson(found);
   });
 
-  app.get('/quota', async (request) => {
+  app.get('/quota', { schema: schemas.quota }, async (request) => {
     const project = projectOf(request);
     return quotaJson(project, await quotaStatus(deps, project, Date.now()));
   });
 
-  app.get('/clients', async (request) => {
+  app.get('/clients', { schema: schemas.clients }, async (request) => {
     const project = projectOf(request);
     const page = await listClients(deps, project, request.query);
     return { clients: page.clients.map((c) => clientJson(project, c)), total: page.total, limit: page.limit, offset: page.offset };
   });
-  app.get('/clients/:registration_id', async (request) => {
+  app.get('/clients/:registration_id', { schema: schemas.client }, async (request) => {
     const project = projectOf(request);
     return clientJson(project, await getClient(deps, project, request.params));
   });
-  app.delete('/clients/:registration_id', async (request) => {
+  app.delete('/clients/:registration_id', { schema: schemas.deregister }, async (request) => {
     const { reason } = parseInput(deregisterQuery, request.query, 'query');
     const id = await deregisterClient(deps, projectOf(request), request.params, reason ?? null);
     return { success: true, registration_id: String(id), message: 'Client deregistered successfully' };
   });
 
-  app.get('/service', async (request) => serviceJson(await serviceInfo(deps, projectOf(request))));
+  app.get('/service', { schema: schemas.service }, async (request) => serviceJson(await serviceInfo(deps, projectOf(request))));
 }
