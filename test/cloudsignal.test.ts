@@ -2,9 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueues } from '@pushcast/queues';
+import { createRedis } from '@pushcast/redis-state';
 import { createProject } from './support/fixtures.ts';
 import { call } from './support/http.ts';
 import { seedSubscribers, startPipeline, type Pipeline } from './support/pipeline.ts';
+import { TEST_REDIS_URL } from './support/server.ts';
 
 // Issue 16: CloudSignal's push API at /v2/push, its users' code with only the base URL changed.
 
@@ -347,6 +350,28 @@ describe('clients and service', () => {
       active_registrations: 1,
       push_subscribers: 1,
     });
+  });
+});
+
+describe('gone clients', () => {
+  it('are deleted by the maintenance job 30 days after they went, not before', async () => {
+    const s = await newService('purge');
+    const [old, recent, active] = [await subscribe(s, 'purge-1'), await subscribe(s, 'purge-2'), await subscribe(s, 'purge-3')];
+    await cs(s, 'DELETE', `/clients/${old}`);
+    await cs(s, 'DELETE', `/clients/${recent}`);
+    await p.server.db.query(`UPDATE subscriptions SET state_changed_at = now() - interval '31 days' WHERE id = $1`, [old]);
+    const redis = createRedis(TEST_REDIS_URL, 'producer', false);
+    const queues = createQueues(redis, p.server.queuePrefix);
+    try {
+      await queues.enqueue('maintain-delivery-records', {}, { jobId: 'purge-gone-clients' });
+      await until(async () => (await cs(s, 'GET', `/clients/${old}`)).status === 404);
+    } finally {
+      await queues.close();
+      redis.disconnect();
+    }
+    expect((await cs(s, 'GET', `/clients/${recent}`)).body.status).toBe('unregistered');
+    expect((await cs(s, 'GET', `/clients/${active}`)).body.status).toBe('active');
+    expect((await cs(s, 'GET', '/clients')).body.total).toBe(2);
   });
 });
 
