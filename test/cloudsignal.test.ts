@@ -406,6 +406,19 @@ describe('clients registered by browsers', () => {
     expect(await info(chrome.body.id)).toEqual({ browser_name: 'Chrome', browser_version: '120', os_name: 'Windows', device_type: 'desktop' });
     expect(await info(iphone.body.id)).toEqual({ browser_name: 'Safari', browser_version: '17', os_name: 'iOS', device_type: 'mobile' });
     expect(await info(unknown.body.id)).toEqual({ browser_name: null, browser_version: null, os_name: null, device_type: null });
+    // Beams' web SDK registering from a browser: its User-Agent too.
+    const FIREFOX_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.2; rv:121.0) Gecko/20100101 Firefox/121.0';
+    const instanceId = (await call(p.server.apiUrl, 'GET', `/projects/${s.projectId}`, { token: p.server.adminToken })).body.beams_instance_id;
+    const fx = p.push.subscription('br-beams-firefox');
+    const beamsToken = Buffer.from(JSON.stringify({ endpoint: fx.endpoint, keys: { p256dh: fx.p256dh, auth: fx.auth } })).toString('base64');
+    const beamsDevice = await fetch(`${p.server.url}/device_api/v1/instances/${instanceId}/devices/web`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': FIREFOX_MAC },
+      body: JSON.stringify({ token: beamsToken, metadata: { sdkVersion: '2.1.0' } }),
+    });
+    expect(beamsDevice.status).toBe(200);
+    const fxClient = (await cs(s, 'GET', '/clients')).body.clients.find((c: any) => c.device_info.browser_name === 'Firefox');
+    expect(fxClient?.device_info).toEqual({ browser_name: 'Firefox', browser_version: '121', os_name: 'macOS', device_type: 'desktop' });
     // A subscription made through the server-side API has no browser's User-Agent.
     expect(await info(await subscribe(s, 'br-server'))).toEqual({ browser_name: null, browser_version: null, os_name: null, device_type: null });
 

@@ -94,6 +94,8 @@ export interface NewWebSubscription {
   readonly tags: readonly string[];
   /** Undefined keeps what an existing row has; null clears it. */
   readonly userEmail?: string | null | undefined;
+  /** The registering browser's User-Agent, when a browser registered it; undefined/null keeps the row's. */
+  readonly userAgent?: string | null | undefined;
 }
 
 /** Registering a gone subscription (expired, unregistered) again makes it active again. */
@@ -102,14 +104,15 @@ export const REVIVE = `state = 'active', state_changed_at = CASE WHEN subscripti
 /** Imports a browser subscription; the same endpoint again updates the existing row. */
 export async function upsertWebSubscription(db: Queryable, s: NewWebSubscription): Promise<Subscription> {
   const { rows } = await db.query<SubscriptionRow>(
-    `INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags, user_email)
-     VALUES ($1, 'web', $2, $3, $4, $5, $6, $7)
+    `INSERT INTO subscriptions (project_id, platform, endpoint, p256dh, auth, uid, tags, user_email, user_agent)
+     VALUES ($1, 'web', $2, $3, $4, $5, $6, $7, $9)
      ON CONFLICT (project_id, endpoint) WHERE platform = 'web'
      DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, uid = EXCLUDED.uid, tags = EXCLUDED.tags,
                    user_email = CASE WHEN $8::boolean THEN EXCLUDED.user_email ELSE subscriptions.user_email END,
+                   user_agent = COALESCE(EXCLUDED.user_agent, subscriptions.user_agent),
                    ${REVIVE}, updated_at = now()
      RETURNING ${COLUMNS}`,
-    [s.projectId, s.endpoint, s.p256dh, s.auth, s.uid, s.tags, s.userEmail ?? null, s.userEmail !== undefined],
+    [s.projectId, s.endpoint, s.p256dh, s.auth, s.uid, s.tags, s.userEmail ?? null, s.userEmail !== undefined, s.userAgent ?? null],
   );
   return toSubscription(rows[0]!);
 }

@@ -90,13 +90,20 @@ function webSubscriptionOf(token: string): { endpoint: unknown; p256dh: unknown;
  * Registers a device: the subscription is made (or found by its endpoint or token, then starts
  * afresh: no interests, no user), and gets a new device id.
  */
-export async function registerBeamsDevice(deps: Pick<CoreDeps, 'db' | 'config'>, project: Project, platform: Platform, raw: unknown): Promise<RegisteredDevice> {
+export async function registerBeamsDevice(
+  deps: Pick<CoreDeps, 'db' | 'config'>,
+  project: Project,
+  platform: Platform,
+  raw: unknown,
+  /** The registering browser's User-Agent (web devices: CloudSignal's device_info is read from it). */
+  userAgent: string | null = null,
+): Promise<RegisteredDevice> {
   const parse = subscriptionParser(deps.config.allowedPushHosts);
   let input;
   let meta: Record<string, unknown>;
   if (platform === 'web') {
     const body = parseInput(webRegistration, raw, 'body');
-    input = parse({ platform: 'web', ...webSubscriptionOf(body.token) });
+    input = { ...parse({ platform: 'web', ...webSubscriptionOf(body.token) }), userAgent };
     meta = body.metadata ?? {};
   } else if (platform === 'apns') {
     const body = requireFields(raw, { token: 'Missing APNs token', bundleIdentifier: 'Missing App Bundle Identifier' }, apnsRegistration);

@@ -13,6 +13,7 @@ export async function registerSubscription(deps: { readonly db: Queryable }, pro
       uid: input.uid,
       tags: [...input.tags],
       userEmail: input.userEmail,
+      userAgent: input.userAgent,
     });
   }
   return upsertDeviceSubscription(deps.db, {

@@ -15,6 +15,8 @@ export type SubscriptionInput =
       readonly tags: readonly string[];
       /** Undefined: not given (a registration again keeps the one it has). */
       readonly userEmail?: string | null | undefined;
+      /** The registering browser's User-Agent (Beams' web SDK); never from a body. */
+      readonly userAgent?: string | null | undefined;
     }
   | {
       readonly platform: 'apns' | 'fcm';

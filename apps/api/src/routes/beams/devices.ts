@@ -9,6 +9,7 @@ import {
   removeBeamsInterest,
   setBeamsInterests,
   setBeamsMetadata,
+  userAgentOf,
 } from '@pushcast/core';
 import { PushcastError, vapidApplicationServerKey, type Platform } from '@pushcast/domain';
 import { findSender } from '@pushcast/store';
@@ -93,7 +94,7 @@ export async function beamsDeviceRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     app.post(`/v1/instances/:instanceId/devices/${p}`, { ...small, schema: schemas.register[p] }, async (request) => {
       const project = await instance(deps, paramsOf(instanceParams, request.params).instanceId);
       requireObject(request.body);
-      return registerBeamsDevice(deps, project, p, request.body);
+      return registerBeamsDevice(deps, project, p, request.body, p === 'web' ? userAgentOf(request.headers['user-agent']) : null);
     });
   }
 
