@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rateLimitKey } from '@pushcast/api';
 import { createQueues } from '@pushcast/queues';
 import { createRedis } from '@pushcast/redis-state';
 import { createProject } from './support/fixtures.ts';
@@ -252,6 +253,22 @@ describe('errors in CloudSignal’s shape', () => {
     expect(await cs(s, 'GET', '/clients?status=gone')).toMatchObject({ status: 400, body: { field: 'status', rule: 'invalid_value' } });
     expect(await cs(s, 'GET', '/nothing')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     expect(await cs(s, 'GET', '/requests/req_unknown')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+  });
+
+  it('429 RATE_LIMITED past the API limit per minute, counted per project', async () => {
+    const s = await newService('limited');
+    const other = await newService('unlimited');
+    // The project's counter at the limit (6,000 a minute by default): a minute of requests is too slow to make from a test.
+    const redis = createRedis(TEST_REDIS_URL, 'worker', false);
+    try {
+      await redis.set(rateLimitKey(p.server.queuePrefix, `cs:${s.projectId}`), '6000', 'PX', 60_000);
+    } finally {
+      redis.disconnect();
+    }
+    const refused = await cs(s, 'GET', '/quota');
+    expect(refused).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await cs(other, 'GET', '/quota')).status).toBe(200);
   });
 
   it('429 QUOTA_EXCEEDED when a reject quota has no room', async () => {
