@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
-import { createDb, insertWebSubscriptionsBulk, migrate } from '@pushcast/store';
-import { connectApi, dropRedisPrefix, freePort, gitLine, loadLine, log, machineLine, REDIS_URL, resetDatabase, sleep } from './common.ts';
+import { insertWebSubscriptionsBulk } from '@pushcast/store';
+import { benchDeployment, connectApi, dropRedisPrefix, gitLine, loadLine, log, machineLine, sleep } from './common.ts';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 1_000_000);
@@ -64,22 +64,7 @@ try {
   const push = run('packages/local-push-service/src/main.ts', { PORT: '0', DECRYPT: '0', RECORD: '0' });
   procs.push(push);
   const { origin, caFile } = JSON.parse(await push.firstLine()) as { origin: string; caFile: string };
-  const DATABASE_URL = await resetDatabase(DATABASE);
-  const db = createDb(DATABASE_URL, 4);
-  await migrate(db);
-  const adminToken = randomBytes(24).toString('hex');
-  const port = await freePort();
-  const common = {
-    DATABASE_URL,
-    REDIS_URL,
-    PUSHCAST_QUEUE_PREFIX: PREFIX,
-    PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
-    PUSHCAST_ADMIN_TOKEN: adminToken,
-    LOG_LEVEL: 'warn',
-    NODE_EXTRA_CA_CERTS: caFile,
-    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
-    METRICS_PORT: '0',
-  };
+  const { db, adminToken, port, env: common } = await benchDeployment({ database: DATABASE, prefix: PREFIX, caFile });
   const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' });
   procs.push(api);
   const { call } = await connectApi(api, port, adminToken);

@@ -20,8 +20,8 @@ import { readFileSync } from 'node:fs';
 import { createLocalCertificate } from '@pushcast/local-tls';
 import type pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
-import { createDb, insertWebSubscriptionsBulk, migrate } from '@pushcast/store';
-import { connectApi, dropRedisPrefix, freePort, gitLine, log, machineLine, REDIS_URL, resetDatabase } from './common.ts';
+import { insertWebSubscriptionsBulk } from '@pushcast/store';
+import { benchDeployment, connectApi, dropRedisPrefix, gitLine, log, machineLine } from './common.ts';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 1_000_000);
@@ -114,25 +114,7 @@ try {
     writeFileSync(trusted, readFileSync(caFile, 'utf8') + receiver.caPem);
   }
 
-  const DATABASE_URL = await resetDatabase(DATABASE);
-  const db = createDb(DATABASE_URL, 4);
-  await migrate(db);
-  const adminToken = randomBytes(24).toString('hex');
-  const port = await freePort();
-  const common = {
-    DATABASE_URL,
-    REDIS_URL,
-    PUSHCAST_QUEUE_PREFIX: PREFIX,
-    PUSHCAST_ALLOWED_PUSH_HOSTS: '127.0.0.1',
-    PUSHCAST_ADMIN_TOKEN: adminToken,
-    LOG_LEVEL: 'warn',
-    NODE_EXTRA_CA_CERTS: trusted,
-    // Senders' VAPID private keys and webhook secrets are sealed under it (set in every run, so that
-    // the runs differ only by the webhook).
-    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
-    // A free port for the worker's /metrics: the default 9464 may be taken by another process on the machine.
-    METRICS_PORT: '0',
-  };
+  const { databaseUrl: DATABASE_URL, db, adminToken, port, env: common } = await benchDeployment({ database: DATABASE, prefix: PREFIX, caFile: trusted });
   const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' });
   procs.push(api);
   const { call } = await connectApi(api, port, adminToken);

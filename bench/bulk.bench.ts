@@ -22,8 +22,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { createDb, migrate } from '@pushcast/store';
-import { connectApi, dropRedisPrefix, fmt, freePort, gitLine, loadLine, log, machineLine, REDIS_URL, resetDatabase } from './common.ts';
+import { benchDeployment, connectApi, dropRedisPrefix, fmt, gitLine, loadLine, log, machineLine } from './common.ts';
 import { memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
@@ -100,22 +99,7 @@ const dir = await mkdtemp(join(tmpdir(), 'pushcast-bench-bulk-'));
 try {
   const file = join(dir, 'subscribers.ndjson');
   const bytes = await writeNdjson(file);
-  const DATABASE_URL = await resetDatabase(DATABASE);
-  const db = createDb(DATABASE_URL, 4);
-  await migrate(db);
-  const adminToken = randomBytes(24).toString('hex');
-  const port = await freePort();
-  const common = {
-    DATABASE_URL,
-    REDIS_URL,
-    PUSHCAST_QUEUE_PREFIX: PREFIX,
-    PUSHCAST_ADMIN_TOKEN: adminToken,
-    // Senders' VAPID keys are sealed under it.
-    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
-    PUSHCAST_ALLOWED_PUSH_HOSTS: 'push.bench.example',
-    LOG_LEVEL: 'warn',
-    METRICS_PORT: '0',
-  };
+  const { db, adminToken, port, env: common } = await benchDeployment({ database: DATABASE, prefix: PREFIX, allowedPushHosts: 'push.bench.example' });
   // BENCH_CPU_PROF=DIR: V8 CPU profiles of the API and the worker, written to DIR when they stop.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const api = run('apps/api/src/main.ts', { ...common, PORT: String(port), HOST: '127.0.0.1' }, [], profile);

@@ -1,10 +1,11 @@
 /** What the broadcast benchmarks share: ports, a fresh database, the machine line, the API, sampling /proc. */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import pg from 'pg';
-import { ensureDatabase, quoteIdentifier } from '@pushcast/store';
+import { createDb, ensureDatabase, migrate, quoteIdentifier, type Db } from '@pushcast/store';
 import { cpuSeconds, memoryMiB, type Proc } from './proc.ts';
 
 export const PG_SERVER = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -34,6 +35,49 @@ export async function resetDatabase(database: string): Promise<string> {
   const url = `${PG_SERVER}/${database}`;
   await ensureDatabase(url);
   return url;
+}
+
+/** A benchmark's own deployment: a fresh, migrated database and the environment its Pushcast processes share. */
+export interface BenchDeployment {
+  readonly databaseUrl: string;
+  readonly db: Db;
+  readonly adminToken: string;
+  /** A free port for the API. */
+  readonly port: number;
+  /** DATABASE_URL, REDIS_URL, the Redis prefix, an admin token, a fresh secret key, quiet logs, a free metrics port. */
+  readonly env: Record<string, string>;
+}
+
+export async function benchDeployment(opts: {
+  database: string;
+  prefix: string;
+  /** Push-service hosts the workers may reach (default: the local services at 127.0.0.1). */
+  allowedPushHosts?: string;
+  /** A CA file the processes trust (the local services' certificates). */
+  caFile?: string;
+  /** More environment, e.g. a limit a benchmark's loop would trip. */
+  env?: Record<string, string>;
+}): Promise<BenchDeployment> {
+  const databaseUrl = await resetDatabase(opts.database);
+  const db = createDb(databaseUrl, 4);
+  await migrate(db);
+  const adminToken = randomBytes(24).toString('hex');
+  const port = await freePort();
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    PUSHCAST_QUEUE_PREFIX: opts.prefix,
+    PUSHCAST_ALLOWED_PUSH_HOSTS: opts.allowedPushHosts ?? '127.0.0.1',
+    PUSHCAST_ADMIN_TOKEN: adminToken,
+    LOG_LEVEL: 'warn',
+    // Senders' VAPID private keys and webhook secrets are sealed under it (a fresh one per run).
+    PUSHCAST_SECRET_KEY: randomBytes(32).toString('base64'),
+    // A free port for the worker's /metrics: the default 9464 may be taken by another process on the machine.
+    METRICS_PORT: '0',
+    ...(opts.caFile === undefined ? {} : { NODE_EXTRA_CA_CERTS: opts.caFile }),
+    ...opts.env,
+  };
+  return { databaseUrl, db, adminToken, port, env };
 }
 
 /** Cores, CPU model, memory, kernel and Node, as one line. */
