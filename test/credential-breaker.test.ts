@@ -134,11 +134,24 @@ describe('the credential breaker', () => {
 
     // Held: those refused before the breaker tripped are failed (each could have been a
     // subscription under another key), the rest wait, and the push service hears nothing more.
-    await new Promise((r) => setTimeout(r, 1_500));
-    const refused = p.push.counters().requests - before;
+    // Both workers may have had a slice in flight when it tripped: wait until the push service
+    // has heard nothing for a second and every refusal it gave is counted (on a loaded machine
+    // that takes longer than any fixed pause).
+    let lastRequests = -1;
+    let quietSince = Date.now();
+    const { refused, held } = await waitFor('the refusals in flight answered and counted', async () => {
+      const requests = p.push.counters().requests;
+      if (requests !== lastRequests) {
+        lastRequests = requests;
+        quietSince = Date.now();
+        return undefined;
+      }
+      if (Date.now() - quietSince < 1_000) return undefined;
+      const notification = (await api('GET', `/notifications/${id}`)).body;
+      return notification.failed_count === requests - before ? { refused: requests - before, held: notification } : undefined;
+    });
     expect(refused).toBeGreaterThanOrEqual(50);
     expect(refused).toBeLessThan(SUBSCRIBERS / 2);
-    const held = (await api('GET', `/notifications/${id}`)).body;
     expect(held).toMatchObject({ status: 'sending', successfully_sent_count: 0, failed_count: refused });
     const failures: { reason: string }[] = [];
     for (let cursor: string | null = ''; cursor !== null; ) {
