@@ -169,6 +169,23 @@ describe('subscriber statistics', () => {
     expect((await admin('GET', '/projects/999999/audience')).status).toBe(404);
   });
 
+  it('previews an audience of more than 10,000 as an estimate, and says so', async () => {
+    const { projectId: big } = await createProject(s, 'Crowd');
+    await insertWebSubscriptionsBulk(
+      s.db,
+      big,
+      Array.from({ length: 12_000 }, (_, i) => ({ endpoint: localEndpoint(), ...browserKeys(), uid: null, tags: i % 4 === 0 ? ['crowd', 'few'] : ['crowd'] })),
+    );
+    await s.db.query('ANALYZE subscriptions');
+    const preview = async (tags: string) => (await admin('GET', `/projects/${big}/audience?tags[]=${encodeURIComponent(tags)}`)).body;
+    const crowd = await preview('crowd');
+    expect(crowd.exact).toBe(false);
+    // PostgreSQL's estimate: never below the 10,001 counted before giving up, near the truth.
+    expect(crowd.count).toBeGreaterThan(10_000);
+    expect(crowd.count).toBeLessThan(12_000 * 3);
+    expect(await preview('few')).toEqual({ count: 3_000, exact: true });
+  });
+
   it("forgets a purged project's statistics", async () => {
     const { projectId: doomed } = await createProject(s, 'Doomed');
     await insertWebSubscriptionsBulk(s.db, doomed, [{ endpoint: localEndpoint(), ...browserKeys(), uid: null, tags: [] }]);

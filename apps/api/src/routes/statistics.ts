@@ -45,7 +45,7 @@ const schemas = {
     summary: 'How many subscriptions a notification with these filters would reach',
     description:
       'The filters of a notification or of the subscription list (`tags[]` expressions, `uids[]`, `platform`). Without filters, the maintained ' +
-      'count (exact, at once); with filters, exact up to 100,000 matches and PostgreSQL\'s estimate above, as a create answer\'s `scheduled`. ' +
+      'count (exact, at once); with filters, exact up to 10,000 matches and PostgreSQL\'s estimate above (`exact: false`). ' +
       'A tag expression that does not parse is a 400 naming `tags` (for a form checking it as it is typed).',
     params,
     querystring: audienceQuery,
