@@ -80,6 +80,8 @@ COPY packages/queues packages/queues
 COPY packages/redis-state packages/redis-state
 COPY packages/runtime packages/runtime
 COPY packages/store packages/store
+# The console's script and stylesheet, bundled now rather than by each replica on its first request.
+RUN node --import tsx apps/api/src/console/build.ts
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
 # API (PORT), worker metrics and probes (METRICS_PORT): the defaults of packages/config.

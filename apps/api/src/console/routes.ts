@@ -1,6 +1,7 @@
 import { notFound } from '@pushcast/domain';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bundleConsole, type ConsoleBundle } from './bundle.ts';
+import { PREBUILT_DIR, readPrebuiltConsole } from './prebuilt.ts';
 
 /**
  * The console at /console: a page that is a client of the public API only (it holds an access
@@ -25,13 +26,20 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export async function consoleRoutes(app: FastifyInstance): Promise<void> {
-  let bundle: Promise<ConsoleBundle> | undefined;
+export async function consoleRoutes(app: FastifyInstance, options: { prebuiltDir?: string } = {}): Promise<void> {
+  const prebuilt = await readPrebuiltConsole(options.prebuiltDir ?? PREBUILT_DIR);
+  let bundle: Promise<ConsoleBundle> | undefined = prebuilt.kind === 'ready' ? Promise.resolve(prebuilt.bundle) : undefined;
+  if (prebuilt.kind !== 'ready') {
+    app.log.warn({ console: prebuilt.kind }, 'the console was not bundled by this build (npm run build): it is bundled on its first request');
+  }
   const bundled = () =>
-    (bundle ??= bundleConsole().catch((error: unknown) => {
-      bundle = undefined; // try again on the next request rather than failing for the process's life
-      throw error;
-    }));
+    (bundle ??= bundleConsole().then(
+      (built) => built.bundle,
+      (error: unknown) => {
+        bundle = undefined; // try again on the next request rather than failing for the process's life
+        throw error;
+      },
+    ));
 
   const page = async (reply: FastifyReply) =>
     reply
