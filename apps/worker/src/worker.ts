@@ -139,7 +139,7 @@ export async function startWorker(
       fcmChannel({
         credentials,
         clients: fcmClients,
-        maxBatchesInFlightPerCredential: config.fcmMaxBatchesInFlightPerCredential,
+        maxInFlightPerCredential: config.fcmMaxInFlightPerCredential,
         httpAgent: fcmTransport?.httpAgent,
         observer: observability.metrics.providerObserver('fcm'),
       }),

@@ -94,7 +94,7 @@ export const configSchema = z.object({
   PUSHCAST_APNS_URL: localOverrideUrl.optional(),
   PUSHCAST_FCM_URL: localOverrideUrl.optional(),
   APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
-  FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(64).default(4),
+  FCM_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(100),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
   BROWSER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(300),
   PUSHCAST_TRUST_PROXY: trustProxy.default(false),
@@ -155,8 +155,8 @@ export interface Config {
   readonly fcmUrl: string | undefined;
   /** APNs requests a worker process keeps in flight per credential (one HTTP/2 session each). */
   readonly apnsMaxInFlightPerCredential: number;
-  /** `sendEach` calls (≤ 500 messages each) a worker process keeps in flight per FCM credential. */
-  readonly fcmMaxBatchesInFlightPerCredential: number;
+  /** FCM requests a worker process keeps in flight per credential (streams of one HTTP/2 session each). */
+  readonly fcmMaxInFlightPerCredential: number;
   /** Requests one access token may make per minute, counted in Redis across API processes; 0 = no limit. */
   readonly apiRateLimitPerMinute: number;
   /** Requests one client address may make per minute to the browser endpoints (no token); 0 = no limit. */
@@ -226,7 +226,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apnsUrl: c.PUSHCAST_APNS_URL?.replace(/\/$/, ''),
     fcmUrl: c.PUSHCAST_FCM_URL?.replace(/\/$/, ''),
     apnsMaxInFlightPerCredential: c.APNS_MAX_IN_FLIGHT_PER_CREDENTIAL,
-    fcmMaxBatchesInFlightPerCredential: c.FCM_MAX_BATCHES_IN_FLIGHT_PER_CREDENTIAL,
+    fcmMaxInFlightPerCredential: c.FCM_MAX_IN_FLIGHT_PER_CREDENTIAL,
     apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
     browserRateLimitPerMinute: c.BROWSER_RATE_LIMIT_PER_MINUTE,
     trustProxy: Array.isArray(c.PUSHCAST_TRUST_PROXY) ? Object.freeze([...c.PUSHCAST_TRUST_PROXY]) : c.PUSHCAST_TRUST_PROXY,

@@ -91,6 +91,8 @@ export interface FcmCounters {
   byErrorCode: Record<string, number>;
   /** HTTP/2 sessions (connections) opened. */
   sessions: number;
+  /** Sessions retired with a graceful GOAWAY (`maxRequestsPerSession`). */
+  goaways: number;
   http1: number;
   http2: number;
   /** Most `messages:send` requests in flight at once: shows a client's real concurrency. */
@@ -116,6 +118,13 @@ export interface LocalFcmServiceOptions {
    * false shows Node's own behaviour (the stream is reset with PROTOCOL_ERROR) and skips the filter.
    */
   acceptSchemeWithColon?: boolean;
+  /**
+   * Default unlimited. After this many streams on one HTTP/2 session, the server retires it as
+   * Google's front ends retire long-lived connections: a graceful GOAWAY (NO_ERROR) naming the last
+   * stream it took; streams it took are answered, later ones are refused (REFUSED_STREAM), and the
+   * connection closes once the taken ones are done.
+   */
+  maxRequestsPerSession?: number;
 }
 
 export interface LocalFcmService {
@@ -157,6 +166,8 @@ export interface LocalFcmService {
   counters(): FcmCounters;
   /** Forget received messages, token requests, counters and scripts; trusted projects and service accounts, and issued tokens, stay. */
   reset(): void;
+  /** Closes every connection now, without GOAWAY: a network failure or a crashed front end. Returns how many. */
+  dropConnections(): number;
   close(): Promise<void>;
 }
 
@@ -513,8 +524,19 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
     session.on('error', noop);
     session.once('close', () => sessions.delete(session));
   });
+  const streamsBySession = new WeakMap<object, number>();
   h2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', noop);
+    const session = stream.session;
+    if (opts.maxRequestsPerSession !== undefined && session !== undefined) {
+      const seen = (streamsBySession.get(session) ?? 0) + 1;
+      streamsBySession.set(session, seen);
+      if (seen === opts.maxRequestsPerSession) {
+        counters.goaways++;
+        // close(): GOAWAY with the last stream nghttp2 has taken, then waits for those to finish.
+        session.close();
+      }
+    }
     handle({
       method: headerValue(headers[':method']) ?? 'GET',
       path: headerValue(headers[':path']) ?? '/',
@@ -621,6 +643,11 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
       counters = freshCounters();
       scripts.clear();
     },
+    dropConnections() {
+      const n = sockets.size;
+      for (const socket of sockets) socket.destroy();
+      return n;
+    },
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearTimeout(timer);
@@ -644,6 +671,7 @@ function freshCounters(): FcmCounters {
     byStatus: {},
     byErrorCode: {},
     sessions: 0,
+    goaways: 0,
     http1: 0,
     http2: 0,
     peakInFlight: 0,

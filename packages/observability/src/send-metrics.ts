@@ -49,7 +49,7 @@ export class SendMetrics {
     });
     this.#requestSeconds = new Histogram({
       name: 'pushcast_provider_request_duration_seconds',
-      help: 'Time from a request (Web Push, APNs) or batch (FCM sendEach) leaving until it is answered or fails',
+      help: 'Time from a request (Web Push, APNs, FCM) leaving until it is answered or fails',
       labelNames: ['provider'],
       buckets: REQUEST_BUCKETS,
       registers,

@@ -1,6 +1,6 @@
 /**
  * Watches a provider client's requests, for metrics. Optional in every client's options; the
- * client calls it around each request (Web Push, APNs) or batch (FCM `sendEach`) it has a permit
+ * client calls it around each request (Web Push, APNs, FCM) it has a permit
  * for, so what it sees is the traffic on the wire, not recipients waiting for a slot. It never
  * changes an outcome, and a client holds no state of it beyond the reference it was given.
  */

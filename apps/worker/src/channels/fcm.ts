@@ -8,18 +8,19 @@ import { credentialsFor, naming, type CredentialsSource } from './credentials.ts
 export interface FcmChannelDeps {
   readonly credentials: CredentialsSource;
   readonly clients: ClientCache<FcmClient>;
-  readonly maxBatchesInFlightPerCredential: number;
+  /** HTTP/2 streams in flight per credential (one session each). */
+  readonly maxInFlightPerCredential: number;
   /** Routes OAuth and FCM requests to a local server (tests, demo, benchmark). */
   readonly httpAgent?: Agent | undefined;
   /** Metrics of the batches on the wire. */
   readonly observer?: ProviderObserver | undefined;
 }
 
-/** FCM: registration tokens, the project's service account, one firebase-admin app per credential. */
+/** FCM: registration tokens, the project's service account, one client (firebase-admin app and HTTP/2 session) per credential. */
 export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient, 'fcm'> {
   return {
     platform: 'fcm',
-    // One `sendEach` per slice: each call opens its own HTTP/2 session, so full batches pay off.
+    // Between two looks at whether the notification was cancelled; the wire sends one message per stream.
     sliceSize: FCM_MAX_BATCH,
     load: (db, filter, chunk) => loadDeviceRecipients(db, filter, chunk, 'fcm'),
     async prepare(n, project, nowMs) {
@@ -30,17 +31,14 @@ export function fcmChannel(deps: FcmChannelDeps): Channel<DeviceRecipient, 'fcm'
       const create = () =>
         new FcmClient({
           credentials: fcm,
-          maxBatchesInFlight: deps.maxBatchesInFlightPerCredential,
+          maxInFlight: deps.maxInFlightPerCredential,
           httpAgent: deps.httpAgent,
           observer: deps.observer,
         });
-      // A slice is one `sendEach` batch, whose outcomes arrive together.
       return ok(async (slice, onOutcome) => {
-        const outcomes = await deps.clients.with(fingerprint, create, (client) =>
-          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), template),
+        await deps.clients.with(fingerprint, create, (client) =>
+          client.send(slice.map((r) => ({ subscriptionId: r.id, token: r.token })), template, naming(fingerprint, onOutcome)),
         );
-        const tell = naming(fingerprint, onOutcome);
-        outcomes.forEach((o, i) => tell(i, o));
       });
     },
   };

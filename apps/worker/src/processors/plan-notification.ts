@@ -28,7 +28,7 @@ export interface PlanOptions {
 
 /**
  * Web Push chunks of 500 (a slice of 100 is sent between cancel checks); APNs chunks of 1,000 (the
- * most tokens Pushcast hands node-apn per chunk); FCM chunks of 1,000 (two `sendEach` of 500).
+ * most tokens Pushcast hands node-apn per chunk); FCM chunks of 1,000 (two slices of 500).
  */
 export const DEFAULT_PLAN_OPTIONS: PlanOptions = { chunkSize: { web: 500, apns: 1000, fcm: 1000 }, chunksPerPage: 20 };
 

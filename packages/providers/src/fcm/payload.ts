@@ -7,7 +7,7 @@ export const MAX_FCM_PAYLOAD_BYTES = 4096;
 
 export type FcmSource = DeviceSource<FcmOverride>;
 
-/** A message for every token of a send: `sendEach` takes one per token, each with its own `token`. */
+/** A message for every token of a send: firebase-admin's message without its `token`. */
 export type FcmMessageTemplate = Omit<TokenMessage, 'token'>;
 
 const ANDROID_NOTIFICATION_KEYS: Readonly<Record<FcmAndroidNotificationField, keyof AndroidNotification>> = {

@@ -1,0 +1,239 @@
+import { AsyncResource } from 'node:async_hooks';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+
+/** How one request ended: an HTTP answer (`error` undefined), or no answer at all. */
+export type ExchangeDone = (error: Error | undefined, status: number, retryAfter: string | undefined, body: string | undefined) => void;
+
+export interface FcmSessionOptions {
+  /** Default https://fcm.googleapis.com (a local server is reached under this name too, see local-endpoint.ts). */
+  readonly origin?: string;
+  /** A request unanswered after this long is cancelled and reported as a timeout (firebase-admin's 15 s). */
+  readonly timeoutMs?: number;
+  /** A session with no traffic for this long is closed; the next request opens another. */
+  readonly idleMs?: number;
+}
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+/** Sends of one request refused unprocessed (REFUSED_STREAM) before it counts as a failure. */
+const MAX_ATTEMPTS = 3;
+const EXCHANGE = Symbol('fcmExchange');
+const TIMEOUT = 'FcmTimeoutError';
+
+interface Exchange {
+  readonly owner: FcmSession;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: string;
+  attempts: number;
+  readonly done: ExchangeDone;
+  startedAt: number;
+  status: number;
+  retryAfter: string | undefined;
+  /** Only an error answer's body is kept: a 200's is FCM's message name, which nothing reads. */
+  chunks: Buffer[] | undefined;
+  error: Error | undefined;
+}
+
+type TaggedStream = ClientHttp2Stream & { [EXCHANGE]: Exchange };
+
+/**
+ * One long-lived HTTP/2 session to FCM carrying every request of a credential as concurrent
+ * streams, where firebase-admin's `sendEach` opens a session (TCP + TLS handshake) per call of 500.
+ * - GOAWAY: the session stops taking requests at once; streams it had accepted finish on it, the
+ *   ones above its last stream id fail (FCM never saw them) and the caller retries them; the next
+ *   request opens a new session.
+ * - A session error or close drops it the same way; a request that finds its session closing
+ *   (`ERR_HTTP2_GOAWAY_SESSION`, thrown synchronously) goes once more on a fresh one.
+ * - More requests than the peer's SETTINGS_MAX_CONCURRENT_STREAMS wait in nghttp2's queue; the
+ *   caller bounds what it starts (FcmClient's permits).
+ * Listeners are shared functions reading the stream's own state, not closures per request.
+ */
+export class FcmSession {
+  readonly #origin: string;
+  readonly #timeoutMs: number;
+  readonly #idleMs: number;
+  readonly #pending = new Set<TaggedStream>();
+  readonly #sweep: NodeJS.Timeout;
+  #session: ClientHttp2Session | undefined;
+  #closed = false;
+  /** Sessions opened, for tests and metrics. */
+  opened = 0;
+
+  constructor(options: FcmSessionOptions = {}) {
+    this.#origin = options.origin ?? 'https://fcm.googleapis.com';
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#idleMs = options.idleMs ?? 60_000;
+    // One timer for all requests instead of one per stream.
+    this.#sweep = setInterval(() => this.#cancelOverdue(), Math.max(10, Math.min(1000, this.#timeoutMs / 4)));
+    this.#sweep.unref();
+  }
+
+  /** POSTs `body` on the current session (opened if need be); `done` is called exactly once. */
+  post(headers: OutgoingHttpHeaders, body: string, done: ExchangeDone): void {
+    this.#start({ owner: this, headers, body, attempts: 0, done, startedAt: 0, status: 0, retryAfter: undefined, chunks: undefined, error: undefined });
+  }
+
+  /**
+   * A stream the server refused unprocessed (REFUSED_STREAM: above a GOAWAY's last stream id, or
+   * beyond its SETTINGS_MAX_CONCURRENT_STREAMS before the client knew them) is safe to send again
+   * (RFC 9113 §8.7): it goes again, on a new session if this one is going away.
+   * @internal called by the streams' shared close listener.
+   */
+  settle(stream: TaggedStream): void {
+    const e = stream[EXCHANGE];
+    this.#pending.delete(stream);
+    if (e.status === 0 && e.error?.name !== TIMEOUT && stream.rstCode === NGHTTP2_REFUSED_STREAM && e.attempts < MAX_ATTEMPTS && !this.#closed) {
+      e.error = undefined;
+      this.#start(e);
+      return;
+    }
+    // An answer's status decides, even if the stream broke while its body was arriving: FCM answers
+    // once it has accepted or refused the message.
+    if (e.status !== 0) {
+      e.done(undefined, e.status, e.retryAfter, e.chunks === undefined ? undefined : Buffer.concat(e.chunks).toString('utf8'));
+      return;
+    }
+    e.done(e.error ?? new Error(`stream closed without an answer (code ${stream.rstCode ?? '?'})`), 0, undefined, undefined);
+  }
+
+  #start(exchange: Exchange): void {
+    if (this.#closed) {
+      exchange.done(new Error('FcmSession is closed'), 0, undefined, undefined);
+      return;
+    }
+    let stream: ClientHttp2Stream;
+    let session = this.#current();
+    try {
+      stream = leanRequest(session, exchange.headers);
+    } catch (error) {
+      if (!session.closed && !session.destroyed) {
+        exchange.done(error as Error, 0, undefined, undefined);
+        return;
+      }
+      // The session went away under this request (GOAWAY, closing): once more on a new one.
+      if (this.#session === session) this.#session = undefined;
+      try {
+        session = this.#current();
+        stream = leanRequest(session, exchange.headers);
+      } catch (again) {
+        exchange.done(again as Error, 0, undefined, undefined);
+        return;
+      }
+    }
+    exchange.attempts += 1;
+    exchange.startedAt = performance.now();
+    const tagged = stream as TaggedStream;
+    tagged[EXCHANGE] = exchange;
+    this.#pending.add(tagged);
+    stream.on('response', onResponse);
+    stream.on('data', onData);
+    stream.on('error', onError);
+    stream.once('close', onClose);
+    stream.end(exchange.body);
+  }
+
+  /** Requests in flight on every session of this client. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Fails what is in flight (the caller retries it) and closes the session. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    const session = this.#session;
+    this.#session = undefined;
+    if (session === undefined || session.destroyed) return;
+    await new Promise<void>((resolve) => {
+      session.once('close', () => resolve());
+      session.destroy();
+    });
+  }
+
+  #current(): ClientHttp2Session {
+    const existing = this.#session;
+    if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
+    // Through the module object, so that redirectFcmTo (tests, the demo, the benchmark) applies here too.
+    const session = http2.connect(this.#origin, { peerMaxConcurrentStreams: 100 });
+    this.opened += 1;
+    this.#session = session;
+    const drop = () => {
+      if (this.#session === session) this.#session = undefined;
+    };
+    // Each stream reports its own failure; the session's error only means "open another".
+    session.on('error', drop);
+    session.on('goaway', drop);
+    session.once('close', drop);
+    session.setTimeout(this.#idleMs, () => {
+      drop();
+      session.close();
+    });
+    return session;
+  }
+
+  #cancelOverdue(): void {
+    const cutoff = performance.now() - this.#timeoutMs;
+    // Insertion order is start order: the oldest come first.
+    for (const stream of this.#pending) {
+      const exchange = stream[EXCHANGE];
+      if (exchange.startedAt > cutoff) break;
+      this.#pending.delete(stream);
+      exchange.error ??= Object.assign(new Error(`no answer from FCM within ${this.#timeoutMs} ms`), { name: TIMEOUT, code: 'ETIMEDOUT' });
+      stream.close(NGHTTP2_CANCEL);
+    }
+  }
+}
+
+function onResponse(this: TaggedStream, headers: IncomingHttpHeaders): void {
+  const exchange = this[EXCHANGE];
+  exchange.status = Number(headers[':status']);
+  if (exchange.status !== 200) {
+    exchange.chunks = [];
+    const retryAfter = headers['retry-after'];
+    exchange.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+  }
+}
+
+function onData(this: TaggedStream, chunk: Buffer): void {
+  this[EXCHANGE].chunks?.push(chunk);
+}
+
+function onError(this: TaggedStream, error: Error): void {
+  this[EXCHANGE].error ??= error;
+}
+
+function onClose(this: TaggedStream): void {
+  this[EXCHANGE].owner.settle(this);
+}
+
+type Bind = typeof AsyncResource.prototype.bind;
+const nodeBind: Bind = AsyncResource.prototype.bind;
+/**
+ * `AsyncResource.prototype.bind` without the `asyncResource` accessor: Node 20–24 build two
+ * `util.deprecate` wrappers (DEP0172) for every bound function, and `session.request()` binds one
+ * per request that nobody can reach (nodejs/node#58618 removes the accessor): 4–6 % of an HTTP/2
+ * sender's CPU. The scope runs the callback exactly as Node's does.
+ */
+const leanBind = function bind(this: AsyncResource, fn: (...args: unknown[]) => unknown, thisArg?: unknown) {
+  const resource = this;
+  return thisArg === undefined
+    ? function bound(this: unknown, ...args: unknown[]) {
+        return resource.runInAsyncScope(fn, this, ...args);
+      }
+    : function bound(...args: unknown[]) {
+        return resource.runInAsyncScope(fn, thisArg, ...args);
+      };
+} as unknown as Bind;
+
+/**
+ * `session.request()` with {@link leanBind} in place for the duration of the call only: it is
+ * synchronous, so no other code can see the swap, and the function it binds is kept by Node alone.
+ */
+function leanRequest(session: ClientHttp2Session, headers: OutgoingHttpHeaders): ClientHttp2Stream {
+  const proto = AsyncResource.prototype;
+  proto.bind = leanBind;
+  try {
+    return session.request(headers, { endStream: false });
+  } finally {
+    proto.bind = nodeBind;
+  }
+}
