@@ -26,13 +26,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Drops and recreates `database` on the benchmark's PostgreSQL server; returns its URL. */
-export async function resetDatabase(database: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+/** Drops and recreates `database` on the benchmark's PostgreSQL server (or `server`); returns its URL. */
+export async function resetDatabase(database: string, server = PG_SERVER): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${server}/postgres` });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`);
   await admin.end();
-  const url = `${PG_SERVER}/${database}`;
+  const url = `${server}/${database}`;
   await ensureDatabase(url);
   return url;
 }
@@ -57,15 +57,18 @@ export async function benchDeployment(opts: {
   caFile?: string;
   /** More environment, e.g. a limit a benchmark's loop would trip. */
   env?: Record<string, string>;
+  /** Servers of the benchmark's own instead of BENCH_PG_URL / BENCH_REDIS_URL (bench/private-servers.ts). */
+  pgServer?: string;
+  redisUrl?: string;
 }): Promise<BenchDeployment> {
-  const databaseUrl = await resetDatabase(opts.database);
+  const databaseUrl = await resetDatabase(opts.database, opts.pgServer);
   const db = createDb(databaseUrl, 4);
   await migrate(db);
   const adminToken = randomBytes(24).toString('hex');
   const port = await freePort();
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
-    REDIS_URL,
+    REDIS_URL: opts.redisUrl ?? REDIS_URL,
     PUSHCAST_QUEUE_PREFIX: opts.prefix,
     PUSHCAST_ALLOWED_PUSH_HOSTS: opts.allowedPushHosts ?? '127.0.0.1',
     PUSHCAST_ADMIN_TOKEN: adminToken,
