@@ -173,6 +173,14 @@ try {
     await serverCommand(apns, 'reset');
     const workers = Array.from({ length: k }, () => run('apps/worker/src/main.ts', workerEnv));
     procs.push(...workers);
+    // Started: every worker's webhook dispatcher (the last thing a worker starts) is LISTENing.
+    // On a loaded machine tsx may take longer than settled()'s patience to compile a worker.
+    for (let i = 0; ; i += 1) {
+      const { rows } = await observer.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
+      if ((rows[0]?.n ?? 0) >= k) break;
+      if (i > 600) throw new Error(`${k} workers not started after 120 s`);
+      await sleep(200);
+    }
     await Promise.all(workers.map((w) => settled(w)));
 
     // Idle: what k workers waiting for jobs cost the servers.
@@ -302,7 +310,7 @@ function print(rs: Result[]): void {
     }
   }
   log('\n## PostgreSQL per chunk and per delivered message\n');
-  log('| workers | statements/chunk | statements/msg | rows/msg (statements) | transactions/chunk (the benchmark's polling included) | tuples inserted/updated/deleted per chunk | index tuples fetched/msg | WAL bytes/msg |');
+  log('| workers | statements/chunk | statements/msg | rows/msg (statements) | transactions/chunk (incl. the benchmark polling) | tuples inserted/updated/deleted per chunk | index tuples fetched/msg | WAL bytes/msg |');
   log('|---|---|---|---|---|---|---|---|');
   for (const r of rs) {
     const calls = r.statements.reduce((n, s) => n + s.calls, 0);
