@@ -1,17 +1,23 @@
 /**
  * End-to-end Web Push broadcast benchmark: API → plan job → chunk jobs → worker → local push
- * service, each in a process of its own, and in the same run the baseline a user would write
- * (web-push `sendNotification` over the same subscribers, bounded concurrency).
+ * service, each in a process of its own, and in the same run two yardsticks over the same
+ * subscribers and payload: the lean sender (bench/lean-web-push.ts: web-push's encryption, one
+ * VAPID header, one HTTP/2 session with 200 streams in flight, no queues; issue 18 wants the worker
+ * within 1.15× of its CPU per message) and the baseline a user would write (web-push
+ * `sendNotification`, bounded concurrency).
  *
  *   npm run bench:web                    # 1,000,000 subscribers, baseline over the first 100,000
- *   npm run bench:web -- 200000 50000    # subscribers, baseline subscribers
+ *   npm run bench:web -- 200000 50000    # subscribers, baseline subscribers [, lean-sender subscribers: all by default]
+ *   BENCH_WARMUP=2000 (default)          # first, a small broadcast of that many subscribers (another project) by a fresh worker, and the lean sender's over them (0: none)
+ *   BENCH_DATABASE=pushcast_bench_me     # the database this run drops and creates (default pushcast_bench)
+ *   BENCH_PROFILE_DIR=dir                # the worker writes a V8 CPU profile there (bench/profile-summary.ts)
  *   BENCH_WEBHOOKS=1 [BENCH_ROUNDS=3] npm run bench:web   # the broadcast without, then with a webhook taking every event (alternating, that many rounds)
  *   BENCH_RECORDS=1 [BENCH_ROUNDS=3] npm run bench:web    # record_deliveries "failures" (nothing to write when all are delivered), then "all" (a record per delivery), alternating
  * (`npm run bench` runs this and then bench/mobile.bench.ts, see bench/all.ts.)
  *
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
  */
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, randomBytes } from 'node:crypto';
@@ -21,13 +27,16 @@ import { createLocalCertificate } from '@pushcast/local-tls';
 import type pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
 import { insertWebSubscriptionsBulk } from '@pushcast/store';
-import { benchDeployment, connectApi, dropRedisPrefix, gitLine, log, machineLine } from './common.ts';
+import { benchDeployment, connectApi, dropRedisPrefix, gitLine, loadLine, log, machineLine } from './common.ts';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 1_000_000);
 const BASELINE = Math.min(SUBSCRIBERS, Number(process.argv[3] ?? 100_000));
+const LEAN = Math.min(SUBSCRIBERS, Number(process.argv[4] ?? SUBSCRIBERS));
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
 const CREATE_SAMPLES = 200;
-const DATABASE = 'pushcast_bench';
+/** Dropped and created by the run: concurrent runs need names of their own. */
+const DATABASE = process.env.BENCH_DATABASE || 'pushcast_bench';
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 /** BENCH_WEBHOOKS=1: the broadcast runs twice in the same run, without and then with a webhook. */
 const WEBHOOKS = process.env.BENCH_WEBHOOKS === '1';
@@ -57,18 +66,29 @@ async function startReceiver(): Promise<{ url: string; caPem: string; count: () 
   };
 }
 
-async function seed(db: pg.Pool, origin: string, projectId: number): Promise<void> {
+async function seed(db: pg.Pool, origin: string, projectId: number, count: number, idPrefix: string): Promise<void> {
   const started = Date.now();
   const BATCH = 10_000;
-  for (let start = 0; start < SUBSCRIBERS; start += BATCH) {
+  for (let start = 0; start < count; start += BATCH) {
     const subs = [];
-    for (let i = start; i < Math.min(SUBSCRIBERS, start + BATCH); i += 1) subs.push(deriveSubscription(origin, `b${i}`));
+    for (let i = start; i < Math.min(count, start + BATCH); i += 1) subs.push(deriveSubscription(origin, `${idPrefix}${i}`));
     await insertWebSubscriptionsBulk(db, projectId, subs);
-    if ((start / BATCH) % 10 === 0) process.stderr.write(`\rseeding ${start + subs.length}/${SUBSCRIBERS}`);
+    if ((start / BATCH) % 10 === 0) process.stderr.write(`\rseeding ${start + subs.length}/${count}`);
   }
   await db.query('VACUUM ANALYZE subscriptions');
-  process.stderr.write(`\rseeded ${SUBSCRIBERS} subscribers in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(`\rseeded ${count} subscribers in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }
+
+/** The GC observer's last reading (bench/gc-observer.mjs): main-thread GC pauses and process CPU, ms. */
+function readGc(file: string): { gcMs: number; cpuMs: number } {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { gcMs: number; cpuMs: number };
+  } catch {
+    return { gcMs: NaN, cpuMs: NaN };
+  }
+}
+const GC_PRELOAD = ['--import', './bench/gc-observer.mjs'];
+const gcShare = (a: { gcMs: number; cpuMs: number }, b: { gcMs: number; cpuMs: number }) => (b.gcMs - a.gcMs) / (b.cpuMs - a.cpuMs);
 
 /** Samples a process's CPU and memory while `until` is false. */
 async function watch(proc: Proc, progress: () => Promise<number>, target: number) {
@@ -97,9 +117,9 @@ async function watch(proc: Proc, progress: () => Promise<number>, target: number
 
 log(`# Pushcast broadcast benchmark`);
 log(machineLine());
-log(`command: npm run bench:web -- ${SUBSCRIBERS} ${BASELINE}`);
+log(`command: ${WARMUP !== 2000 ? `BENCH_WARMUP=${WARMUP} ` : ''}npm run bench:web -- ${SUBSCRIBERS} ${BASELINE} ${LEAN}  (${loadLine()})`);
 log(gitLine());
-log(`subscribers: ${SUBSCRIBERS.toLocaleString('en')} (distinct keys), baseline over the first ${BASELINE.toLocaleString('en')}, payload ~1 KB`);
+log(`subscribers: ${SUBSCRIBERS.toLocaleString('en')} (distinct keys), lean sender over the first ${LEAN.toLocaleString('en')}, baseline over the first ${BASELINE.toLocaleString('en')}, payload ~1 KB; warm-up broadcast: ${WARMUP.toLocaleString('en')} subscribers`);
 
 const procs: Proc[] = [];
 try {
@@ -120,7 +140,12 @@ try {
   const { call } = await connectApi(api, port, adminToken);
   const sender = (await call('POST', '/senders', { name: 'bench' })).body;
   const project = (await call('POST', '/projects', { sender_id: sender.id, name: 'Bench', website: 'https://bench.example' })).body;
-  await seed(db, origin, project.id);
+  await seed(db, origin, project.id, SUBSCRIBERS, 'b');
+  // The warm-up broadcast's own project (same sender): most broadcasts are small, and a fresh worker's first seconds count.
+  const small = WARMUP > 0 ? (await call('POST', '/projects', { sender_id: sender.id, name: 'Bench warm-up', website: 'https://bench.example' })).body : null;
+  if (small) await seed(db, origin, small.id, WARMUP, 'w');
+  const gcDir = mkdtempSync(join(tmpdir(), 'pushcast-bench-gc-'));
+  let gcFiles = 0;
 
   const notification = {
     title: 'Benchmark',
@@ -145,18 +170,22 @@ try {
   // 2. The broadcast through Pushcast (with BENCH_WEBHOOKS=1, again with a webhook taking every event).
   // BENCH_PROFILE_DIR=dir: the worker writes a V8 CPU profile there (see bench/profile-summary.ts).
   const profileDir = process.env.BENCH_PROFILE_DIR;
-  const withHooks: { result: Awaited<ReturnType<typeof watch>>; final: any }[] = [];
-  const broadcast = async (label: string) => {
-    const worker = run('apps/worker/src/main.ts', common, [], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const withHooks: { result: Awaited<ReturnType<typeof watch>> & { gc: number }; final: any }[] = [];
+  const broadcast = async (label: string, projectId = project.id, target = SUBSCRIBERS) => {
+    const gcFile = join(gcDir, `worker-${(gcFiles += 1)}.json`);
+    const worker = run('apps/worker/src/main.ts', { ...common, BENCH_GC_FILE: gcFile }, [], [...GC_PRELOAD, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
     procs.push(worker);
     await new Promise((r) => setTimeout(r, 2000));
-    const created = await call('POST', `/projects/${project.id}/notifications`, notification);
+    const gc0 = readGc(gcFile);
+    const created = await call('POST', `/projects/${projectId}/notifications`, notification);
     const progress = async () => {
       const n = (await call('GET', `/notifications/${created.body.id}`)).body;
       return n.successfully_sent_count + n.failed_count + n.pruned_count + n.expired_count;
     };
     log(`\nPushcast broadcast${label} (scheduled ${created.body.scheduled}):`);
-    const result = await watch(worker, progress, SUBSCRIBERS);
+    const watched = await watch(worker, progress, target);
+    await new Promise((r) => setTimeout(r, 300));
+    const result = { ...watched, gc: gcShare(gc0, readGc(gcFile)) };
     const n = (await call('GET', `/notifications/${created.body.id}`)).body;
     if (receiver && label) {
       // created, sending, completed: wait for the last one before stopping the worker.
@@ -167,6 +196,8 @@ try {
     await worker.stop();
     return { result, final: n };
   };
+  // A fresh worker's first broadcast, a small one: JIT warm-up, connections, the first chunks.
+  const warm = small ? await broadcast(` of ${WARMUP.toLocaleString('en')} (warm-up, a fresh worker)`, small.id, WARMUP) : null;
   const { result: ours, final } = await broadcast('');
   // BENCH_ROUNDS (with BENCH_WEBHOOKS=1): without and with the webhook, alternating, that many times.
   const without = [{ result: ours, final }];
@@ -203,7 +234,6 @@ try {
     log(`delivery records written: ${rows[0]!.n.toLocaleString('en')}`);
   }
 
-  // 3. The baseline over the first BASELINE subscribers.
   const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-'));
   writeFileSync(join(dir, 'payload.json'), JSON.stringify({ ...notification, id: 1 }));
   // The sender's keys as the API answers them (the private key is sealed in PostgreSQL).
@@ -211,6 +241,38 @@ try {
   const { createPrivateKey } = await import('node:crypto');
   const priv = createPrivateKey(sender.vapid_private_key).export({ format: 'jwk' });
   const vapidPublic = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]).toString('base64url');
+
+  // 3. The lean sender, a fresh process each time: over the warm-up project, then over the first LEAN subscribers.
+  const lean = async (projectId: number, limit: number) => {
+    const gcFile = join(gcDir, `lean-${(gcFiles += 1)}.json`);
+    const proc = run(
+      'bench/lean-web-push.ts',
+      {
+        DATABASE_URL,
+        PROJECT_ID: String(projectId),
+        LIMIT: String(limit),
+        PAYLOAD_FILE: join(dir, 'payload.json'),
+        VAPID_PUBLIC: vapidPublic,
+        VAPID_PRIVATE: priv.d!,
+        IN_FLIGHT: '200',
+        NODE_EXTRA_CA_CERTS: caFile,
+        BENCH_GC_FILE: gcFile,
+      },
+      [],
+      GC_PRELOAD,
+    );
+    procs.push(proc);
+    const res = JSON.parse(await proc.firstLine()) as { delivered: number; failed: number; seconds: number; cpuSeconds: number };
+    await proc.exited;
+    // The whole life's GC against the whole life's CPU (module loading included): close enough for a yardstick.
+    const g = readGc(gcFile);
+    return { ...res, gc: g.gcMs / g.cpuMs };
+  };
+  log(`\nlean sender (web-push encrypt, one VAPID header, one HTTP/2 session, 200 streams in flight):`);
+  const leanWarm = small ? await lean(small.id, WARMUP) : null;
+  const leanMain = await lean(project.id, LEAN);
+
+  // 4. The baseline over the first BASELINE subscribers.
   const baseline = run('bench/baseline-web-push.ts', {
     DATABASE_URL,
     PROJECT_ID: String(project.id),
@@ -263,9 +325,28 @@ try {
     log(`${RECORDS ? 'record_deliveries all vs failures' : 'webhooks on vs off'}, medians of ${withHooks.length} rounds: worker CPU ${perMsg(withHooks).toFixed(0)} vs ${perMsg(without).toFixed(0)} µs/msg (${(((perMsg(withHooks) / perMsg(without)) - 1) * 100).toFixed(1)} %), ${rate(withHooks).toFixed(0)} vs ${rate(without).toFixed(0)} msgs/s (${(((rate(withHooks) / rate(without)) - 1) * 100).toFixed(1)} %)`);
   }
   log(row('baseline: web-push sendNotification', baseResult.delivered, baseResult.seconds, baseCpu, baseRss10, basePeak));
+
+  // Issue 18's yardstick: CPU per delivered message, worker ÷ lean sender, and the GC share of each.
+  const us = (cpu: number, delivered: number) => (cpu / delivered) * 1e6;
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  log('\n| CPU per delivered message | worker µs | lean sender µs | worker ÷ lean | worker GC share | lean GC share |');
+  log('|---|---|---|---|---|---|');
+  if (warm && leanWarm) {
+    const w = us(warm.result.cpu, warm.final.successfully_sent_count);
+    const l = us(leanWarm.cpuSeconds, leanWarm.delivered);
+    log(`| warm-up: ${WARMUP.toLocaleString('en')} subscribers, fresh processes | ${w.toFixed(0)} | ${l.toFixed(0)} | ${(w / l).toFixed(2)}× | ${pct(warm.result.gc)} | ${pct(leanWarm.gc)} |`);
+  }
+  {
+    const w = us(ours.cpu, final.successfully_sent_count);
+    const l = us(leanMain.cpuSeconds, leanMain.delivered);
+    log(`| broadcast: ${SUBSCRIBERS.toLocaleString('en')} (lean over ${leanMain.delivered.toLocaleString('en')}) | ${w.toFixed(0)} | ${l.toFixed(0)} | ${(w / l).toFixed(2)}× | ${pct(ours.gc)} | ${pct(leanMain.gc)} |`);
+  }
+  log(`(worker: /proc CPU of the process from the broadcast's creation to its last outcome; lean sender: its own process.cpuUsage() from its first query to its last answer, a fresh process; GC share: main-thread GC pauses (perf_hooks) ÷ process CPU, a floor. Lean sender: ${leanMain.delivered.toLocaleString('en')} delivered, ${leanMain.failed} failed, ${(leanMain.delivered / leanMain.seconds).toFixed(0)} msg/s wall clock.)`);
+  if (final.successfully_sent_count !== SUBSCRIBERS || leanMain.delivered !== LEAN) log(`NOTE: not everything was delivered (worker ${final.successfully_sent_count}/${SUBSCRIBERS}, lean ${leanMain.delivered}/${LEAN}).`);
   log(`\nPushcast statistics: ${JSON.stringify({ scheduled: final.scheduled_count, delivered: final.successfully_sent_count, failed: final.failed_count, failures: final.failures })}`);
   log(`create latency on a ${SUBSCRIBERS.toLocaleString('en')}-subscription project (${CREATE_SAMPLES} creates, no worker): p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
   await db.end();
+  rmSync(gcDir, { recursive: true, force: true });
 } finally {
   for (const p of procs.reverse()) await p.stop();
   await dropRedisPrefix(PREFIX).catch(() => 0);
