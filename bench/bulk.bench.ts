@@ -23,10 +23,10 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { benchDeployment, connectApi, dropRedisPrefix, fmt, gitLine, loadLine, log, machineLine } from './common.ts';
-import { memoryMiB, percentile, run, type Proc } from './proc.ts';
+import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
-const DATABASE = 'pushcast_bench_bulk';
+const DATABASE = process.env.BENCH_DATABASE ?? 'pushcast_bench_bulk';
 const PREFIX = `pushcast-bench-bulk-${randomBytes(3).toString('hex')}`;
 
 /** A thousand real browser key pairs, reused: validation checks each row's point all the same. */
@@ -138,6 +138,7 @@ try {
     uploaded += chunk.length;
     if (!rssAtTenth && uploaded >= bytes / 10) rssAtTenth = memoryMiB(api.pid).rss;
   });
+  const cpuBefore = { api: cpuSeconds(api.pid), worker: cpuSeconds(worker.pid) };
   const started = performance.now();
   const res = await fetch(`${url}/projects/${project.id}/subscriptions/import`, {
     method: 'POST',
@@ -157,6 +158,7 @@ try {
     if (state.status === 'failed') throw new Error(`import failed: ${JSON.stringify(state)}`);
   }
   const totalSeconds = (performance.now() - started) / 1000;
+  const importCpu = { api: cpuSeconds(api.pid) - cpuBefore.api, worker: cpuSeconds(worker.pid) - cpuBefore.worker };
   importing = false;
   await prober;
   latencies.sort((a, b) => a - b);
@@ -186,6 +188,7 @@ try {
   log(`| (the apply alone: accepted → completed) | ${fmt(ROWS / (totalSeconds - acceptSeconds))} | ${(totalSeconds - acceptSeconds).toFixed(1)} | | |`);
   log(`| export (NDJSON over HTTP) | ${fmt(ROWS / exportSeconds)} | ${exportSeconds.toFixed(1)} | COPY TO STDOUT: ${fmt(ROWS / floorOut)} rows/s | ${(exportSeconds / floorOut).toFixed(2)}× |`);
   log('');
+  log(`CPU of the import (request → completed; includes the API's answers to the GET /projects/:id probe): API ${importCpu.api.toFixed(1)} s, worker ${importCpu.worker.toFixed(1)} s; per 1 M rows: API ${(importCpu.api * 1e6 / ROWS).toFixed(1)} s, worker ${(importCpu.worker * 1e6 / ROWS).toFixed(1)} s`);
   log(`file: ${fmt(bytes / 1e6, 1)} MB; API RSS before ${rssBefore.toFixed(0)} MiB, at 10% of the upload ${rssAtTenth.toFixed(0)} MiB, at its end ${rssAtEnd.toFixed(0)} MiB; during the export ≤ ${rssExportMax.toFixed(0)} MiB`);
   log(`GET /projects/:id during the import: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
   for (const [name, list] of Object.entries(byPhase)) {
