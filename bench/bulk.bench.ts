@@ -95,6 +95,7 @@ log(`rows: ${fmt(ROWS)} web subscriptions (distinct endpoints, uid, 2 tags), NDJ
 log(loadLine());
 
 const procs: Proc[] = [];
+let stopping = false;
 const dir = await mkdtemp(join(tmpdir(), 'pushcast-bench-bulk-'));
 try {
   const file = join(dir, 'subscribers.ndjson');
@@ -106,6 +107,11 @@ try {
   procs.push(api);
   const worker = run('apps/worker/src/main.ts', common, [], profile);
   procs.push(worker);
+  for (const [name, p] of [['API', api], ['worker', worker]] as const) {
+    void p.exited.then((code) => {
+      if (!stopping) log(`the ${name} process exited (${code}, signal ${p.child.signalCode}) during the benchmark: ${p.stderrTail()}`);
+    });
+  }
   const { call, url } = await connectApi(api, port, adminToken);
   const sender = (await call('POST', '/senders', { name: 'bench' })).body;
   const project = (await call('POST', '/projects', { sender_id: sender.id, name: 'Bulk', website: 'https://bench.example' })).body;
@@ -123,7 +129,11 @@ try {
     while (importing) {
       const t0 = performance.now();
       const during = phase;
-      await call('GET', `/projects/${project.id}`);
+      // A failure waits a moment first, so that a process's exit (and its stderr) is logged before it.
+      await call('GET', `/projects/${project.id}`).catch(async (e: unknown) => {
+        await new Promise((r) => setTimeout(r, 1000));
+        throw e;
+      });
       latencies.push(performance.now() - t0);
       byPhase[during].push(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 20));
@@ -139,6 +149,33 @@ try {
     if (!rssAtTenth && uploaded >= bytes / 10) rssAtTenth = memoryMiB(api.pid).rss;
   });
   const cpuBefore = { api: cpuSeconds(api.pid), worker: cpuSeconds(worker.pid) };
+  // PostgreSQL's share: the CPU of the backends of this benchmark's database (connections and
+  // autovacuum on it), sampled from /proc every 250 ms (a backend that exits loses its last 250 ms);
+  // the server's shared processes (WAL writer, checkpointer) are left out.
+  const backendCpu = new Map<number, { first: number; last: number }>();
+  const sampleBackends = async () => {
+    const { rows } = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+    for (const { pid } of rows) {
+      let used: number;
+      try {
+        used = cpuSeconds(pid);
+      } catch {
+        continue; // not on this machine's /proc (a remote server) or gone
+      }
+      const seen = backendCpu.get(pid);
+      if (seen) seen.last = used;
+      else backendCpu.set(pid, { first: used, last: used });
+    }
+  };
+  await sampleBackends();
+  const startedBackends = new Set(backendCpu.keys());
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      await new Promise((r) => setTimeout(r, 250));
+      await sampleBackends().catch(() => {});
+    }
+  })();
   const started = performance.now();
   const res = await fetch(`${url}/projects/${project.id}/subscriptions/import`, {
     method: 'POST',
@@ -158,7 +195,12 @@ try {
     if (state.status === 'failed') throw new Error(`import failed: ${JSON.stringify(state)}`);
   }
   const totalSeconds = (performance.now() - started) / 1000;
-  const importCpu = { api: cpuSeconds(api.pid) - cpuBefore.api, worker: cpuSeconds(worker.pid) - cpuBefore.worker };
+  const importCpu = { api: cpuSeconds(api.pid) - cpuBefore.api, worker: cpuSeconds(worker.pid) - cpuBefore.worker, postgres: 0 };
+  sampling = false;
+  await sampler;
+  await sampleBackends().catch(() => {});
+  // Backends that existed before the import count from then; new ones from their start.
+  for (const [pid, { first, last }] of backendCpu) importCpu.postgres += last - (startedBackends.has(pid) ? first : 0);
   importing = false;
   await prober;
   latencies.sort((a, b) => a - b);
@@ -188,7 +230,7 @@ try {
   log(`| (the apply alone: accepted → completed) | ${fmt(ROWS / (totalSeconds - acceptSeconds))} | ${(totalSeconds - acceptSeconds).toFixed(1)} | | |`);
   log(`| export (NDJSON over HTTP) | ${fmt(ROWS / exportSeconds)} | ${exportSeconds.toFixed(1)} | COPY TO STDOUT: ${fmt(ROWS / floorOut)} rows/s | ${(exportSeconds / floorOut).toFixed(2)}× |`);
   log('');
-  log(`CPU of the import (request → completed; includes the API's answers to the GET /projects/:id probe): API ${importCpu.api.toFixed(1)} s, worker ${importCpu.worker.toFixed(1)} s; per 1 M rows: API ${(importCpu.api * 1e6 / ROWS).toFixed(1)} s, worker ${(importCpu.worker * 1e6 / ROWS).toFixed(1)} s`);
+  log(`CPU of the import (request → completed; includes the API's answers to the GET /projects/:id probe): API ${importCpu.api.toFixed(1)} s, worker ${importCpu.worker.toFixed(1)} s, PostgreSQL backends of the benchmark's database ${importCpu.postgres.toFixed(1)} s; per 1 M rows: API ${(importCpu.api * 1e6 / ROWS).toFixed(1)} s, worker ${(importCpu.worker * 1e6 / ROWS).toFixed(1)} s, PostgreSQL ${(importCpu.postgres * 1e6 / ROWS).toFixed(1)} s`);
   log(`file: ${fmt(bytes / 1e6, 1)} MB; API RSS before ${rssBefore.toFixed(0)} MiB, at 10% of the upload ${rssAtTenth.toFixed(0)} MiB, at its end ${rssAtEnd.toFixed(0)} MiB; during the export ≤ ${rssExportMax.toFixed(0)} MiB`);
   log(`GET /projects/:id during the import: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
   for (const [name, list] of Object.entries(byPhase)) {
@@ -197,6 +239,7 @@ try {
   log(loadLine());
   await db.end();
 } finally {
+  stopping = true;
   for (const p of procs.reverse()) await p.stop();
   await dropRedisPrefix(PREFIX).catch(() => {});
   await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@
  * accepted import that survives the loss of its job in Redis.
  */
 import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +213,107 @@ describe('bulk import', () => {
     expect((await upload(mine, '', 'application/x-ndjson', { token: theirToken })).status).toBe(403);
     const exported = await fetch(`${api}/projects/${mine}/subscriptions/export`, { headers: { authorization: `Bearer ${theirToken}` } });
     expect(exported.status).toBe(403);
+  });
+});
+
+describe('an import applied while its upload arrives', () => {
+  const lineOf = (i: number, keys: { p256dh: string; auth: string }) => `${JSON.stringify({ endpoint: `https://127.0.0.1:8443/push/live-${i}`, ...keys, uid: `u${i}` })}\n`;
+
+  /** The project's newest import, as its owner sees it over HTTP while (or after) uploading it. */
+  async function newestImport(projectId: number): Promise<any> {
+    const res = await call(api, 'GET', `/projects/${projectId}/imports`, { token: admin });
+    expect(res.status).toBe(200);
+    return res.body[0];
+  }
+  async function until(what: string, check: () => Promise<any>, ms = 30_000): Promise<any> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = await check();
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('applies the rows that arrived while the request is still open, then the rest', async () => {
+    const { projectId } = await createProject(pipeline.server, 'live');
+    const keys = browserKeys();
+    const encoder = new TextEncoder();
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+    let first = '';
+    for (let i = 1; i <= 700; i += 1) first += lineOf(i, keys);
+    feed.enqueue(encoder.encode(first));
+    const answer = fetch(`${api}/projects/${projectId}/subscriptions/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-ndjson' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    let answered = false;
+    void answer.then(() => (answered = true), () => (answered = true));
+
+    // The request is open (the body has not ended), and the first 700 rows are already in.
+    const during = await until('the first rows applied', async () => {
+      const seen = await newestImport(projectId);
+      return seen?.inserted === 700 ? seen : null;
+    });
+    expect(answered).toBe(false);
+    expect(during).toMatchObject({ status: 'receiving', rows: 700, inserted: 700, rejected: 0, finished_at: null });
+    const listed = await call(api, 'GET', `/projects/${projectId}/subscriptions?per_page=1000`, { token: admin });
+    expect(listed.body).toHaveLength(700);
+
+    let rest = '';
+    for (let i = 701; i <= 1500; i += 1) rest += lineOf(i, keys);
+    rest += lineOf(5, keys).replace('"u5"', '"u5-again"'); // line 1501 updates a row applied earlier
+    feed.enqueue(encoder.encode(rest));
+    feed.close();
+    const res = await answer;
+    expect(res.status).toBe(202);
+    const done = await finished(((await res.json()) as any).id);
+    expect(done).toMatchObject({ status: 'completed', rows: 1501, inserted: 1500, updated: 1, rejected: 0, failure: null });
+    const count = await fetch(`${api}/projects/${projectId}/subscriptions`, { method: 'HEAD', headers: { authorization: `Bearer ${admin}` } });
+    expect(count.headers.get('x-total-count')).toBe('1500');
+  });
+
+  it('an upload cut short ends failed, saying how many rows were applied (they stay) and where to go on from', async () => {
+    const { projectId } = await createProject(pipeline.server, 'cut-short');
+    const keys = browserKeys();
+    const req = httpRequest(`${api}/projects/${projectId}/subscriptions/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-ndjson' },
+    });
+    req.on('error', () => {});
+    req.on('response', () => {
+      throw new Error('an upload cut short got an answer');
+    });
+    let first = '';
+    for (let i = 1; i <= 600; i += 1) first += lineOf(i, keys);
+    first += '{"endpoint": "not a url", "p256dh": "x", "auth": "y"}\n'; // line 601, rejected
+    req.write(first);
+    await until('the first piece applied', async () => (await newestImport(projectId))?.inserted === 600);
+    // More rows, then the client goes away in the middle of a line.
+    let more = '';
+    for (let i = 602; i <= 650; i += 1) more += lineOf(i, keys);
+    req.write(`${more}{"endpoint": "https://127.0.0.1:8443/push/cut`);
+    await new Promise((r) => setTimeout(r, 50));
+    req.destroy();
+
+    const ended = await until('the import to end', async () => {
+      const seen = await newestImport(projectId);
+      return seen?.status === 'failed' ? seen : null;
+    });
+    // What was committed before the cut is applied; lines 602-650 arrived after the last commit,
+    // so whether they made it depends on timing: the counters and the failure say which.
+    const applied = ended.inserted;
+    expect([600, 649]).toContain(applied);
+    const through = applied === 600 ? 601 : 650;
+    expect(ended).toMatchObject({ rows: through, updated: 0, rejected: 1, errors: [expect.objectContaining({ line: 601, field: 'endpoint' })] });
+    expect(ended.failure).toContain(`the upload was interrupted after line ${through}: ${applied} rows up to it were applied and stay applied`);
+    expect(ended.failure).toContain(`from line ${through + 1}`);
+    expect(ended.finished_at).toEqual(expect.any(String));
+    const count = await fetch(`${api}/projects/${projectId}/subscriptions`, { method: 'HEAD', headers: { authorization: `Bearer ${admin}` } });
+    expect(count.headers.get('x-total-count')).toBe(String(applied));
   });
 });
 

@@ -173,6 +173,7 @@ describe('the contract: every route answers as its document says', () => {
     });
     expectStatus(imported, 202);
     expectStatus(await ask('GET', `/imports/${imported.body.id}`), 200);
+    expectStatus(await ask('GET', `/projects/${project}/imports`), 200);
     const gzipped = await fetch(`${api}/projects/${project}/subscriptions/import`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/csv', 'content-encoding': 'gzip' },

@@ -156,7 +156,7 @@ export async function startWorker(
       ...(options.now ? { now: options.now } : {}),
     }),
     'snapshot-subscriber-counts': makeSnapshotSubscriberCountsProcessor({ db }),
-    'import-subscriptions': makeImportSubscriptionsProcessor({ db, logger }),
+    'import-subscriptions': makeImportSubscriptionsProcessor({ db, logger, handBack: handBack.signal }),
     'deliver-webhook': makeDeliverWebhookProcessor({
       db,
       secretKeys: config.secretKeys,

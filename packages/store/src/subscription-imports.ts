@@ -81,6 +81,15 @@ export async function findImport(db: Queryable, id: number): Promise<Subscriptio
   return rows[0] ? toImport(rows[0]) : null;
 }
 
+/** A project's imports, newest first (an upload cut short, whose client never saw its id, is found here). */
+export async function listImports(db: Queryable, projectId: number, page: { readonly page: number; readonly perPage: number }): Promise<SubscriptionImport[]> {
+  const { rows } = await db.query<ImportRow>(
+    `SELECT ${COLUMNS} FROM subscription_imports WHERE project_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`,
+    [projectId, page.perPage, (page.page - 1) * page.perPage],
+  );
+  return rows.map(toImport);
+}
+
 // COPY's text format: backslash, tab, newline and carriage return are escaped; \N is NULL. The
 // test first: almost no value needs escaping, and a regex replace per field cost more than the
 // COPY itself (5 µs a row for the whole line before, ~1 µs now).
@@ -108,9 +117,9 @@ export function stagedRowLine(importId: number, row: StagedRow): string {
 }
 
 /**
- * A COPY into the staging table on `client` (held for the whole upload): write stagedRowLine()s,
- * end it, and wait for 'finish'. One COPY per upload, so PostgreSQL takes rows as fast as they
- * are validated, whatever the upload's size.
+ * A COPY into the staging table on `client`: write stagedRowLine()s, end it, and wait for 'finish'
+ * (which commits it). An upload is staged in pieces, one COPY each on the same connection
+ * (markStaged after each), so that a worker can apply each piece while the next is arriving.
  */
 export function openStagingCopy(client: pg.PoolClient): Writable {
   return client.query(
@@ -120,58 +129,125 @@ export function openStagingCopy(client: pg.PoolClient): Writable {
   );
 }
 
-/** The upload is read: the import is accepted (queued for a worker) with what the API counted. */
-export async function acceptImport(
+/** What the API has counted of an upload so far (or in all). */
+export interface ImportCounts {
+  readonly rows: number;
+  readonly rejected: number;
+  readonly errors: readonly ImportRowError[];
+}
+
+/**
+ * A piece of a still-arriving upload is committed to the staging table: every line through
+ * `stagedThroughLine` is staged (`stagedRows` valid rows in all so far) or was rejected. A worker
+ * may apply them from now on. `errors` is written only when given (it changes rarely).
+ */
+export async function markStaged(
   db: Queryable,
   id: number,
-  counted: { rows: number; rejected: number; errors: readonly ImportRowError[] },
-): Promise<SubscriptionImport> {
+  staged: { readonly stagedThroughLine: number; readonly stagedRows: number; readonly rows: number; readonly rejected: number; readonly errors?: readonly ImportRowError[] },
+): Promise<void> {
+  await db.query(
+    `UPDATE subscription_imports
+     SET staged_through_line = $2, staged_rows = $3, rows = $4, rejected = $5, errors = coalesce($6::jsonb, errors), updated_at = now()
+     WHERE id = $1 AND status = 'receiving'`,
+    [id, staged.stagedThroughLine, staged.stagedRows, staged.rows, staged.rejected, staged.errors ? JSON.stringify(staged.errors) : null],
+  );
+}
+
+/**
+ * The upload is read whole and its last piece committed: the import is accepted (queued for a
+ * worker, which may already have applied the earlier pieces) with what the API counted. Every
+ * valid row is staged, so staged_rows is rows - rejected; the last staged line is probed (one
+ * look at the primary key's end) rather than trusted from the caller.
+ */
+export async function acceptImport(db: Queryable, id: number, counted: ImportCounts): Promise<SubscriptionImport> {
   const { rows } = await db.query<ImportRow>(
-    `UPDATE subscription_imports SET status = 'queued', rows = $2, rejected = $3, errors = $4::jsonb, updated_at = now()
+    `UPDATE subscription_imports
+     SET status = 'queued', rows = $2, rejected = $3, errors = $4::jsonb, staged_rows = $2::bigint - $3::bigint,
+         staged_through_line = greatest(staged_through_line,
+           coalesce((SELECT line FROM subscription_import_rows WHERE import_id = $1 ORDER BY line DESC LIMIT 1), 0)),
+         updated_at = now()
      WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, counted.rows, counted.rejected, JSON.stringify(counted.errors)],
   );
   return toImport(rows[0]!);
 }
 
-/** An upload that could not be read to its end: nothing of it is applied, its staged rows go. */
-export async function abandonImport(db: Db, id: number, failure: string): Promise<void> {
-  await inTransaction(db, async (client) => {
-    await client.query(`DELETE FROM subscription_import_rows WHERE import_id = $1`, [id]);
-    await client.query(
-      `UPDATE subscription_imports SET status = 'failed', failure = $2, updated_at = now(), finished_at = now() WHERE id = $1`,
-      [id, failure],
-    );
-  });
+/**
+ * An upload that stopped before its end (the client went away, a body that is not valid gzip, the
+ * API process dying under it). What was committed before the cut stays staged and is applied: the
+ * import is queued for a worker, which ends it 'failed' with `reason` and what was applied
+ * (finishImport). With nothing staged, it fails at once. Returns the import as it now is, or null
+ * if it was no longer receiving.
+ */
+export async function interruptUpload(db: Queryable, id: number, reason: string): Promise<SubscriptionImport | null> {
+  const { rows } = await db.query<ImportRow>(
+    `UPDATE subscription_imports
+     SET upload_interrupted = $2,
+         status = CASE WHEN staged_rows > 0 THEN 'queued' ELSE 'failed' END,
+         failure = CASE WHEN staged_rows > 0 THEN NULL ELSE $2 || ': nothing was applied' END,
+         finished_at = CASE WHEN staged_rows > 0 THEN NULL ELSE now() END,
+         updated_at = now()
+     WHERE id = $1 AND status = 'receiving' RETURNING ${COLUMNS}`,
+    [id, reason],
+  );
+  return rows[0] ? toImport(rows[0]) : null;
 }
 
-/** An accepted import as a worker starts (or resumes) applying it. */
-export interface ImportToApply {
+/** Where an import stands for the worker applying it. */
+export interface ImportProgress {
   readonly projectId: number;
-  /** The lowest and highest staged lines still to apply; null when none is left. */
-  readonly lines: { readonly first: number; readonly last: number } | null;
+  readonly status: ImportStatus;
+  /** Lines through this one are staged and committed (or were rejected): safe to apply. */
+  readonly stagedThroughLine: number;
+}
+
+/** Where an import stands now; an accepted one a worker is applying is marked running. */
+export async function importProgress(db: Queryable, importId: number): Promise<ImportProgress | null> {
+  type Row = { project_id: string; status: ImportStatus; staged_through_line: string };
+  const { rows } = await db.query<Row>(`SELECT project_id, status, staged_through_line FROM subscription_imports WHERE id = $1`, [importId]);
+  let r = rows[0];
+  if (r?.status === 'queued') {
+    const started = await db.query<Row>(
+      `UPDATE subscription_imports SET status = 'running', updated_at = now() WHERE id = $1 AND status = 'queued'
+       RETURNING project_id, status, staged_through_line`,
+      [importId],
+    );
+    r = started.rows[0] ?? r;
+  }
+  return r ? { projectId: Number(r.project_id), status: r.status, stagedThroughLine: Number(r.staged_through_line) } : null;
+}
+
+/** An import as a worker starts (or resumes) applying it. */
+export interface ImportToApply extends ImportProgress {
+  /** The lowest line still staged (a retried job resumes there); null when none is. */
+  readonly firstStagedLine: number | null;
 }
 
 /**
- * Marks an accepted import running and says which staged lines are left (a retried job resumes
- * there: applied rows are deleted with the transaction that applied them). Null when the import is
- * not one to apply (gone, never accepted, or already finished).
+ * A worker starts (or resumes) applying an import: an accepted one is marked running; one still
+ * receiving stays so (its upload goes on; its committed pieces can be applied). Says where to
+ * start: applied rows are deleted with the transaction that applied them. Null when the import is
+ * not one to apply (gone, or finished).
  */
 export async function beginApplyingImport(db: Queryable, importId: number): Promise<ImportToApply | null> {
-  const { rows } = await db.query<{ project_id: number }>(
-    `UPDATE subscription_imports SET status = 'running', updated_at = now()
-     WHERE id = $1 AND status IN ('queued', 'running') RETURNING project_id`,
+  const { rows } = await db.query<{ project_id: string; status: ImportStatus; staged_through_line: string }>(
+    `UPDATE subscription_imports SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, updated_at = now()
+     WHERE id = $1 AND status IN ('receiving', 'queued', 'running') RETURNING project_id, status, staged_through_line`,
     [importId],
   );
-  if (!rows[0]) return null;
-  // Two probes of the primary key's ends, not an aggregate over the import's rows.
-  const { rows: ends } = await db.query<{ first: string | null; last: string | null }>(
-    `SELECT (SELECT line FROM subscription_import_rows WHERE import_id = $1 ORDER BY line LIMIT 1) AS first,
-            (SELECT line FROM subscription_import_rows WHERE import_id = $1 ORDER BY line DESC LIMIT 1) AS last`,
+  const r = rows[0];
+  if (!r) return null;
+  const { rows: first } = await db.query<{ line: string }>(
+    `SELECT line FROM subscription_import_rows WHERE import_id = $1 ORDER BY line LIMIT 1`,
     [importId],
   );
-  const { first, last } = ends[0]!;
-  return { projectId: Number(rows[0].project_id), lines: first === null || last === null ? null : { first: Number(first), last: Number(last) } };
+  return {
+    projectId: Number(r.project_id),
+    status: r.status,
+    stagedThroughLine: Number(r.staged_through_line),
+    firstStagedLine: first[0] ? Number(first[0].line) : null,
+  };
 }
 
 /**
@@ -246,11 +322,34 @@ export async function applyImportSlice(db: Db, importId: number, projectId: numb
   });
 }
 
-/** Every staged row is applied: the import is completed (unless rows are left, when it stays running). */
-export async function completeImport(db: Queryable, importId: number): Promise<boolean> {
+/**
+ * Every staged row of an accepted (or interrupted) upload is applied: the import ends. Completed
+ * when its upload was read whole and every staged row was applied; failed, saying what was
+ * applied, when the upload was cut short or staged rows were lost (the staging table is unlogged:
+ * a PostgreSQL crash empties it). False when rows are still staged (it stays running) or it is
+ * not this try's to finish.
+ */
+export async function finishImport(db: Queryable, importId: number): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE subscription_imports SET status = 'completed', finished_at = now(), updated_at = now()
-     WHERE id = $1 AND status = 'running' AND NOT EXISTS (SELECT 1 FROM subscription_import_rows WHERE import_id = $1)`,
+    `WITH ended AS (
+       SELECT id, inserted + updated AS applied, staged_rows, staged_through_line, upload_interrupted
+       FROM subscription_imports
+       WHERE id = $1 AND status IN ('queued', 'running') AND NOT EXISTS (SELECT 1 FROM subscription_import_rows WHERE import_id = $1)
+     )
+     UPDATE subscription_imports i
+     SET status = CASE WHEN e.upload_interrupted IS NULL AND e.applied >= e.staged_rows THEN 'completed' ELSE 'failed' END,
+         failure = CASE
+           WHEN e.upload_interrupted IS NULL AND e.applied >= e.staged_rows THEN NULL
+           ELSE concat_ws('; ',
+             CASE WHEN e.upload_interrupted IS NOT NULL THEN e.upload_interrupted || format(
+               ' after line %s: %s rows up to it were applied and stay applied (%s inserted, %s updated, %s rejected), nothing after it was; send the rest again (from line %s) or the whole file (an import updates what it finds)',
+               e.staged_through_line, e.applied, i.inserted, i.updated, i.rejected, e.staged_through_line + 1) END,
+             CASE WHEN e.applied < e.staged_rows THEN format(
+               '%s of %s staged rows were lost before they were applied (PostgreSQL restarted: the staging table does not survive a crash) and %s were applied; send the file again',
+               e.staged_rows - e.applied, e.staged_rows, e.applied) END)
+         END,
+         finished_at = now(), updated_at = now()
+     FROM ended e WHERE i.id = e.id`,
     [importId],
   );
   return rowCount === 1;
@@ -274,14 +373,19 @@ export async function unfinishedImports(db: Queryable): Promise<number[]> {
 }
 
 /**
- * Uploads whose API process died while reading them: never answered, so never accepted; their
- * staged rows are dropped and the import marked failed after `olderThanMs` without progress.
+ * Uploads whose API process died while reading them: never answered, so never accepted. What was
+ * staged before is applied, and the import ends failed (interruptUpload) after `olderThanMs`
+ * without progress. Returns the imports that now need a worker.
  */
-export async function abandonStaleUploads(db: Db, olderThanMs: number): Promise<number> {
+export async function interruptStaleUploads(db: Db, olderThanMs: number): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `SELECT id FROM subscription_imports WHERE status = 'receiving' AND updated_at < now() - make_interval(secs => $1 / 1000.0)`,
     [olderThanMs],
   );
-  for (const { id } of rows) await abandonImport(db, id, 'the upload was interrupted');
-  return rows.length;
+  const queued: number[] = [];
+  for (const { id } of rows) {
+    const now = await interruptUpload(db, id, 'the upload was interrupted (its API process stopped reading it)');
+    if (now?.status === 'queued') queued.push(id);
+  }
+  return queued;
 }

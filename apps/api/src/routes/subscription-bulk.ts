@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
-import { exportSubscriptions, idParam, parseInput, receiveImport, type ExportFormat } from '@pushcast/core';
+import { exportSubscriptions, idParam, pageQuery, parseInput, receiveImport, type ExportFormat } from '@pushcast/core';
 import { canAccessProject, notFound, PushcastError, type Principal } from '@pushcast/domain';
-import { findImport, findProject, type ImportFormat } from '@pushcast/store';
+import { findImport, findProject, listImports, type ImportFormat } from '@pushcast/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireProject } from '../auth.ts';
@@ -13,6 +13,7 @@ import { audienceFromQuery, listQuery } from './audience-query.ts';
 
 const projectParams = z.object({ projectId: idParam });
 const importParams = z.object({ id: idParam });
+const importsQuery = z.object(pageQuery);
 const exportQuery = z.object({ format: z.enum(['ndjson', 'csv']).default('ndjson') });
 
 const file = (description: string) => ({
@@ -29,12 +30,23 @@ const schemas = {
     description:
       'NDJSON (one subscription per line, the fields of the single create) or CSV (a header row), optionally gzip-encoded, ' +
       'streamed. Every row gets the single create\'s validation; a row for an existing endpoint or token updates it; ' +
-      'an invalid row is reported (GET /imports/{id}) and skipped. Answered at once; a worker does the rest.',
+      'an invalid row is reported (GET /imports/{id}) and skipped. Rows are applied by a worker while the upload arrives ' +
+      '(status `receiving`); answered once the upload is read whole. An upload cut short keeps the rows applied before the cut ' +
+      'and ends `failed`, saying which (find it with GET /projects/{projectId}/imports).',
     params: projectParams,
     headers: z.object({ 'content-encoding': z.enum(['identity', 'gzip']).optional() }),
     consumes: ['application/x-ndjson', 'text/csv'],
     body: z.string().describe('The file'),
     response: { 202: json('Accepted: follow it at GET /imports/{id}', importAnswer), ...errors(...AUTHENTICATED, 404, 415, 422) },
+  },
+  list: {
+    tags,
+    operationId: 'listImports',
+    summary: "A project's imports, newest first",
+    description: 'Also where an upload cut short is found: its client never got its id.',
+    params: projectParams,
+    querystring: importsQuery,
+    response: { 200: json('A page of imports', z.array(importAnswer)), ...errors(...AUTHENTICATED, 404, 422) },
   },
   status: {
     tags,
@@ -97,6 +109,12 @@ export async function subscriptionBulkRoutes(app: FastifyInstance, deps: ApiDeps
     const { format, gzip } = uploadFormat(request);
     const accepted = await receiveImport(deps, { projectId, format, gzip, body: request.body as Readable });
     return reply.code(202).send(importJson(accepted));
+  });
+
+  app.get('/projects/:projectId/imports', { schema: schemas.list }, async (request) => {
+    const projectId = await loadProjectId(request.principal, request.params);
+    const q = parseInput(importsQuery, request.query, 'query');
+    return (await listImports(db, projectId, { page: q.page, perPage: q.per_page })).map(importJson);
   });
 
   app.get('/imports/:id', { schema: schemas.status }, async (request) => {

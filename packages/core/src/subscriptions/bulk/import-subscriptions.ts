@@ -6,9 +6,10 @@ import { createGunzip } from 'node:zlib';
 import { PushcastError } from '@pushcast/domain';
 import { jobIds } from '@pushcast/queues';
 import {
-  abandonImport,
   acceptImport,
   insertImport,
+  interruptUpload,
+  markStaged,
   openStagingCopy,
   type ImportFormat,
   type ImportRowError,
@@ -23,6 +24,14 @@ import { validationThreads } from './validation-threads.ts';
 export const MAX_REPORTED_ERRORS = 1000;
 /** Validated rows are written to COPY in pieces of about this size. */
 const COPY_PIECE_CHARS = 256 * 1024;
+/**
+ * An upload is committed to the staging table in pieces of about this many rows, each applied by
+ * a worker while the next arrives (the two halves of an import overlap; an upload cut short keeps
+ * what was committed). Also the apply's slice (IMPORT_SLICE_LINES): one slice per piece.
+ */
+const STAGED_PIECE_ROWS = 20_000;
+/** ... or after this long with rows in the piece (a slow upload is applied as it trickles in). */
+const STAGED_PIECE_MS = 1_000;
 /** Records per batch sent to a validation thread: large enough that messages cost little. */
 const BATCH_RECORDS = 500;
 /** Batches being validated at once: enough to keep every thread busy, few enough to bound memory. */
@@ -44,11 +53,16 @@ export interface ImportUpload {
 
 /**
  * Reads an upload of subscriptions through the single create's validation into the staging table
- * (one COPY, constant memory whatever its size), then accepts it: the import is queued and its
- * job enqueued, and the answer can be given. Records are split here and validated in batches on
- * the validation threads (validation-threads.ts), their results taken back in upload order. A row
- * that fails validation is counted and reported (the first MAX_REPORTED_ERRORS), never stored. An
- * upload that cannot be read to its end is abandoned whole: nothing of it is applied.
+ * (constant memory whatever its size), in pieces that a worker applies as they land: every
+ * STAGED_PIECE_ROWS rows (or STAGED_PIECE_MS while rows trickle in) the COPY is committed, the
+ * import row says how far it got (staged_through_line) and the import's job is enqueued (a no-op
+ * while it runs: it looks for the next piece itself). Once the upload is read whole the import is
+ * accepted and the answer given; by then much of it is applied. Records are split here and
+ * validated in batches on the validation threads (validation-threads.ts), their results taken back
+ * in upload order, on a chain of their own so that a piece is staged even while the reader waits
+ * for the client. A row that fails validation is counted and reported (the first
+ * MAX_REPORTED_ERRORS), never stored. An upload that cannot be read to its end keeps what was
+ * committed before the cut: it is applied, and the import ends failed saying so.
  */
 export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promise<SubscriptionImport> {
   const { db } = deps;
@@ -58,75 +72,183 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
   const log = deps.logger.child({ importId: created.id, projectId: upload.projectId });
   const errors: ImportRowError[] = [];
   let rows = 0;
+  // What the settled batches (in upload order) hold: rows, rejected rows, staged rows, last line.
+  let settledRows = 0;
   let rejected = 0;
+  let stagedRows = 0;
+  let settledThroughLine = 0;
+  // Of the piece being written: rows staged in it, when the last piece was committed, whether
+  // errors grew since (the import row's copy of them is rewritten only then).
+  let pieceRows = 0;
+  let pieceStarted = performance.now();
+  let errorsChanged = false;
+  let enqueued = false;
 
   const client = await db.connect();
-  const copy = openStagingCopy(client);
-  const inFlight: Promise<ValidatedBatch>[] = [];
+  let copy = openStagingCopy(client);
   let piece = '';
-  // The oldest batch's result: its rejected rows counted, its valid rows on their way to COPY.
-  const settleOldest = async () => {
-    const done = await inFlight.shift()!;
-    rejected += done.errors.length;
-    for (const error of done.errors) {
-      if (errors.length < MAX_REPORTED_ERRORS) errors.push(error);
+  const enqueue = () =>
+    deps.queues
+      .enqueue('import-subscriptions', { importId: created.id }, { jobId: jobIds.importSubscriptions(created.id) })
+      .catch((err: unknown) => log.warn({ err }, 'import job not enqueued; the reconciler will'));
+
+  /** Commits the piece written so far and says so on the import row: a worker may apply it. */
+  const commitPiece = async () => {
+    const ending = copy;
+    ending.end(piece);
+    piece = '';
+    await finished(ending);
+    copy = openStagingCopy(client);
+    const staged = pieceRows;
+    pieceRows = 0;
+    pieceStarted = performance.now();
+    await markStaged(db, created.id, {
+      stagedThroughLine: settledThroughLine,
+      stagedRows,
+      rows: settledRows,
+      rejected,
+      ...(errorsChanged ? { errors } : {}),
+    });
+    errorsChanged = false;
+    // The job looks for the next pieces itself while it runs; enqueued again after it went idle.
+    if (staged > 0 || !enqueued) {
+      enqueued = true;
+      void enqueue();
     }
-    piece += done.copy;
-    if (piece.length >= COPY_PIECE_CHARS) {
-      if (!copy.write(piece)) await once(copy, 'drain');
-      piece = '';
-    }
+  };
+
+  // Batches settle in upload order on this chain, apart from the reader: a failure stops it and
+  // is rethrown to the reader (which is woken by destroying the source).
+  let chain: Promise<void> = Promise.resolve();
+  let chainFailure: unknown = null;
+  const settled: Promise<void>[] = [];
+  let source: Readable | undefined;
+  const onChain = (step: () => Promise<void>): Promise<void> => {
+    chain = chain.then(step);
+    const link = chain;
+    link.catch((error: unknown) => {
+      if (chainFailure === null) {
+        chainFailure = error;
+        source?.destroy(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    return link;
   };
   const send = (batch: readonly UploadRecord[]) => {
+    const lastLine = batch[batch.length - 1]!.line;
     const validated = threads.validate(created.id, hosts, batch);
-    // Awaited in order by settleOldest; should reading fail first, its failure is not unhandled.
+    // Awaited in order on the chain; should reading fail first, its failure is not unhandled.
     validated.catch(() => {});
-    inFlight.push(validated);
+    settled.push(
+      onChain(async () => {
+        const done = await validated;
+        rejected += done.errors.length;
+        for (const error of done.errors) {
+          if (errors.length < MAX_REPORTED_ERRORS) {
+            errors.push(error);
+            errorsChanged = true;
+          }
+        }
+        const staged = batch.length - done.errors.length;
+        settledRows += batch.length;
+        stagedRows += staged;
+        pieceRows += staged;
+        settledThroughLine = lastLine;
+        piece += done.copy;
+        if (pieceRows >= STAGED_PIECE_ROWS || (pieceRows > 0 && performance.now() - pieceStarted >= STAGED_PIECE_MS)) {
+          await commitPiece();
+        } else if (piece.length >= COPY_PIECE_CHARS) {
+          const writing = piece;
+          piece = '';
+          if (!copy.write(writing)) await once(copy, 'drain');
+        }
+      }),
+    );
   };
+
+  // A slow upload: a partial batch waiting for more records is sent after a while, and a piece
+  // with rows in it committed, so that what arrived is applied without waiting for the rest.
+  let batch: UploadRecord[] = [];
+  let lastRecordAt = performance.now();
+  let reading = true;
+  let commitQueued = false;
+  const trickle = setInterval(() => {
+    if (!reading || chainFailure !== null) return;
+    const quiet = performance.now() - lastRecordAt >= STAGED_PIECE_MS / 2;
+    if (quiet && batch.length > 0) {
+      send(batch);
+      batch = [];
+    }
+    if (quiet && !commitQueued && pieceRows > 0 && performance.now() - pieceStarted >= STAGED_PIECE_MS) {
+      commitQueued = true;
+      void onChain(async () => {
+        commitQueued = false;
+        if (pieceRows > 0) await commitPiece();
+      });
+    }
+  }, STAGED_PIECE_MS / 4);
+  trickle.unref();
+
   try {
-    const source = upload.gzip ? upload.body.pipe(createGunzip()) : upload.body;
-    if (upload.gzip) upload.body.on('error', (e) => source.destroy(e));
+    source = upload.gzip ? upload.body.pipe(createGunzip()) : upload.body;
+    if (upload.gzip) upload.body.on('error', (e) => source!.destroy(e));
     const records: AsyncIterable<UploadRecord> = upload.format === 'ndjson' ? ndjsonRecords(source) : csvRecords(source);
-    let batch: UploadRecord[] = [];
     let turnStarted = performance.now();
     for await (const record of records) {
       rows += 1;
+      lastRecordAt = performance.now();
       batch.push(record);
       if (batch.length === BATCH_RECORDS) {
         send(batch);
         batch = [];
-        while (inFlight.length >= BATCHES_IN_FLIGHT) await settleOldest();
+        while (settled.length >= BATCHES_IN_FLIGHT) await settled.shift();
       }
       if ((rows & 63) === 0 && performance.now() - turnStarted >= READING_TURN_MS) {
         await nextTurn();
         turnStarted = performance.now();
       }
     }
+    reading = false;
     if (batch.length > 0) send(batch);
-    while (inFlight.length > 0) await settleOldest();
+    batch = [];
+    while (settled.length > 0) await settled.shift();
+    await chain;
+    if (chainFailure !== null) throw chainFailure;
     copy.end(piece);
     await finished(copy);
-  } catch (error) {
-    // destroy() sends CopyFail: PostgreSQL rolls the COPY back and the connection stays usable.
+  } catch (caught) {
+    reading = false;
+    clearInterval(trickle);
+    const error = chainFailure ?? caught;
+    // The batches already read settle first (and may commit a piece: rows received whole and
+    // validated); then the piece still open is rolled back. Nothing is committed after that.
+    settled.length = 0;
+    await chain.catch(() => {});
+    // destroy() sends CopyFail: PostgreSQL rolls the piece back and the connection stays usable.
     copy.destroy();
     await finished(copy).catch(() => {});
     client.release();
-    await abandonImport(db, created.id, error instanceof PushcastError ? error.message : 'the upload could not be read').catch(
-      (e: unknown) => log.warn({ err: e }, 'import not marked failed; the sweep will'),
-    );
-    if (error instanceof PushcastError) throw error;
-    log.warn({ err: error }, 'import upload failed');
-    throw new PushcastError('bad_request', 'the upload could not be read to its end (interrupted, or not valid gzip)', {
-      field: 'body',
-      rule: 'request',
+    const reason = error instanceof PushcastError ? `the upload was refused (${error.message})` : 'the upload was interrupted';
+    const interrupted = await interruptUpload(db, created.id, reason).catch((e: unknown) => {
+      log.warn({ err: e }, 'import not marked interrupted; the sweep will');
+      return null;
     });
+    if (interrupted?.status === 'queued') void enqueue();
+    if (error instanceof PushcastError) throw error;
+    log.warn({ err: error, stagedThroughLine: settledThroughLine }, 'import upload failed');
+    throw new PushcastError(
+      'bad_request',
+      `the upload could not be read to its end (interrupted, or not valid gzip); ${
+        interrupted?.status === 'queued' ? `lines up to ${settledThroughLine} are applied: see GET /imports/${created.id}` : 'nothing of it is applied'
+      }`,
+      { field: 'body', rule: 'request' },
+    );
   }
+  clearInterval(trickle);
   client.release();
 
   const accepted = await acceptImport(db, created.id, { rows, rejected, errors });
-  await deps.queues
-    .enqueue('import-subscriptions', { importId: accepted.id }, { jobId: jobIds.importSubscriptions(accepted.id) })
-    .catch((err: unknown) => log.warn({ err }, 'import job not enqueued; the reconciler will'));
+  await enqueue();
   log.info({ rows, rejected }, 'import accepted');
   return accepted;
 }
