@@ -29,7 +29,6 @@ describe('Redis flushed mid-way', () => {
 
     const create = (body: Record<string, unknown>) =>
       call(p.server.apiUrl, 'POST', `/projects/${projectId}/notifications`, { token: p.server.adminToken, body });
-    const scheduled = await create({ body: 'scheduled', tags: ['later'], send_at: new Date(Date.now() + 4000).toISOString() });
     const sending = await create({ body: 'running', tags: ['run'] });
 
     // Chunks that PostgreSQL records as done before the flush.
@@ -40,6 +39,10 @@ describe('Redis flushed mid-way', () => {
       );
       return rows.length >= 2 ? rows : undefined;
     });
+    // Created just before the flush so that it is still waiting for its send_at when Redis is lost,
+    // however long the running broadcast took to finish its first chunks (on a busy machine that
+    // outlasted a send_at set at the start, and the flush then caught the scheduled one mid-send).
+    const scheduled = await create({ body: 'scheduled', tags: ['later'], send_at: new Date(Date.now() + 3000).toISOString() });
     const flusher = new Redis(redis.url);
     await flusher.flushall();
     flusher.disconnect();

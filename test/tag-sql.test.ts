@@ -60,6 +60,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.end();
   if (admin) {
+    // pool.end() resolves before its backends have gone; a FORCE drop racing them terminates one
+    // whose client is still closing, and that client's error surfaced as an uncaught exception.
+    for (let i = 0; i < 50; i += 1) {
+      const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [DATABASE]);
+      if (rows[0]!.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
     await admin.end();
   }
