@@ -11,6 +11,8 @@
  *   BENCH_WARMUP=2000 (default)          # first, a small broadcast of that many subscribers (another project) by a fresh worker, and the lean sender's over them (0: none)
  *   BENCH_DATABASE=pushcast_bench_me     # the database this run drops and creates (default pushcast_bench)
  *   BENCH_PROFILE_DIR=dir                # the worker writes a V8 CPU profile there (bench/profile-summary.ts)
+ *   BENCH_COMPARE_TREE=/path/to/checkout # before/after in one run: the warm-up and the broadcast also by a worker started from that
+ *                                        # checkout (same schema; its node_modules in place), alternating BENCH_ROUNDS (default 1) times
  *   BENCH_WEBHOOKS=1 [BENCH_ROUNDS=3] npm run bench:web   # the broadcast without, then with a webhook taking every event (alternating, that many rounds)
  *   BENCH_RECORDS=1 [BENCH_ROUNDS=3] npm run bench:web    # record_deliveries "failures" (nothing to write when all are delivered), then "all" (a record per delivery), alternating
  * (`npm run bench` runs this and then bench/mobile.bench.ts, see bench/all.ts.)
@@ -80,12 +82,23 @@ async function seed(db: pg.Pool, origin: string, projectId: number, count: numbe
 }
 
 /** The GC observer's last reading (bench/gc-observer.mjs): main-thread GC pauses and process CPU, ms. */
-function readGc(file: string): { gcMs: number; cpuMs: number } {
+function readGc(file: string): { gcMs: number; cpuMs: number; seq: number } {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { gcMs: number; cpuMs: number };
+    return JSON.parse(readFileSync(file, 'utf8')) as { gcMs: number; cpuMs: number; seq: number };
   } catch {
-    return { gcMs: NaN, cpuMs: NaN };
+    return { gcMs: NaN, cpuMs: NaN, seq: 0 };
   }
+}
+/** Asks process `pid`'s GC observer for a reading now (SIGUSR2) and waits for it. */
+async function gcNow(pid: number, file: string): Promise<{ gcMs: number; cpuMs: number }> {
+  const before = readGc(file).seq;
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 100; i += 1) {
+    const r = readGc(file);
+    if (r.seq > before) return r;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { gcMs: NaN, cpuMs: NaN };
 }
 const GC_PRELOAD = ['--import', './bench/gc-observer.mjs'];
 const gcShare = (a: { gcMs: number; cpuMs: number }, b: { gcMs: number; cpuMs: number }) => (b.gcMs - a.gcMs) / (b.cpuMs - a.cpuMs);
@@ -171,12 +184,12 @@ try {
   // BENCH_PROFILE_DIR=dir: the worker writes a V8 CPU profile there (see bench/profile-summary.ts).
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const withHooks: { result: Awaited<ReturnType<typeof watch>> & { gc: number }; final: any }[] = [];
-  const broadcast = async (label: string, projectId = project.id, target = SUBSCRIBERS) => {
+  const broadcast = async (label: string, projectId = project.id, target = SUBSCRIBERS, tree = '.') => {
     const gcFile = join(gcDir, `worker-${(gcFiles += 1)}.json`);
-    const worker = run('apps/worker/src/main.ts', { ...common, BENCH_GC_FILE: gcFile }, [], [...GC_PRELOAD, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
+    const worker = run(`${tree}/apps/worker/src/main.ts`, { ...common, BENCH_GC_FILE: gcFile }, [], [...GC_PRELOAD, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
     procs.push(worker);
     await new Promise((r) => setTimeout(r, 2000));
-    const gc0 = readGc(gcFile);
+    const gc0 = await gcNow(worker.pid, gcFile);
     const created = await call('POST', `/projects/${projectId}/notifications`, notification);
     const progress = async () => {
       const n = (await call('GET', `/notifications/${created.body.id}`)).body;
@@ -184,8 +197,7 @@ try {
     };
     log(`\nPushcast broadcast${label} (scheduled ${created.body.scheduled}):`);
     const watched = await watch(worker, progress, target);
-    await new Promise((r) => setTimeout(r, 300));
-    const result = { ...watched, gc: gcShare(gc0, readGc(gcFile)) };
+    const result = { ...watched, gc: gcShare(gc0, await gcNow(worker.pid, gcFile)) };
     const n = (await call('GET', `/notifications/${created.body.id}`)).body;
     if (receiver && label) {
       // created, sending, completed: wait for the last one before stopping the worker.
@@ -199,6 +211,22 @@ try {
   // A fresh worker's first broadcast, a small one: JIT warm-up, connections, the first chunks.
   const warm = small ? await broadcast(` of ${WARMUP.toLocaleString('en')} (warm-up, a fresh worker)`, small.id, WARMUP) : null;
   const { result: ours, final } = await broadcast('');
+  // BENCH_COMPARE_TREE: the same two broadcasts by the other checkout's worker, then again by this one's, alternating.
+  const compareTree = process.env.BENCH_COMPARE_TREE;
+  const compared: { tree: string; warm: number; main: number; warmGc: number; mainGc: number }[] = [];
+  if (compareTree) {
+    const perMsg = (x: { result: { cpu: number }; final: any }) => (x.result.cpu / x.final.successfully_sent_count) * 1e6;
+    compared.push({ tree: '.', warm: warm ? perMsg(warm) : NaN, main: perMsg({ result: ours, final }), warmGc: warm?.result.gc ?? NaN, mainGc: ours.gc });
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+    for (let r = 0; r < rounds; r += 1) {
+      for (const tree of r === 0 ? [compareTree] : [compareTree, '.']) {
+        const label = tree === '.' ? ' (this checkout again)' : ` (worker from ${tree})`;
+        const w = small ? await broadcast(` of ${WARMUP.toLocaleString('en')} (warm-up)${label}`, small.id, WARMUP, tree) : null;
+        const m = await broadcast(label, project.id, SUBSCRIBERS, tree);
+        compared.push({ tree, warm: w ? perMsg(w) : NaN, main: perMsg(m), warmGc: w?.result.gc ?? NaN, mainGc: m.result.gc });
+      }
+    }
+  }
   // BENCH_ROUNDS (with BENCH_WEBHOOKS=1): without and with the webhook, alternating, that many times.
   const without = [{ result: ours, final }];
   if (receiver) {
@@ -244,7 +272,6 @@ try {
 
   // 3. The lean sender, a fresh process each time: over the warm-up project, then over the first LEAN subscribers.
   const lean = async (projectId: number, limit: number) => {
-    const gcFile = join(gcDir, `lean-${(gcFiles += 1)}.json`);
     const proc = run(
       'bench/lean-web-push.ts',
       {
@@ -256,17 +283,12 @@ try {
         VAPID_PRIVATE: priv.d!,
         IN_FLIGHT: '200',
         NODE_EXTRA_CA_CERTS: caFile,
-        BENCH_GC_FILE: gcFile,
       },
-      [],
-      GC_PRELOAD,
     );
     procs.push(proc);
-    const res = JSON.parse(await proc.firstLine()) as { delivered: number; failed: number; seconds: number; cpuSeconds: number };
+    const res = JSON.parse(await proc.firstLine()) as { delivered: number; failed: number; seconds: number; cpuSeconds: number; gcSeconds: number };
     await proc.exited;
-    // The whole life's GC against the whole life's CPU (module loading included): close enough for a yardstick.
-    const g = readGc(gcFile);
-    return { ...res, gc: g.gcMs / g.cpuMs };
+    return { ...res, gc: res.gcSeconds / res.cpuSeconds };
   };
   log(`\nlean sender (web-push encrypt, one VAPID header, one HTTP/2 session, 200 streams in flight):`);
   const leanWarm = small ? await lean(small.id, WARMUP) : null;
@@ -325,6 +347,16 @@ try {
     log(`${RECORDS ? 'record_deliveries all vs failures' : 'webhooks on vs off'}, medians of ${withHooks.length} rounds: worker CPU ${perMsg(withHooks).toFixed(0)} vs ${perMsg(without).toFixed(0)} µs/msg (${(((perMsg(withHooks) / perMsg(without)) - 1) * 100).toFixed(1)} %), ${rate(withHooks).toFixed(0)} vs ${rate(without).toFixed(0)} msgs/s (${(((rate(withHooks) / rate(without)) - 1) * 100).toFixed(1)} %)`);
   }
   log(row('baseline: web-push sendNotification', baseResult.delivered, baseResult.seconds, baseCpu, baseRss10, basePeak));
+
+  if (compared.length > 0) {
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const of = (tree: string, k: 'warm' | 'main' | 'warmGc' | 'mainGc') => median(compared.filter((c) => c.tree === tree).map((c) => c[k]));
+    log(`\nbefore/after in this run (worker CPU per delivered message; medians of ${compared.filter((c) => c.tree === '.').length} vs ${compared.filter((c) => c.tree !== '.').length} broadcasts, alternating):`);
+    log('| worker | warm-up µs/msg | GC | broadcast µs/msg | GC |');
+    log('|---|---|---|---|---|');
+    for (const tree of [compareTree!, '.']) log(`| ${tree === '.' ? `this checkout (${gitLine().replace('code: ', '')})` : tree} | ${of(tree, 'warm').toFixed(0)} | ${(of(tree, 'warmGc') * 100).toFixed(1)} % | ${of(tree, 'main').toFixed(0)} | ${(of(tree, 'mainGc') * 100).toFixed(1)} % |`);
+    log(`this ÷ compared: warm-up ${(of('.', 'warm') / of(compareTree!, 'warm')).toFixed(3)}×, broadcast ${(of('.', 'main') / of(compareTree!, 'main')).toFixed(3)}×`);
+  }
 
   // Issue 18's yardstick: CPU per delivered message, worker ÷ lean sender, and the GC share of each.
   const us = (cpu: number, delivered: number) => (cpu / delivered) * 1e6;

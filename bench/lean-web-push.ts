@@ -8,13 +8,15 @@
  * `getVapidHeaders`, and POST over ONE node:http2 session with IN_FLIGHT (200) streams in flight.
  * Run by broadcast.bench.ts in a process of its own.
  *   DATABASE_URL PROJECT_ID LIMIT PAYLOAD_FILE VAPID_PUBLIC VAPID_PRIVATE (base64url) [IN_FLIGHT=200]
- * Prints one JSON line: {delivered, failed, seconds, cpuSeconds}. cpuSeconds is process.cpuUsage()
- * from just before the first query to the last answer (module loading left out, as the worker's
- * start is left out of its figure); JIT warm-up and the TLS handshake are in.
+ * Prints one JSON line: {delivered, failed, seconds, cpuSeconds, gcSeconds}. cpuSeconds is
+ * process.cpuUsage() from just before the first query to the last answer (module loading left out,
+ * as the worker's start is left out of its figure); JIT warm-up and the TLS handshake are in.
+ * gcSeconds: main-thread GC pauses (perf_hooks) over the same window.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import webpush from 'web-push';
 
@@ -36,6 +38,8 @@ function openToken(notificationId: number, subscriptionId: number): string {
 
 const db = new pg.Client({ connectionString: env('DATABASE_URL') });
 await db.connect();
+let gcMs = 0;
+new PerformanceObserver((list) => list.getEntries().forEach((e) => (gcMs += e.duration))).observe({ entryTypes: ['gc'] });
 const cpu0 = process.cpuUsage();
 const started = Date.now();
 
@@ -106,6 +110,7 @@ while (rows.length > 0) {
 }
 const seconds = (Date.now() - started) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const gcSeconds = gcMs / 1000;
 session?.close();
 await db.end();
-process.stdout.write(`${JSON.stringify({ delivered, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+process.stdout.write(`${JSON.stringify({ delivered, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gcSeconds })}\n`);
