@@ -4,9 +4,8 @@
  * local push service runs in a process of its own; each sender runs in a fresh process of its own
  * (alternating, ROUNDS each), and its CPU is that process's `process.cpuUsage()` over the sends
  * (deriving the subscribers' keys left out).
- *   client: what apps/worker/src/channels/web.ts does per recipient: one `send` with the
- *           notification and the recipient's open token, 100 recipients in flight per slice of
- *           100, slices back to back with up to 2 slices in flight (200 requests).
+ *   client: what apps/worker/src/channels/web.ts does: one `send` per slice of 100 recipients,
+ *           each with its open token, outcomes as they arrive; 2 slices in flight (200 requests).
  *   lean:   bench/lean-web-push.ts's loop: web-push `encrypt`, one VAPID header, one node:http2
  *           session, 200 streams in flight.
  *
@@ -60,12 +59,10 @@ async function child(mode: string, origin: string): Promise<void> {
     const client = new WebPushClient({ allowedHosts: ['127.0.0.1'] });
     let next = 0;
     const slice = async (from: number) => {
-      await Promise.all(
-        targets.slice(from, from + 100).map(async (t) => {
-          const [o] = await client.send([t], { ...NOTIFICATION, openToken: openToken(key, 1, t.subscriptionId) }, sender);
-          if (o!.kind === 'delivered') delivered += 1;
-        }),
-      );
+      const batch = targets.slice(from, from + 100).map((t) => ({ ...t, openToken: openToken(key, 1, t.subscriptionId) }));
+      await client.send(batch, NOTIFICATION, sender, undefined, (_, o) => {
+        if (o.kind === 'delivered') delivered += 1;
+      });
     };
     await Promise.all([0, 1].map(async () => {
       while (next < N) {

@@ -23,8 +23,9 @@ const namingVapid = (fingerprint: string, o: SendOutcome): SendOutcome =>
  * Web Push: browser subscriptions, VAPID keys of the project's sender (its private key opened once
  * per chunk run: one row, one AES-GCM open; `vapid_key_unreadable` when this process cannot open it,
  * as `credentials_unreadable` for devices). Every message carries its
- * recipient's open-tracking token (bound to the notification and the subscription), so each
- * recipient's payload is built on its own; the encryption is per recipient anyway.
+ * recipient's open-tracking token (bound to the notification and the subscription): the client
+ * encodes the payload once per slice and splices each recipient's token in; the encryption is per
+ * recipient anyway.
  */
 export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: SecretKeyring }): Channel<WebRecipient, 'web'> {
   // Loaded once per process (kept sealed under PUSHCAST_SECRET_KEY, or Pushcast's own secret in PostgreSQL).
@@ -44,15 +45,14 @@ export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: S
       // Held while the push services' refusal still applies (a new website or sender lifts it).
       if ((await findWebPushRejection(deps.db, project.id))?.fingerprint === fingerprint) return err(CREDENTIALS_REJECTED);
       return ok(async (slice, onOutcome) => {
-        await Promise.all(
-          slice.map(async (r, i) => {
-            const [outcome] = await deps.webPush.send(
-              [{ subscriptionId: r.id, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth }],
-              { ...message, openToken: openToken(key, n.id, r.id) },
-              vapid,
-            );
-            onOutcome(i, namingVapid(fingerprint, outcome!));
-          }),
+        // One send per slice: the payload is encoded once, each recipient's open token spliced in;
+        // each outcome is handed on as it arrives.
+        await deps.webPush.send(
+          slice.map((r) => ({ subscriptionId: r.id, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth, openToken: openToken(key, n.id, r.id) })),
+          message,
+          vapid,
+          undefined,
+          (i, outcome) => onOutcome(i, namingVapid(fingerprint, outcome)),
         );
       });
     },

@@ -472,6 +472,49 @@ describe('WebPushClient', () => {
     expect(h2.received).toHaveLength(0);
   });
 
+  it("sends each recipient's own open token as the payload's last field, and hands on each outcome as it arrives", async () => {
+    h2.resetStats();
+    const subs = [1, 2, 3].map((i) => subscriber(`${h2.origin}/ok/token-${i}`));
+    const gone = subscriber(`${h2.origin}/gone/token-x`);
+    const tokens = ['A'.repeat(32), 'b-c_'.repeat(8), 'Z'.repeat(32)];
+    const seen: [number, string][] = [];
+    const outcomes = await client().send(
+      [...subs.map((s, i) => ({ ...s.target, openToken: tokens[i] })), { ...gone.target, openToken: 'q'.repeat(32) }],
+      { ...notification, openToken: 'not-this-one' },
+      sender,
+      undefined,
+      (i, o) => seen.push([i, o.kind]),
+    );
+    expect(outcomes).toEqual([{ kind: 'delivered' }, { kind: 'delivered' }, { kind: 'delivered' }, { kind: 'gone', status: 410 }]);
+    expect(seen.sort()).toEqual([[0, 'delivered'], [1, 'delivered'], [2, 'delivered'], [3, 'gone']]);
+    subs.forEach((s, i) => {
+      const got = h2.received.find((r) => r.path === `/ok/token-${i + 1}`)!;
+      const plaintext = ece.decrypt(got.body, { version: 'aes128gcm', privateKey: s.ecdh, authSecret: s.target.auth }).toString();
+      // Byte for byte what the notification with that token encodes to.
+      expect(plaintext).toBe(webPushPayload({ ...notification, openToken: tokens[i] }));
+      expect(JSON.parse(plaintext).open_token).toBe(tokens[i]);
+    });
+  });
+
+  it("refuses only the recipients whose own open token makes the payload too large, and sends an exact payload without tokens", async () => {
+    h2.resetStats();
+    const plain = { ...notification, title: null, targetUrl: null, actions: [], topic: null, body: '' };
+    const withToken = Buffer.byteLength(webPushPayload({ ...plain, openToken: 'x'.repeat(32) }));
+    const n = { ...plain, body: 'x'.repeat(MAX_WEB_PUSH_PLAINTEXT - withToken) };
+    const fits = subscriber(`${h2.origin}/ok/fits`);
+    const over = subscriber(`${h2.origin}/ok/over`);
+    const outcomes = await client().send([{ ...fits.target, openToken: 'x'.repeat(32) }, { ...over.target, openToken: 'x'.repeat(33) }], n, sender);
+    expect(outcomes).toEqual([{ kind: 'delivered' }, { kind: 'failed', reason: 'payload_too_large' }]);
+    expect(h2.received.map((r) => r.path)).toEqual(['/ok/fits']);
+    expect(h2.received[0]!.body).toHaveLength(4096);
+
+    h2.resetStats();
+    const exact = subscriber(`${h2.origin}/ok/exact`);
+    await client().send([{ ...exact.target, openToken: 'x'.repeat(32) }], { ...notification, exact: '{"beams":true}' }, sender);
+    const got = h2.received[0]!;
+    expect(ece.decrypt(got.body, { version: 'aes128gcm', privateKey: exact.ecdh, authSecret: exact.target.auth }).toString()).toBe('{"beams":true}');
+  });
+
   it('rejects a send after close', async () => {
     const c = client();
     await c.close();

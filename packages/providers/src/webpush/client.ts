@@ -1,8 +1,8 @@
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { checkPushEndpoint, type SendOutcome } from '@pushcast/domain';
 import { Client, Pool, type buildConnector, type Dispatcher } from 'undici';
-import webpush, { type PushSubscription, type RequestDetails, type RequestOptions } from 'web-push';
-import { MAX_WEB_PUSH_PLAINTEXT, webPushHeaders, webPushPayload, type WebPushHeaders, type WebPushNotification } from './payload.ts';
+import { Aes128gcmEncrypter, SubscriptionKeyError } from './aes128gcm.ts';
+import { MAX_WEB_PUSH_PLAINTEXT, webPushHeaders, webPushPayload, type WebPushNotification } from './payload.ts';
 import type { ProviderObserver } from '../observer.ts';
 import { outcomeForError, outcomeForStatus } from './response.ts';
 import { Semaphore } from './semaphore.ts';
@@ -15,7 +15,16 @@ export interface WebPushTarget {
   p256dh: string;
   /** The subscriber's 16-byte auth secret, base64url. */
   auth: string;
+  /**
+   * This recipient's open-tracking token, sent as the payload's `open_token` in place of the
+   * notification's `openToken` (ignored for an `exact` payload). The payload's other bytes are
+   * built once per `send`, so a batch of recipients with their own tokens costs one JSON encoding.
+   */
+  openToken?: string | null;
 }
+
+/** Told of each recipient's outcome as it arrives (`index` into the batch given to `send`). */
+export type WebPushOutcomeSink = (index: number, outcome: SendOutcome) => void;
 
 export type WebPushSender = VapidSender;
 
@@ -47,18 +56,6 @@ const PAYLOAD_TOO_LARGE: SendOutcome = Object.freeze({ kind: 'failed', reason: '
 const BAD_SUBSCRIPTION_KEYS: SendOutcome = Object.freeze({ kind: 'failed', reason: 'bad_subscription_keys' });
 const VAPID_KEYS_INVALID: SendOutcome = Object.freeze({ kind: 'failed', reason: 'vapid_keys_invalid' });
 
-/**
- * web-push reads `vapidDetails: null` as "no VAPID" (only `undefined` falls back to the
- * process-wide `setVapidDetails`), and then keeps our own `Authorization` header; its types do not
- * admit null.
- */
-type RequestOptionsWithoutVapid = Omit<RequestOptions, 'vapidDetails'> & { vapidDetails: null };
-const generateRequestDetails = webpush.generateRequestDetails as unknown as (
-  subscription: PushSubscription,
-  payload: Buffer,
-  options: RequestOptionsWithoutVapid,
-) => RequestDetails;
-
 interface Route {
   readonly pool: Pool;
   readonly slots: Semaphore;
@@ -66,11 +63,15 @@ interface Route {
 
 /** What every recipient of one `send` shares. */
 interface Batch {
+  /** The payload; with a recipient's own open token, everything before its `,"open_token":…}`. */
   readonly plaintext: Buffer;
-  readonly headers: WebPushHeaders;
+  /** The payload's JSON without open token and without its closing `}`, for recipients with a token of their own. */
+  readonly open: Buffer | undefined;
+  /** ttl, urgency, topic, content-encoding and content-type (authorization is per origin). */
+  readonly headers: Readonly<Record<string, string>>;
   readonly sender: WebPushSender;
   readonly signal: AbortSignal | undefined;
-  /** Set when the notification itself cannot be sent, to anyone. */
+  /** Set when the notification itself cannot be sent, to anyone (a recipient's own token may make it too large alone). */
   readonly refusal: SendOutcome | undefined;
 }
 
@@ -89,6 +90,7 @@ export class WebPushClient {
   readonly #now: () => number;
   readonly #observer: ProviderObserver | undefined;
   readonly #vapid: VapidCache;
+  readonly #encrypter = new Aes128gcmEncrypter();
   readonly #routes = new Map<string, Route>();
   #closed = false;
 
@@ -114,18 +116,32 @@ export class WebPushClient {
     n: WebPushNotification,
     sender: WebPushSender,
     signal?: AbortSignal,
+    onOutcome?: WebPushOutcomeSink,
   ): Promise<SendOutcome[]> {
     if (this.#closed) throw new Error('WebPushClient is closed');
-    // Built once: only the encryption differs per recipient.
+    // Built once: only a recipient's open token and the encryption differ per recipient.
     const plaintext = Buffer.from(webPushPayload(n));
+    const own = n.exact === undefined && batch.some((t) => t.openToken != null);
+    const h = webPushHeaders(n);
+    const headers: Record<string, string> = { ttl: h.TTL, urgency: h.Urgency };
+    if (h.Topic !== undefined) headers.topic = h.Topic;
+    headers['content-encoding'] = 'aes128gcm';
+    headers['content-type'] = 'application/octet-stream';
     const shared: Batch = {
       plaintext,
-      headers: webPushHeaders(n),
+      open: own ? Buffer.from(webPushPayload({ ...n, openToken: null }).slice(0, -1)) : undefined,
+      headers,
       sender,
       signal,
       refusal: plaintext.length > MAX_WEB_PUSH_PLAINTEXT ? PAYLOAD_TOO_LARGE : undefined,
     };
-    return Promise.all(batch.map((target) => this.#sendOne(target, shared)));
+    return Promise.all(
+      batch.map(async (target, i) => {
+        const outcome = await this.#sendOne(target, shared);
+        onOutcome?.(i, outcome);
+        return outcome;
+      }),
+    );
   }
 
   /** Waits for requests in flight, then closes every connection. */
@@ -140,8 +156,10 @@ export class WebPushClient {
     // Endpoints are URLs strangers gave us; the API checked them once, but rules and data change.
     const checked = checkPushEndpoint(target.endpoint, this.#allowedHosts);
     if (!checked.ok) return ENDPOINT_NOT_ALLOWED;
-    if (batch.refusal) return batch.refusal;
     const url = checked.value;
+    const plaintext = batch.open !== undefined && target.openToken != null ? withOpenToken(batch, target.openToken) : batch.plaintext;
+    if (plaintext.length > MAX_WEB_PUSH_PLAINTEXT) return PAYLOAD_TOO_LARGE;
+    if (batch.refusal && plaintext === batch.plaintext) return batch.refusal;
 
     let authorization: string;
     try {
@@ -159,7 +177,7 @@ export class WebPushClient {
       if (batch.signal?.aborted) return this.#aborted();
       // Encrypted only once a slot is free, so a large batch never holds more than
       // maxInFlightPerOrigin ciphertexts at a time.
-      const request = encrypt(target, url.origin, batch, authorization);
+      const request = this.#encrypt(target, plaintext, batch, authorization);
       if (!request) return BAD_SUBSCRIPTION_KEYS;
       const answered = this.#observer?.requestStarted(url.origin);
       try {
@@ -223,43 +241,35 @@ export class WebPushClient {
   #aborted(reason = 'aborted'): SendOutcome {
     return { kind: 'retry', notBefore: this.#now(), reason };
   }
+
+  /** The aes128gcm body and RFC 8030 headers for one recipient, or undefined if its keys are unusable. */
+  #encrypt(target: WebPushTarget, plaintext: Buffer, batch: Batch, authorization: string): EncryptedRequest | undefined {
+    let body: Buffer;
+    try {
+      body = this.#encrypter.encrypt(target, plaintext);
+    } catch (error) {
+      // Wrong key length, a point not on P-256, a short auth secret: the subscription is broken.
+      if (error instanceof SubscriptionKeyError) return undefined;
+      throw error;
+    }
+    // undici computes content-length from the body; HTTP/2 needs names in lower case.
+    return { headers: { ...batch.headers, authorization }, body };
+  }
+}
+
+/** The payload with `token` as its last field, `open_token`: the same bytes as webPushPayload({ ...n, openToken: token }). */
+function withOpenToken(batch: Batch, token: string): Buffer {
+  const open = batch.open!;
+  const tail = `,"open_token":${JSON.stringify(token)}}`;
+  const out = Buffer.allocUnsafe(open.length + Buffer.byteLength(tail));
+  open.copy(out, 0);
+  out.write(tail, open.length);
+  return out;
 }
 
 interface EncryptedRequest {
   readonly headers: Record<string, string>;
   readonly body: Buffer;
-}
-
-/** The aes128gcm body and RFC 8030 headers for one recipient, or undefined if its keys are unusable. */
-function encrypt(target: WebPushTarget, origin: string, batch: Batch, authorization: string): EncryptedRequest | undefined {
-  let details: RequestDetails;
-  try {
-    details = generateRequestDetails(
-      // Only the origin: given a legacy android.googleapis.com/gcm/send endpoint web-push would
-      // warn on the console for every message. The request goes to the checked URL regardless.
-      { endpoint: origin, keys: { p256dh: target.p256dh, auth: target.auth } },
-      batch.plaintext,
-      {
-        TTL: Number(batch.headers.TTL),
-        urgency: batch.headers.Urgency,
-        ...(batch.headers.Topic === undefined ? {} : { topic: batch.headers.Topic }),
-        contentEncoding: 'aes128gcm',
-        vapidDetails: null,
-        headers: { Authorization: authorization },
-      },
-    );
-  } catch {
-    // Wrong key length, a point not on P-256, a short auth secret: the subscription is broken.
-    return undefined;
-  }
-  if (!details.body) return undefined;
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(details.headers)) {
-    const lower = name.toLowerCase();
-    // undici computes it from the body; HTTP/2 needs names in lower case.
-    if (lower !== 'content-length') headers[lower] = String(value);
-  }
-  return { headers, body: details.body };
 }
 
 /**
