@@ -61,7 +61,7 @@ export { receiveImport, MAX_REPORTED_ERRORS, type ImportUpload } from './subscri
 export { exportSubscriptions, type ExportFormat } from './subscriptions/bulk/export-subscriptions.ts';
 export { CSV_COLUMNS } from './subscriptions/bulk/columns.ts';
 export { createSecretKey, deleteSecretKey, type SecretKeyWithSecret } from './secret-keys/manage-secret-keys.ts';
-export { beamsInstance, requireInstanceSecretKey } from './beams/instance.ts';
+export { beamsInstance, beamsInstanceWithKey, requireInstanceSecretKey } from './beams/instance.ts';
 export { newPublishId, publishToBeams, type BeamsAudience } from './beams/publish.ts';
 export { beamsInterest, beamsUserId, BEAMS_INTEREST_PATTERN, MAX_BEAMS_NAME_LENGTH, publishToInterestsBody, publishToUsersBody } from './beams/publish-input.ts';
 export {

@@ -100,26 +100,49 @@ export interface NewNotification extends NotificationContent {
   readonly recordDeliveries?: RecordDeliveries | null;
 }
 
-export async function insertNotification(db: Queryable, n: NewNotification): Promise<Notification> {
-  const actions = n.actions.map((a) => ({ title: a.title, target_url: a.targetUrl, icon: a.icon, action: a.action }));
-  const { rows } = await db.query<NotificationRow>(
-    `INSERT INTO notifications (project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
+const INSERT_COLUMNS = `project_id, title, body, target_url, icon_url, badge_url, image_url, ttl,
        require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags,
        send_at, status, scheduled_count, overrides, throttle_rate_per_minute, payloads, external_id,
-       target_emails, target_subscription_ids, record_deliveries)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
-       $26, $27, $28)
-     RETURNING ${COLUMNS}`,
-    [
-      n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
-      n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics, n.topic,
-      n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
-      JSON.stringify(n.overrides), n.throttleRatePerMinute ?? null,
-      n.payloads === null ? null : JSON.stringify(n.payloads), n.externalId ?? null,
-      n.targetEmails ?? null, n.targetSubscriptionIds ?? null, n.recordDeliveries ?? null,
-    ],
+       target_emails, target_subscription_ids, record_deliveries`;
+const INSERT_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
+       $26, $27, $28`;
+
+function insertParams(n: NewNotification): unknown[] {
+  const actions = n.actions.map((a) => ({ title: a.title, target_url: a.targetUrl, icon: a.icon, action: a.action }));
+  return [
+    n.projectId, n.title, n.body, n.targetUrl, n.iconUrl, n.badgeUrl, n.imageUrl, n.ttl,
+    n.requireInteraction, n.silent, n.urgent, n.customData, JSON.stringify(actions), n.starred, n.customMetrics, n.topic,
+    n.targetUids, n.targetTags, n.sendAt, n.sendAt ? 'scheduled' : 'queued', n.scheduledCount,
+    JSON.stringify(n.overrides), n.throttleRatePerMinute ?? null,
+    n.payloads === null ? null : JSON.stringify(n.payloads), n.externalId ?? null,
+    n.targetEmails ?? null, n.targetSubscriptionIds ?? null, n.recordDeliveries ?? null,
+  ];
+}
+
+export async function insertNotification(db: Queryable, n: NewNotification): Promise<Notification> {
+  const { rows } = await db.query<NotificationRow>(
+    `INSERT INTO notifications (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES}) RETURNING ${COLUMNS}`,
+    insertParams(n),
   );
   return toNotification(rows[0]!);
+}
+
+/**
+ * Inserts a notification and emits its `notification.created` webhook event (data: notification_id,
+ * project_id, scheduled, send_at) in ONE statement, so one round trip and its own transaction: the
+ * event exists exactly when the notification does, as with insertNotification + emitWebhookEvent in
+ * a BEGIN/COMMIT, without the three extra round trips (issue 15: a create's tail on a busy machine).
+ */
+export async function insertNotificationEmittingCreated(db: Queryable, n: NewNotification): Promise<{ id: number }> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH n AS (INSERT INTO notifications (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES}) RETURNING id)
+     SELECT n.id, pushcast_emit_event($29::bigint, 'notification.created',
+       jsonb_build_object('notification_id', n.id, 'project_id', $29::bigint, 'scheduled', $30::bigint, 'send_at', $31::text),
+       'notification.created:' || n.id) AS event_id
+     FROM n`,
+    [...insertParams(n), n.projectId, n.scheduledCount, n.sendAt?.toISOString() ?? null],
+  );
+  return { id: Number(rows[0]!.id) };
 }
 
 /** Find a notification by the id its dialect knows it by (CloudSignal's request_id, Beams' publishId). */

@@ -87,6 +87,25 @@ export async function findProjectByBeamsInstance(db: Queryable, instanceId: stri
   return rows[0] ? toProject(rows[0]) : null;
 }
 
+/**
+ * The live project that is this Beams instance, and whether `keyHash` is one of its secret keys
+ * (findProjectByBeamsInstance and findProjectSecretKeyByHash in one round trip: the Publish API's).
+ */
+export async function findProjectByBeamsInstanceWithKey(
+  db: Queryable,
+  instanceId: string,
+  keyHash: Buffer | null,
+): Promise<{ project: Project; keyMatches: boolean } | null> {
+  if (!UUID.test(instanceId)) return null;
+  const { rows } = await db.query<ProjectRow & { key_matches: boolean }>(
+    `SELECT ${COLUMNS},
+       $2::bytea IS NOT NULL AND EXISTS (SELECT 1 FROM project_secret_keys k WHERE k.key_hash = $2 AND k.project_id = projects.id) AS key_matches
+     FROM projects WHERE beams_instance_id = $1 AND deleted_at IS NULL`,
+    [instanceId, keyHash],
+  );
+  return rows[0] ? { project: toProject(rows[0]), keyMatches: rows[0].key_matches } : null;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function findProject(db: Queryable, id: number): Promise<Project | null> {

@@ -1,5 +1,5 @@
 import { hashSecretKey, notFound, PushcastError, type Project } from '@pushcast/domain';
-import { findProjectByBeamsInstance, findProjectSecretKeyByHash } from '@pushcast/store';
+import { findProjectByBeamsInstance, findProjectByBeamsInstanceWithKey, findProjectSecretKeyByHash } from '@pushcast/store';
 import type { CoreDeps } from '../deps.ts';
 
 /** The project that is this Beams instance (live), or not_found. */
@@ -15,4 +15,18 @@ export async function requireInstanceSecretKey(deps: Pick<CoreDeps, 'db'>, proje
   if (key === null || key.projectId !== project.id) {
     throw new PushcastError('unauthorized', 'incorrect secret key for this instance', { rule: 'token_invalid' });
   }
+}
+
+/**
+ * The project that is this Beams instance (live), or not_found, and whether `secretKey` (null: none
+ * given) is one of its secret keys: beamsInstance and requireInstanceSecretKey in one round trip.
+ */
+export async function beamsInstanceWithKey(
+  deps: Pick<CoreDeps, 'db'>,
+  instanceId: string,
+  secretKey: string | null,
+): Promise<{ project: Project; keyMatches: boolean }> {
+  const found = await findProjectByBeamsInstanceWithKey(deps.db, instanceId, secretKey === null ? null : hashSecretKey(secretKey));
+  if (!found) throw notFound(`instance ${instanceId}`);
+  return found;
 }

@@ -1,8 +1,8 @@
 import { exactPayloadPlatforms, type Project } from '@pushcast/domain';
 import { jobIds } from '@pushcast/queues';
-import { emitWebhookEvent, estimateAudience, insertNotification, subscribedUids } from '@pushcast/store';
+import { emitWebhookEvent, estimateAudience, insertNotification, insertNotificationEmittingCreated, subscribedUids, type NewNotification } from '@pushcast/store';
 import type { CoreDeps } from '../deps.ts';
-import { holdQuotaAtCreate } from '../quota/quota-at-create.ts';
+import { holdQuotaAtCreate, holdsQuotaAtCreate } from '../quota/quota-at-create.ts';
 import type { NotificationDraft } from './content-input.ts';
 import { claimFor, createOnce, findReplay, type KeyedRequest, type StoredAnswer } from './idempotency.ts';
 
@@ -69,36 +69,44 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
   const recordAll = draft.recordAllUpTo !== undefined && !draft.sendAt && audience.count <= draft.recordAllUpTo;
   const reach = project.quota.policy === 'reject' && draft.sendAt ? (await estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO)).count : audience.count;
 
+  const row: NewNotification = {
+    ...draft.content,
+    projectId: project.id,
+    targetUids: draft.uids ?? null,
+    targetTags: draft.tagExpressions,
+    sendAt: draft.sendAt,
+    scheduledCount: audience.count,
+    throttleRatePerMinute: draft.throttleRatePerMinute,
+    externalId: draft.externalId ?? null,
+    targetEmails: draft.emails ?? null,
+    targetSubscriptionIds: draft.subscriptionIds ?? null,
+    recordDeliveries: recordAll ? 'all' : null,
+  };
+  const answerFor = (id: number) => ({ notificationId: id, ...request.answer({ id, scheduled: audience.count, uids, sendAt: draft.sendAt, recordsAll: recordAll }) });
+
   let holding: number | null = null;
-  const created = await createOnce(db, claim, async (q) => {
-    const { id } = await insertNotification(q, {
-      ...draft.content,
-      projectId: project.id,
-      targetUids: draft.uids ?? null,
-      targetTags: draft.tagExpressions,
-      sendAt: draft.sendAt,
-      scheduledCount: audience.count,
-      throttleRatePerMinute: draft.throttleRatePerMinute,
-      externalId: draft.externalId ?? null,
-      targetEmails: draft.emails ?? null,
-      targetSubscriptionIds: draft.subscriptionIds ?? null,
-      recordDeliveries: recordAll ? 'all' : null,
-    });
-    if (await holdQuotaAtCreate(deps, project, id, reach, draft.sendAt, Date.now())) holding = id;
-    // In the notification's transaction: the event exists exactly when the notification does.
-    await emitWebhookEvent(
-      q,
-      project.id,
-      'notification.created',
-      { notification_id: id, project_id: project.id, scheduled: audience.count, send_at: draft.sendAt?.toISOString() ?? null },
-      `notification.created:${id}`,
-    );
-    return { notificationId: id, ...request.answer({ id, scheduled: audience.count, uids, sendAt: draft.sendAt, recordsAll: recordAll }) };
-  }).catch(async (err: unknown) => {
-    // Held, then the transaction did not commit: the hold must not outlive the notification.
-    if (holding !== null) await deps.quota.releaseHold(project.id, holding);
-    throw err;
-  });
+  const created =
+    claim === null && !holdsQuotaAtCreate(deps, project)
+      ? // Nothing to do between the insert and the commit (no idempotency key, no quota hold):
+        // the notification and its event in one statement, one round trip instead of four.
+        { replayed: false as const, ...answerFor((await insertNotificationEmittingCreated(db, row)).id) }
+      : await createOnce(db, claim, async (q) => {
+          const { id } = await insertNotification(q, row);
+          if (await holdQuotaAtCreate(deps, project, id, reach, draft.sendAt, Date.now())) holding = id;
+          // In the notification's transaction: the event exists exactly when the notification does.
+          await emitWebhookEvent(
+            q,
+            project.id,
+            'notification.created',
+            { notification_id: id, project_id: project.id, scheduled: audience.count, send_at: draft.sendAt?.toISOString() ?? null },
+            `notification.created:${id}`,
+          );
+          return answerFor(id);
+        }).catch(async (err: unknown) => {
+          // Held, then the transaction did not commit: the hold must not outlive the notification.
+          if (holding !== null) await deps.quota.releaseHold(project.id, holding);
+          throw err;
+        });
   if (created.replayed) return { replayed: true, notificationId: null, status: created.status, body: created.body };
 
   const id = created.notificationId;

@@ -9,6 +9,11 @@ import type { CoreDeps } from '../deps.ts';
  * so notifications created at the same moment cannot together pass the limit. Called inside the
  * transaction that inserts the notification: a refusal rolls the insert back.
  */
+/** Whether holdQuotaAtCreate does anything for this project (the `reject` policy with a daily limit). */
+export function holdsQuotaAtCreate(deps: Pick<CoreDeps, 'config'>, project: Project): boolean {
+  return project.quota.policy === 'reject' && effectiveQuota(project.quota, deps.config.defaultQuota).daily !== 0;
+}
+
 export async function holdQuotaAtCreate(
   deps: Pick<CoreDeps, 'config' | 'quota'>,
   project: Project,
@@ -17,9 +22,8 @@ export async function holdQuotaAtCreate(
   sendAt: Date | null,
   nowMs: number,
 ): Promise<boolean> {
-  if (project.quota.policy !== 'reject') return false;
+  if (!holdsQuotaAtCreate(deps, project)) return false;
   const limits = effectiveQuota(project.quota, deps.config.defaultQuota);
-  if (limits.daily === 0) return false;
   const at = Math.max(nowMs, sendAt?.getTime() ?? nowMs);
   const { held, left } = await deps.quota.hold(project.id, notificationId, audience, limits.daily, at, nowMs);
   if (held) return true;

@@ -1,4 +1,4 @@
-import { beamsInstance, requireInstanceSecretKey } from '@pushcast/core';
+import { beamsInstance, beamsInstanceWithKey, requireInstanceSecretKey } from '@pushcast/core';
 import { PushcastError, type Project } from '@pushcast/domain';
 import type { FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../../deps.ts';
@@ -31,4 +31,23 @@ export async function requireSecretKey(deps: ApiDeps, project: Project, request:
     if (error instanceof PushcastError && error.kind === 'unauthorized') throw new PushcastError('unauthorized', 'Incorrect API Key');
     throw error;
   });
+}
+
+/**
+ * instanceOf then requireSecretKey, answered the same (the instance first, then the header, then
+ * the key), with the instance and the key looked up in one statement: the Publish API's path.
+ */
+export async function instanceWithSecretKey(deps: ApiDeps, instanceId: string, request: FastifyRequest): Promise<Project> {
+  const header = request.headers.authorization;
+  const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i) ?? null;
+  let found: { project: Project; keyMatches: boolean };
+  try {
+    found = await beamsInstanceWithKey(deps, instanceId, bearer ? bearer[1]! : null);
+  } catch (error) {
+    if (error instanceof PushcastError && error.kind === 'not_found') throw instanceNotFound();
+    throw error;
+  }
+  if (!header) throw incompleteRequest('Authorization header is missing');
+  if (!bearer || !found.keyMatches) throw new PushcastError('unauthorized', 'Incorrect API Key');
+  return found.project;
 }

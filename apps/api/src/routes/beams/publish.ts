@@ -2,7 +2,7 @@ import { publishToBeams, type BeamsAudience } from '@pushcast/core';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../../deps.ts';
 import { notJsonObject } from './errors.ts';
-import { instanceOf, requireSecretKey } from './instance.ts';
+import { instanceWithSecretKey } from './instance.ts';
 import { instanceParams as params, publishSchemas } from './schemas.ts';
 
 /** Beams' body limits: 10 KiB for a publish to interests, 200 KiB for one to users. */
@@ -14,8 +14,7 @@ export async function beamsPublishRoutes(app: FastifyInstance, deps: ApiDeps): P
   for (const audience of ['interests', 'users'] as const) {
     app.post(`/v1/instances/:instanceId/publishes/${audience}`, { bodyLimit: BODY_LIMITS[audience], schema: publishSchemas[audience] }, async (request) => {
       const { instanceId } = params.parse(request.params);
-      const project = await instanceOf(deps, instanceId);
-      await requireSecretKey(deps, project, request);
+      const project = await instanceWithSecretKey(deps, instanceId, request);
       const body = request.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw notJsonObject();
       return publishToBeams(deps, project, audience, body);
