@@ -16,7 +16,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -187,6 +187,9 @@ try {
   } as RequestInit);
   const accepted = (await res.json()) as { id: number; rows: number; rejected: number };
   const acceptSeconds = (performance.now() - started) / 1000;
+  await sampleBackends().catch(() => {});
+  const postgresSoFar = () => [...backendCpu].reduce((sum, [pid, { first, last }]) => sum + last - (startedBackends.has(pid) ? first : 0), 0);
+  const cpuAtAccept = { api: cpuSeconds(api.pid) - cpuBefore.api, worker: cpuSeconds(worker.pid) - cpuBefore.worker, postgres: postgresSoFar() };
   phase = 'apply';
   const rssAtEnd = memoryMiB(api.pid).rss;
   if (res.status !== 202 || accepted.rows !== ROWS || accepted.rejected !== 0) throw new Error(`import not accepted: ${JSON.stringify(accepted)}`);
@@ -202,7 +205,7 @@ try {
   await sampler;
   await sampleBackends().catch(() => {});
   // Backends that existed before the import count from then; new ones from their start.
-  for (const [pid, { first, last }] of backendCpu) importCpu.postgres += last - (startedBackends.has(pid) ? first : 0);
+  importCpu.postgres = postgresSoFar();
   importing = false;
   await prober;
   latencies.sort((a, b) => a - b);
@@ -233,6 +236,7 @@ try {
   log(`| export (NDJSON over HTTP) | ${fmt(ROWS / exportSeconds)} | ${exportSeconds.toFixed(1)} | COPY TO STDOUT: ${fmt(ROWS / floorOut)} rows/s | ${(exportSeconds / floorOut).toFixed(2)}× |`);
   log('');
   log(`CPU of the import (request → completed; includes the API's answers to the GET /projects/:id probe): API ${importCpu.api.toFixed(1)} s, worker ${importCpu.worker.toFixed(1)} s, PostgreSQL backends of the benchmark's database ${importCpu.postgres.toFixed(1)} s; per 1 M rows: API ${(importCpu.api * 1e6 / ROWS).toFixed(1)} s, worker ${(importCpu.worker * 1e6 / ROWS).toFixed(1)} s, PostgreSQL ${(importCpu.postgres * 1e6 / ROWS).toFixed(1)} s`);
+  log(`  of which until the upload was accepted: API ${cpuAtAccept.api.toFixed(1)} s, worker ${cpuAtAccept.worker.toFixed(1)} s, PostgreSQL ${cpuAtAccept.postgres.toFixed(1)} s; all of it per row: ${(((importCpu.api + importCpu.worker + importCpu.postgres) * 1e6) / ROWS).toFixed(1)} µs (on ${availableParallelism()} cores, end to end can be no faster than ${fmt((availableParallelism() * ROWS) / (importCpu.api + importCpu.worker + importCpu.postgres))} rows/s, the benchmark's own client aside)`);
   log(`file: ${fmt(bytes / 1e6, 1)} MB; API RSS before ${rssBefore.toFixed(0)} MiB, at 10% of the upload ${rssAtTenth.toFixed(0)} MiB, at its end ${rssAtEnd.toFixed(0)} MiB; during the export ≤ ${rssExportMax.toFixed(0)} MiB`);
   log(`GET /projects/:id during the import: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
   for (const [name, list] of Object.entries(byPhase)) {
