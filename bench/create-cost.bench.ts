@@ -12,12 +12,15 @@
  *
  *   npm run bench:create-cost                  # 500 creates of each, 20,000 subscribers with "news"
  *   npm run bench:create-cost -- 1000 100000   # creates, subscribers
+ *   BENCH_COMPARE_TREE=/path/to/checkout npm run bench:create-cost   # before/after in one run: an API from that
+ *       checkout too (same schema; its node_modules in place), each dialect measured on both, alternating
+ *       BENCH_ROUNDS (default 2) times; CPU per create is then a same-run comparison
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
 import { insertWebSubscriptionsBulk } from '@pushcast/store';
-import { benchDeployment, connectApi, gitLine, loadLine, log, machineLine, PG_SERVER, sleep } from './common.ts';
+import { benchDeployment, connectApi, freePort, gitLine, loadLine, log, machineLine, PG_SERVER, sleep } from './common.ts';
 import { startPrivatePostgres, startPrivateRedis } from './private-servers.ts';
 import { cpuSeconds, run, type Proc } from './proc.ts';
 
@@ -46,6 +49,14 @@ try {
   const api = run('apps/api/src/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' }, [], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   procs.push(api);
   const { call } = await connectApi(api, port, adminToken);
+  const compareTree = process.env.BENCH_COMPARE_TREE;
+  const apis: { tree: string; proc: Proc; root: string; call: typeof call }[] = [{ tree: '.', proc: api, root: `http://127.0.0.1:${port}`, call }];
+  if (compareTree) {
+    const otherPort = await freePort();
+    const other = run(`${compareTree}/apps/api/src/main.ts`, { ...env, PORT: String(otherPort), HOST: '127.0.0.1' });
+    procs.push(other);
+    apis.push({ tree: compareTree, proc: other, root: `http://127.0.0.1:${otherPort}`, call: (await connectApi(other, otherPort, adminToken)).call });
+  }
   const sender = (await call('POST', '/senders', { name: 'bench' })).body;
   const project = (await call('POST', '/projects', { sender_id: sender.id, name: 'Bench', website: 'https://bench.example' })).body;
   const instanceId: string = project.beams_instance_id;
@@ -57,8 +68,8 @@ try {
   }
   await db.query('VACUUM ANALYZE subscriptions');
 
-  const root = `http://127.0.0.1:${port}`;
-  const beams = async () => {
+  type Target = (typeof apis)[number];
+  const beams = async ({ root }: Target) => {
     const res = await fetch(`${root}/publish_api/v1/instances/${instanceId}/publishes/interests`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
@@ -70,7 +81,7 @@ try {
     if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
   };
-  const pushpad = async () => {
+  const pushpad = async ({ call }: Target) => {
     const res = await call('POST', `/projects/${project.id}/notifications`, {
       title: 'Benchmark',
       body: BODY,
@@ -95,26 +106,32 @@ try {
   };
 
   /** Under Beams' 100 requests a second per instance: one create at most every 12 ms. */
-  const paced = async (create: () => Promise<void>) => {
+  const paced = async (create: (t: Target) => Promise<void>, target: Target) => {
     const t = performance.now();
-    await create();
+    await create(target);
     await sleep(Math.max(0, 12 - (performance.now() - t)));
   };
-  const measure = async (name: string, create: () => Promise<void>) => {
-    for (let i = 0; i < WARMUP; i += 1) await paced(create);
-    await sleep(1500); // let the stats of the warm-up reach pg_stat_database
+  const results: { tree: string; name: string; cpuUs: number; pgUs: number; statements: number; xacts: number; redis: number }[] = [];
+  const measure = async (name: string, create: (t: Target) => Promise<void>, target: Target) => {
+    const api = target.proc;
+    for (let i = 0; i < WARMUP; i += 1) await paced(create, target);
+    await sleep(11_000); // the API backends report their transactions to pg_stat_database when idle, within 10 s
     await stats.query('SELECT pg_stat_statements_reset()');
     await redis.config('RESETSTAT');
     const x0 = await xacts();
     const cpu0 = cpuSeconds(api.pid);
+    const pg0 = pgServer.cpu();
+    const redis0 = redisServer.cpu();
     const t0 = performance.now();
-    for (let i = 0; i < CREATES; i += 1) await paced(create);
+    for (let i = 0; i < CREATES; i += 1) await paced(create, target);
     const ms = performance.now() - t0;
     const cpu = cpuSeconds(api.pid) - cpu0;
-    await sleep(1500);
+    const pgCpu = pgServer.cpu() - pg0;
+    const redisCpu = redisServer.cpu() - redis0;
+    await sleep(11_000);
     const x = (await xacts()) - x0;
-    const { rows } = await stats.query<{ calls: string; query: string }>(
-      `SELECT s.calls, s.query FROM pg_stat_statements s WHERE s.dbid = $1 ORDER BY s.calls DESC, s.query`,
+    const { rows } = await stats.query<{ calls: string; query: string; ms: number }>(
+      `SELECT s.calls, s.query, s.mean_exec_time AS ms FROM pg_stat_statements s WHERE s.dbid = $1 ORDER BY s.calls DESC, s.query`,
       [dbOid],
     );
     const info = (await redis.info('commandstats')) as string;
@@ -124,14 +141,34 @@ try {
       .sort((a, b) => b.calls - a.calls);
     const statements = rows.reduce((a, r) => a + Number(r.calls), 0);
     const redisCalls = commands.reduce((a, c) => a + c.calls, 0);
-    log(`\n## ${name}: ${CREATES} sequential creates`);
-    log(`per create: ${(statements / CREATES).toFixed(2)} statements, ${(x / CREATES).toFixed(2)} transactions, ${(redisCalls / CREATES).toFixed(2)} Redis commands, API CPU ${((cpu * 1e6) / CREATES).toFixed(0)} µs (±${(1e4 / CREATES).toFixed(0)} µs: /proc ticks), wall ${(ms / CREATES).toFixed(2)} ms (paced ≥ 12 ms; shared machine: not reliable)`);
-    log('statements (calls ÷ creates):');
-    for (const r of rows) log(`  ${(Number(r.calls) / CREATES).toFixed(2)}  ${r.query.replace(/\s+/g, ' ').slice(0, 160)}`);
+    results.push({ tree: target.tree, name, cpuUs: (cpu * 1e6) / CREATES, pgUs: (pgCpu * 1e6) / CREATES, statements: statements / CREATES, xacts: x / CREATES, redis: redisCalls / CREATES });
+    log(`\n## ${name}: ${CREATES} sequential creates${target.tree === '.' ? '' : ` (API from ${target.tree})`}`);
+    log(`per create: ${(statements / CREATES).toFixed(2)} statements, ${(x / CREATES).toFixed(2)} transactions, ${(redisCalls / CREATES).toFixed(2)} Redis commands, API CPU ${((cpu * 1e6) / CREATES).toFixed(0)} µs, PostgreSQL CPU ${((pgCpu * 1e6) / CREATES).toFixed(0)} µs, Redis CPU ${((redisCpu * 1e6) / CREATES).toFixed(0)} µs (each ±${(1e4 / CREATES).toFixed(0)} µs: /proc ticks), wall ${(ms / CREATES).toFixed(2)} ms (paced ≥ 12 ms; shared machine: not reliable)`);
+    log('statements (calls ÷ creates, mean execution time on this shared machine):');
+    for (const r of rows) log(`  ${(Number(r.calls) / CREATES).toFixed(2)}  ${r.ms.toFixed(3)} ms  ${r.query.replace(/\s+/g, ' ').slice(0, 160)}`);
     log(`Redis commands (calls ÷ creates): ${commands.map((c) => `${c.cmd} ${(c.calls / CREATES).toFixed(2)}`).join(', ')}`);
   };
-  await measure('Beams publishes/interests', beams);
-  await measure('Pushpad notifications create', pushpad);
+  const rounds = compareTree ? Number(process.env.BENCH_ROUNDS ?? 2) : 1;
+  for (let r = 0; r < rounds; r += 1) {
+    for (const target of r % 2 === 0 ? [...apis].reverse() : apis) {
+      await measure('Beams publishes/interests', beams, target);
+      await measure('Pushpad notifications create', pushpad, target);
+    }
+  }
+  if (compareTree) {
+    log('\n## API and PostgreSQL CPU µs per create, same run (median of the rounds, each round in brackets); statements / transactions / Redis commands per create');
+    log('| API | dialect | API CPU µs | PostgreSQL CPU µs | statements | transactions | Redis commands |\n|---|---|---|---|---|---|---|');
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((a, b) => a - b);
+      return (v[Math.floor((v.length - 1) / 2)]! + v[Math.ceil((v.length - 1) / 2)]!) / 2;
+    };
+    for (const { tree } of apis) {
+      for (const name of ['Beams publishes/interests', 'Pushpad notifications create']) {
+        const rs = results.filter((x) => x.tree === tree && x.name === name);
+        log(`| ${tree === '.' ? 'this checkout' : tree} | ${name} | ${median(rs.map((x) => x.cpuUs)).toFixed(0)} (${rs.map((x) => x.cpuUs.toFixed(0)).join(', ')}) | ${median(rs.map((x) => x.pgUs)).toFixed(0)} (${rs.map((x) => x.pgUs.toFixed(0)).join(', ')}) | ${median(rs.map((x) => x.statements)).toFixed(2)} | ${median(rs.map((x) => x.xacts)).toFixed(2)} | ${median(rs.map((x) => x.redis)).toFixed(2)} |`);
+      }
+    }
+  }
   log(`\n${loadLine()}`);
   await stats.end();
   redis.disconnect();
