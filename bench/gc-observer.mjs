@@ -2,14 +2,16 @@
  * Preloaded by the benchmarks into a process they measure (`node --import ./bench/gc-observer.mjs`)
  * when BENCH_GC_FILE is set: on SIGUSR2 (and at exit) writes to that file the main thread's
  * garbage-collection pauses so far (perf_hooks 'gc' entries: scavenges, mark-compact finalisation,
- * incremental marking steps) beside the process's CPU time from process.cpuUsage(), so that the
- * difference of two readings gives the GC share of the CPU over a window. Background GC threads
- * (concurrent marking, sweeping) are in the CPU time but not in the pauses: the share is a floor.
+ * incremental marking steps) beside the event loop's active time (eventLoopUtilization) and the
+ * process's CPU time, so that the difference of two readings gives the GC share over a window:
+ * GC pauses ÷ active time, both wall-clock, so that a machine too busy to run the process inflates
+ * both alike (pauses ÷ CPU time read 40-50 % at load 10 where the CPU profile said ~12 %).
+ * Background GC threads (concurrent marking, sweeping) are left out: the main thread's share.
  * Costs one observer callback per GC (a write every 250 ms instead cost ~1.5 % of a busy worker's
  * CPU in its profile, so the benchmark asks for each reading).
  */
 import { writeFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 
 const file = process.env.BENCH_GC_FILE;
 if (file) {
@@ -25,7 +27,8 @@ if (file) {
   const write = () => {
     const cpu = process.cpuUsage();
     try {
-      writeFileSync(file, JSON.stringify({ gcMs, count, cpuMs: (cpu.user + cpu.system) / 1000, seq: (seq += 1) }));
+      const activeMs = performance.eventLoopUtilization().active;
+      writeFileSync(file, JSON.stringify({ gcMs, count, activeMs, cpuMs: (cpu.user + cpu.system) / 1000, seq: (seq += 1) }));
     } catch {
       // the benchmark may have removed its directory already
     }

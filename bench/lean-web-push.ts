@@ -11,12 +11,13 @@
  * Prints one JSON line: {delivered, failed, seconds, cpuSeconds, gcSeconds}. cpuSeconds is
  * process.cpuUsage() from just before the first query to the last answer (module loading left out,
  * as the worker's start is left out of its figure); JIT warm-up and the TLS handshake are in.
- * gcSeconds: main-thread GC pauses (perf_hooks) over the same window.
+ * gcSeconds: main-thread GC pauses (perf_hooks) over the same window; activeSeconds: the event
+ * loop's active time then (eventLoopUtilization), the GC share's denominator.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import webpush from 'web-push';
 
@@ -41,6 +42,7 @@ await db.connect();
 let gcMs = 0;
 new PerformanceObserver((list) => list.getEntries().forEach((e) => (gcMs += e.duration))).observe({ entryTypes: ['gc'] });
 const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
 const started = Date.now();
 
 type Row = { id: string; endpoint: string; p256dh: string; auth: string };
@@ -111,6 +113,7 @@ while (rows.length > 0) {
 const seconds = (Date.now() - started) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const gcSeconds = gcMs / 1000;
+const activeSeconds = performance.eventLoopUtilization(elu0).active / 1000;
 session?.close();
 await db.end();
-process.stdout.write(`${JSON.stringify({ delivered, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gcSeconds })}\n`);
+process.stdout.write(`${JSON.stringify({ delivered, failed, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gcSeconds, activeSeconds })}\n`);
