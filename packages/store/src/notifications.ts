@@ -1,5 +1,7 @@
 import type { ExactPayloads, Notification, RecordDeliveries, NotificationAction, NotificationContent, NotificationStatus, PlatformOverrides } from '@pushcast/domain';
 import type { Queryable } from './db.ts';
+import { SqlParams } from './sql-params.ts';
+import { audienceWhere, type AudienceFilter } from './subscriptions.ts';
 import { NOTIFICATION_DONE_CHANNEL } from './notification-completions.ts';
 
 interface NotificationRow {
@@ -143,6 +145,40 @@ export async function insertNotificationEmittingCreated(db: Queryable, n: NewNot
     [...insertParams(n), n.projectId, n.scheduledCount, n.sendAt?.toISOString() ?? null],
   );
   return { id: Number(rows[0]!.id) };
+}
+
+/**
+ * Counts the audience (exactly, up to `exactUpTo`) and, when it is no more than that, inserts the
+ * notification with that count as its scheduled_count and emits its `notification.created` event:
+ * all in ONE statement (one round trip, one transaction). `n.scheduledCount` is ignored. Above
+ * `exactUpTo` nothing is inserted (`id` null): the caller estimates and inserts as before.
+ */
+export async function insertNotificationCountingAudience(
+  db: Queryable,
+  n: NewNotification,
+  filter: AudienceFilter,
+  exactUpTo: number,
+): Promise<{ id: number | null; counted: number }> {
+  const params = new SqlParams();
+  const SCHEDULED_COUNT = 20; // its place in INSERT_COLUMNS
+  const values = insertParams(n).map((v, i) => (i === SCHEDULED_COUNT ? 'c.n' : params.add(v)));
+  const where = audienceWhere(filter, params);
+  const limit = params.add(exactUpTo + 1);
+  const upTo = params.add(exactUpTo);
+  const projectId = params.add(n.projectId);
+  const sendAt = params.add(n.sendAt?.toISOString() ?? null);
+  const { rows } = await db.query<{ counted: string; id: string | null }>(
+    `WITH c AS (SELECT count(*)::bigint AS n FROM (SELECT 1 FROM subscriptions WHERE ${where} LIMIT ${limit}) t),
+     ins AS (INSERT INTO notifications (${INSERT_COLUMNS}) SELECT ${values.join(', ')} FROM c WHERE c.n <= ${upTo}::bigint RETURNING id, scheduled_count)
+     SELECT c.n AS counted, ins.id,
+       CASE WHEN ins.id IS NOT NULL THEN pushcast_emit_event(${projectId}::bigint, 'notification.created',
+         jsonb_build_object('notification_id', ins.id, 'project_id', ${projectId}::bigint, 'scheduled', ins.scheduled_count, 'send_at', ${sendAt}::text),
+         'notification.created:' || ins.id) END AS event_id
+     FROM c LEFT JOIN ins ON true`,
+    params.values,
+  );
+  const r = rows[0]!;
+  return { id: r.id === null ? null : Number(r.id), counted: Number(r.counted) };
 }
 
 /** Find a notification by the id its dialect knows it by (CloudSignal's request_id, Beams' publishId). */

@@ -316,6 +316,11 @@ export async function estimateAudience(db: Queryable, filter: AudienceFilter, ex
   );
   const counted = rows[0]!.n;
   if (counted <= exactUpTo) return { count: counted, exact: true };
+  return estimateAudienceOver(db, filter, counted);
+}
+
+/** PostgreSQL's estimate of an audience whose exact count stopped at `counted` (no less than that). */
+export async function estimateAudienceOver(db: Queryable, filter: AudienceFilter, counted: number): Promise<{ count: number; exact: boolean }> {
   const explainParams = new SqlParams();
   const plan = await db.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
     `EXPLAIN (FORMAT JSON) SELECT 1 FROM subscriptions WHERE ${audienceWhere(filter, explainParams)}`,

@@ -1,6 +1,15 @@
 import { exactPayloadPlatforms, type Project } from '@pushcast/domain';
 import { jobIds } from '@pushcast/queues';
-import { emitWebhookEvent, estimateAudience, insertNotification, insertNotificationEmittingCreated, subscribedUids, type NewNotification } from '@pushcast/store';
+import {
+  emitWebhookEvent,
+  estimateAudience,
+  estimateAudienceOver,
+  insertNotification,
+  insertNotificationCountingAudience,
+  insertNotificationEmittingCreated,
+  subscribedUids,
+  type NewNotification,
+} from '@pushcast/store';
 import type { CoreDeps } from '../deps.ts';
 import { holdQuotaAtCreate, holdsQuotaAtCreate } from '../quota/quota-at-create.ts';
 import type { NotificationDraft } from './content-input.ts';
@@ -59,29 +68,63 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
     emails: draft.emails ?? undefined,
     ids: draft.subscriptionIds ?? undefined,
   };
+  const rowFor = (scheduledCount: number, recordAll: boolean): NewNotification => ({
+    ...draft.content,
+    projectId: project.id,
+    targetUids: draft.uids ?? null,
+    targetTags: draft.tagExpressions,
+    sendAt: draft.sendAt,
+    scheduledCount,
+    throttleRatePerMinute: draft.throttleRatePerMinute,
+    externalId: draft.externalId ?? null,
+    targetEmails: draft.emails ?? null,
+    targetSubscriptionIds: draft.subscriptionIds ?? null,
+    recordDeliveries: recordAll ? 'all' : null,
+  });
+  /** After the commit: the plan job (the reconciler enqueues it if Redis is away). */
+  const planned = async (id: number, scheduled: number, answer: StoredAnswer): Promise<CreateNotificationResult> => {
+    const log = deps.logger.child({ notificationId: id, projectId: project.id });
+    await queues
+      .enqueue('plan-notification', { notificationId: id }, {
+        jobId: jobIds.planNotification(id),
+        delay: draft.sendAt ? Math.max(0, draft.sendAt.getTime() - Date.now()) : 0,
+      })
+      .catch((err: unknown) => log.warn({ err }, 'plan job not enqueued; the reconciler will'));
+    log.info({ scheduled, sendAt: draft.sendAt }, 'notification created');
+    return { replayed: false, notificationId: id, status: answer.status, body: answer.body };
+  };
+
+  // Nothing needed between the count and the insert (no idempotency key, no schedule, no uids to
+  // answer with, no audience cap, no recording decision, no quota hold): the count, the insert and
+  // its event in one statement, one round trip. Above EXACT_AUDIENCE_UP_TO it inserts nothing and
+  // the create goes on below with the estimate, as before.
+  let counted: number | null = null;
+  if (
+    claim === null &&
+    !draft.sendAt &&
+    !draft.uids &&
+    request.maxAudience === undefined &&
+    draft.recordAllUpTo === undefined &&
+    !holdsQuotaAtCreate(deps, project)
+  ) {
+    const one = await insertNotificationCountingAudience(db, rowFor(0, false), filter, EXACT_AUDIENCE_UP_TO);
+    if (one.id !== null) {
+      return planned(one.id, one.counted, request.answer({ id: one.id, scheduled: one.counted, uids: null, sendAt: null, recordsAll: false }));
+    }
+    counted = one.counted;
+  }
+
   const [audience, uids] = draft.sendAt
     ? [{ count: 0, exact: false }, null]
     : await Promise.all([
-        estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
+        counted !== null ? estimateAudienceOver(db, filter, counted) : estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO),
         draft.uids ? subscribedUids(db, { ...filter, uids: draft.uids }) : Promise.resolve(null),
       ]);
   if (request.maxAudience !== undefined && !draft.sendAt && audience.count > request.maxAudience.count) throw request.maxAudience.error(audience.count);
   const recordAll = draft.recordAllUpTo !== undefined && !draft.sendAt && audience.count <= draft.recordAllUpTo;
   const reach = project.quota.policy === 'reject' && draft.sendAt ? (await estimateAudience(db, filter, EXACT_AUDIENCE_UP_TO)).count : audience.count;
 
-  const row: NewNotification = {
-    ...draft.content,
-    projectId: project.id,
-    targetUids: draft.uids ?? null,
-    targetTags: draft.tagExpressions,
-    sendAt: draft.sendAt,
-    scheduledCount: audience.count,
-    throttleRatePerMinute: draft.throttleRatePerMinute,
-    externalId: draft.externalId ?? null,
-    targetEmails: draft.emails ?? null,
-    targetSubscriptionIds: draft.subscriptionIds ?? null,
-    recordDeliveries: recordAll ? 'all' : null,
-  };
+  const row = rowFor(audience.count, recordAll);
   const answerFor = (id: number) => ({ notificationId: id, ...request.answer({ id, scheduled: audience.count, uids, sendAt: draft.sendAt, recordsAll: recordAll }) });
 
   let holding: number | null = null;
@@ -109,14 +152,5 @@ export async function createNotification(deps: CoreDeps, request: CreateNotifica
         });
   if (created.replayed) return { replayed: true, notificationId: null, status: created.status, body: created.body };
 
-  const id = created.notificationId;
-  const log = deps.logger.child({ notificationId: id, projectId: project.id });
-  await queues
-    .enqueue('plan-notification', { notificationId: id }, {
-      jobId: jobIds.planNotification(id),
-      delay: draft.sendAt ? Math.max(0, draft.sendAt.getTime() - Date.now()) : 0,
-    })
-    .catch((err: unknown) => log.warn({ err }, 'plan job not enqueued; the reconciler will'));
-  log.info({ scheduled: audience.count, sendAt: draft.sendAt }, 'notification created');
-  return { replayed: false, notificationId: id, status: created.status, body: created.body };
+  return planned(created.notificationId, audience.count, created);
 }
