@@ -154,25 +154,26 @@ try {
     return { dialect, delivered, seconds, workerCpu, apiCpu, peakRss, latencies };
   };
 
+  const row = (x: Round) => {
+    const name = x.dialect === 'beams' ? 'Beams publish to the interest' : 'Pushpad notification to the tag';
+    const api = x.dialect === 'beams' ? 'Publish API' : 'Pushpad create';
+    return `| ${name} | ${x.delivered.toLocaleString('en')} | ${x.seconds.toFixed(1)} | ${(x.delivered / x.seconds).toFixed(0)} | ${((x.workerCpu / x.delivered) * 1e6).toFixed(0)} | ${x.apiCpu.toFixed(1)} | ${x.peakRss.toFixed(0)} | ${x.latencies.length} (${api}) | ${percentile(x.latencies, 50).toFixed(1)} | ${percentile(x.latencies, 99).toFixed(1)} |`;
+  };
   const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r += 1) {
     // Alternating, Pushpad first in even rounds and Beams first in odd ones: drift on a shared machine falls on both.
     const order: Round['dialect'][] = r % 2 === 0 ? ['pushpad', 'beams'] : ['beams', 'pushpad'];
     for (const dialect of order) {
-      rounds.push(await broadcast(dialect));
-      log(`round ${r + 1} ${dialect} done (${loadLine()})`);
+      const done = await broadcast(dialect);
+      rounds.push(done);
+      // Each broadcast's row as it ends: a long run cut short still leaves the rounds it finished.
+      log(`round ${r + 1} ${dialect} done (${loadLine()}): ${row(done)}`);
     }
   }
 
   log('\n| broadcast | delivered | seconds | msgs/s | worker CPU µs/msg | API CPU s | worker peak RSS (MiB) | creates meanwhile | create p50 ms | create p99 ms |');
   log('|---|---|---|---|---|---|---|---|---|---|');
-  for (const x of rounds) {
-    const name = x.dialect === 'beams' ? 'Beams publish to the interest' : 'Pushpad notification to the tag';
-    const api = x.dialect === 'beams' ? 'Publish API' : 'Pushpad create';
-    log(
-      `| ${name} | ${x.delivered.toLocaleString('en')} | ${x.seconds.toFixed(1)} | ${(x.delivered / x.seconds).toFixed(0)} | ${((x.workerCpu / x.delivered) * 1e6).toFixed(0)} | ${x.apiCpu.toFixed(1)} | ${x.peakRss.toFixed(0)} | ${x.latencies.length} (${api}) | ${percentile(x.latencies, 50).toFixed(1)} | ${percentile(x.latencies, 99).toFixed(1)} |`,
-    );
-  }
+  for (const x of rounds) log(row(x));
   const median = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);

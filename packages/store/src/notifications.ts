@@ -106,6 +106,7 @@ const INSERT_COLUMNS = `project_id, title, body, target_url, icon_url, badge_url
        require_interaction, silent, urgent, custom_data, actions, starred, custom_metrics, topic, target_uids, target_tags,
        send_at, status, scheduled_count, overrides, throttle_rate_per_minute, payloads, external_id,
        target_emails, target_subscription_ids, record_deliveries`;
+const INSERT_COLUMN_NAMES = INSERT_COLUMNS.split(',').map((c) => c.trim());
 const INSERT_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
        $26, $27, $28`;
 
@@ -160,7 +161,9 @@ export async function insertNotificationCountingAudience(
   exactUpTo: number,
 ): Promise<{ id: number | null; counted: number }> {
   const params = new SqlParams();
-  const SCHEDULED_COUNT = 20; // its place in INSERT_COLUMNS
+  // The count replaces the scheduled_count parameter: found by name, so a column added to
+  // INSERT_COLUMNS cannot shift the count into another column.
+  const SCHEDULED_COUNT = INSERT_COLUMN_NAMES.indexOf('scheduled_count');
   const values = insertParams(n).map((v, i) => (i === SCHEDULED_COUNT ? 'c.n' : params.add(v)));
   const where = audienceWhere(filter, params);
   const limit = params.add(exactUpTo + 1);
