@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { finished as streamFinished } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { acceptImport, applyImportSlice, insertImport, openStagingCopy, stagedRowLine, type StagedRow } from '@pushcast/store';
+import { acceptImport, applyImportSlice, insertImport, interruptUpload, markStaged, openStagingCopy, stagedRowLine, type StagedRow } from '@pushcast/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImportSubscriptionsProcessor } from '../apps/worker/src/processors/import-subscriptions.ts';
 import { createProject, scopedToken } from './support/fixtures.ts';
@@ -395,6 +395,60 @@ describe('applying an import in slices and lanes', () => {
     // Applying a completed import again changes nothing.
     await apply({ importId: id }, job);
     expect(await finished(id)).toMatchObject({ inserted: 4, updated: 5 });
+  });
+
+  /** Stages rows of an upload still being received, recording (markStaged) only the first `recorded` lines. */
+  async function receiving(projectId: number, rows: readonly StagedRow[], recorded: number): Promise<number> {
+    const { db } = pipeline.server;
+    const created = await insertImport(db, projectId, 'ndjson');
+    const client = await db.connect();
+    try {
+      const copy = openStagingCopy(client);
+      copy.end(rows.map((r) => stagedRowLine(created.id, r)).join(''));
+      await streamFinished(copy);
+    } finally {
+      client.release();
+    }
+    await markStaged(db, created.id, { stagedThroughLine: recorded, stagedRows: recorded, rows: recorded, rejected: 0 });
+    return created.id;
+  }
+  const webRows = (n: number): StagedRow[] => {
+    const keys = browserKeys();
+    return Array.from({ length: n }, (_, i) => ({ line: i + 1, platform: 'web' as const, endpoint: localEndpoint(), ...keys, uid: `r${i + 1}`, tags: [], userEmail: null }));
+  };
+
+  it('an upload cut short after a piece was committed but not recorded ends failed with what was recorded, not running for ever', async () => {
+    const { projectId } = await createProject(pipeline.server, 'unrecorded');
+    // Lines 1-10 committed to staging, the import told of 1-5 only (the API died between the two).
+    const id = await receiving(projectId, webRows(10), 5);
+    const interrupted = await interruptUpload(pipeline.server.db, id, 'the upload was interrupted');
+    expect(interrupted?.status).toBe('queued');
+    const apply = makeImportSubscriptionsProcessor({ db: pipeline.server.db, logger: pino({ level: 'silent' }), sliceLines: 2, lanes: 2 });
+    await apply({ importId: id }, job);
+    const done = await finished(id);
+    expect(done).toMatchObject({ status: 'failed', inserted: 5 });
+    expect(done.failure).toContain('after line 5');
+    expect((await allSubscriptions(projectId)).map((x) => x.uid).sort()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+  });
+
+  it('an apply that goes idle while the upload is received still finishes it once the upload is accepted meanwhile', async () => {
+    const { projectId } = await createProject(pipeline.server, 'idle');
+    // A backlog of 200 recorded lines, applied a line a slice: longer than the idle wait of 50 ms.
+    const id = await receiving(projectId, webRows(210), 200);
+    const apply = makeImportSubscriptionsProcessor({ db: pipeline.server.db, logger: pino({ level: 'silent' }), sliceLines: 1, lanes: 1, pollMs: 20, idleMs: 50 });
+    const running = apply({ importId: id }, job);
+    // Accepted while the job works through the backlog (its enqueue would be a no-op while the job
+    // runs): catching up, the job must look again rather than go idle on the state it started with.
+    for (;;) {
+      const { rows } = await pipeline.server.db.query('SELECT inserted FROM subscription_imports WHERE id = $1', [id]);
+      if (Number(rows[0].inserted) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await acceptImport(pipeline.server.db, id, { rows: 210, rejected: 0, errors: [] });
+    await running;
+    // Finished by this job itself, not later by the pipeline's reconciler: read at once, not polled.
+    const now = await call(api, 'GET', `/imports/${id}`, { token: admin });
+    expect(now.body).toMatchObject({ status: 'completed', rows: 210, inserted: 210 });
   });
 });
 

@@ -181,8 +181,16 @@ export async function acceptImport(db: Queryable, id: number, counted: ImportCou
  * if it was no longer receiving.
  */
 export async function interruptUpload(db: Queryable, id: number, reason: string): Promise<SubscriptionImport | null> {
+  // Rows past staged_through_line were committed by a COPY whose piece was never recorded (the
+  // API failed or died between the two): not counted in staged_rows, and past where the lanes
+  // stop, they would keep the import from ever finishing. They go, in the same statement, as the
+  // failure's message says ("nothing after it was").
   const { rows } = await db.query<ImportRow>(
-    `UPDATE subscription_imports
+    `WITH unrecorded AS (
+       DELETE FROM subscription_import_rows r USING subscription_imports i
+       WHERE i.id = $1 AND i.status = 'receiving' AND r.import_id = $1 AND r.line > i.staged_through_line
+     )
+     UPDATE subscription_imports
      SET upload_interrupted = $2,
          status = CASE WHEN staged_rows > 0 THEN 'queued' ELSE 'failed' END,
          failure = CASE WHEN staged_rows > 0 THEN NULL ELSE $2 || ': nothing was applied' END,

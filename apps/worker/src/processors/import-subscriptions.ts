@@ -80,34 +80,46 @@ export function makeImportSubscriptionsProcessor(deps: {
     let idle = false;
 
     const from = (start.firstStagedLine ?? start.stagedThroughLine + 1) - 1;
-    await Promise.all(
-      Array.from({ length: lanes }, async (_, lane) => {
-        let afterLine = from;
-        for (;;) {
-          if (deps.handBack?.aborted) throw new Error('the worker is stopping: the import is handed back to be resumed');
-          const s: ImportProgress | null = state;
-          if (!s || s.status === 'completed' || s.status === 'failed') return;
-          if (afterLine < s.stagedThroughLine) {
-            const throughLine = Math.min(afterLine + sliceLines, s.stagedThroughLine);
-            applied += await applyImportSlice(deps.db, importId, s.projectId, { afterLine, throughLine, lane, lanes });
-            afterLine = throughLine;
-            await job.updateProgress(applied);
-            continue;
+    // Where each lane stands, kept across rounds: a round ends when every lane has caught up.
+    const afterLines: number[] = Array.from({ length: lanes }, () => from);
+    for (;;) {
+      idle = false;
+      await Promise.all(
+        afterLines.map(async (_, lane) => {
+          for (;;) {
+            if (deps.handBack?.aborted) throw new Error('the worker is stopping: the import is handed back to be resumed');
+            const s: ImportProgress | null = state;
+            if (!s || s.status === 'completed' || s.status === 'failed') return;
+            const afterLine = afterLines[lane]!;
+            if (afterLine < s.stagedThroughLine) {
+              const throughLine = Math.min(afterLine + sliceLines, s.stagedThroughLine);
+              applied += await applyImportSlice(deps.db, importId, s.projectId, { afterLine, throughLine, lane, lanes });
+              afterLines[lane] = throughLine;
+              // Applying a backlog is progress: the idle clock starts when there is nothing to apply.
+              lastChange = Date.now();
+              await job.updateProgress(applied);
+              continue;
+            }
+            // Caught up with what is committed: done if the upload is over (its status and its last
+            // staged line change together), else wait for its next piece.
+            if (uploadOver(s)) return;
+            if (idle || Date.now() - lastChange > idleMs) {
+              idle = true;
+              return;
+            }
+            await lookAgain();
           }
-          // Caught up with what is committed: done if the upload is over (its status and its last
-          // staged line change together), else wait for its next piece.
-          if (uploadOver(s)) return;
-          if (idle || Date.now() - lastChange > idleMs) {
-            idle = true;
-            return;
-          }
-          await lookAgain();
-        }
-      }),
-    );
-    if (idle) {
-      deps.logger.info({ importId, jobId: job.id, applied }, 'import upload idle: its next piece enqueues the job again');
-      return;
+        }),
+      );
+      if (!idle) break;
+      // Idle, as one lane saw it: one fresh look decides, so that a piece or the upload's end that
+      // landed meanwhile (whose enqueue was a no-op while this job ran) is not left waiting.
+      await lookAgain();
+      const now = state as ImportProgress | null;
+      if (now && now.status === 'receiving' && afterLines.every((line) => line >= now.stagedThroughLine)) {
+        deps.logger.info({ importId, jobId: job.id, applied }, 'import upload idle: its next piece enqueues the job again');
+        return;
+      }
     }
     const last = state as ImportProgress | null;
     if (!last || last.status === 'completed' || last.status === 'failed') return;

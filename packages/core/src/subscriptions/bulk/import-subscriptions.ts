@@ -77,6 +77,9 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
   let rejected = 0;
   let stagedRows = 0;
   let settledThroughLine = 0;
+  // The last line of the last piece committed AND recorded on the import: what an upload cut short
+  // keeps (settledThroughLine may be ahead of it, in the piece still open, which is rolled back).
+  let committedThroughLine = 0;
   // Of the piece being written: rows staged in it, when the last piece was committed, whether
   // errors grew since (the import row's copy of them is rewritten only then).
   let pieceRows = 0;
@@ -102,14 +105,16 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
     const staged = pieceRows;
     pieceRows = 0;
     pieceStarted = performance.now();
+    const through = settledThroughLine;
     await markStaged(db, created.id, {
-      stagedThroughLine: settledThroughLine,
+      stagedThroughLine: through,
       stagedRows,
       rows: settledRows,
       rejected,
       ...(errorsChanged ? { errors } : {}),
     });
     errorsChanged = false;
+    committedThroughLine = through;
     // The job looks for the next pieces itself while it runs; enqueued again after it went idle.
     if (staged > 0 || !enqueued) {
       enqueued = true;
@@ -235,11 +240,11 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
     });
     if (interrupted?.status === 'queued') void enqueue();
     if (error instanceof PushcastError) throw error;
-    log.warn({ err: error, stagedThroughLine: settledThroughLine }, 'import upload failed');
+    log.warn({ err: error, stagedThroughLine: committedThroughLine }, 'import upload failed');
     throw new PushcastError(
       'bad_request',
       `the upload could not be read to its end (interrupted, or not valid gzip); ${
-        interrupted?.status === 'queued' ? `lines up to ${settledThroughLine} are applied: see GET /imports/${created.id}` : 'nothing of it is applied'
+        interrupted?.status === 'queued' ? `lines up to ${committedThroughLine} are kept and being applied (nothing after it is): see GET /imports/${created.id}` : 'nothing of it is applied'
       }`,
       { field: 'body', rule: 'request' },
     );
