@@ -431,6 +431,26 @@ describe('applying an import in slices and lanes', () => {
     expect((await allSubscriptions(projectId)).map((x) => x.uid).sort()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
   });
 
+  it('an upload the stale sweep interrupted, finished reading later, keeps its interruption: its late rows are not applied', async () => {
+    const { projectId } = await createProject(pipeline.server, 'late');
+    const id = await receiving(projectId, webRows(5), 5);
+    await interruptUpload(pipeline.server.db, id, 'the upload was interrupted (its API process stopped reading it)');
+    // The API then commits its last piece (lines 6-10) and accepts.
+    const client = await pipeline.server.db.connect();
+    try {
+      const copy = openStagingCopy(client);
+      copy.end(webRows(10).slice(5).map((r) => stagedRowLine(id, r)).join(''));
+      await streamFinished(copy);
+    } finally {
+      client.release();
+    }
+    const answer = await acceptImport(pipeline.server.db, id, { rows: 10, rejected: 0, errors: [] });
+    expect(answer.status).not.toBe('receiving');
+    const apply = makeImportSubscriptionsProcessor({ db: pipeline.server.db, logger: pino({ level: 'silent' }), sliceLines: 2, lanes: 2 });
+    await apply({ importId: id }, job);
+    expect(await finished(id)).toMatchObject({ status: 'failed', inserted: 5 });
+  });
+
   it('an apply that goes idle while the upload is received still finishes it once the upload is accepted meanwhile', async () => {
     const { projectId } = await createProject(pipeline.server, 'idle');
     // A backlog of 200 recorded lines, applied a line a slice: longer than the idle wait of 50 ms.

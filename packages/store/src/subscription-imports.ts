@@ -161,16 +161,29 @@ export async function markStaged(
  * look at the primary key's end) rather than trusted from the caller.
  */
 export async function acceptImport(db: Queryable, id: number, counted: ImportCounts): Promise<SubscriptionImport> {
+  // Only an upload still receiving is accepted. One the stale-upload sweep interrupted meanwhile
+  // (its API stopped making progress for an hour, then finished reading) keeps its interruption:
+  // what its last pieces committed after it was never recorded, so it goes (as interruptUpload
+  // does), and the import is answered as it stands.
   const { rows } = await db.query<ImportRow>(
-    `UPDATE subscription_imports
-     SET status = 'queued', rows = $2, rejected = $3, errors = $4::jsonb, staged_rows = $2::bigint - $3::bigint,
-         staged_through_line = greatest(staged_through_line,
-           coalesce((SELECT line FROM subscription_import_rows WHERE import_id = $1 ORDER BY line DESC LIMIT 1), 0)),
-         updated_at = now()
-     WHERE id = $1 RETURNING ${COLUMNS}`,
+    `WITH accepted AS (
+       UPDATE subscription_imports
+       SET status = 'queued', rows = $2, rejected = $3, errors = $4::jsonb, staged_rows = $2::bigint - $3::bigint,
+           staged_through_line = greatest(staged_through_line,
+             coalesce((SELECT line FROM subscription_import_rows WHERE import_id = $1 ORDER BY line DESC LIMIT 1), 0)),
+           updated_at = now()
+       WHERE id = $1 AND status = 'receiving' RETURNING ${COLUMNS}
+     ), unrecorded AS (
+       DELETE FROM subscription_import_rows r USING subscription_imports i
+       WHERE i.id = $1 AND i.status <> 'receiving' AND r.import_id = $1 AND r.line > i.staged_through_line
+     )
+     SELECT * FROM accepted`,
     [id, counted.rows, counted.rejected, JSON.stringify(counted.errors)],
   );
-  return toImport(rows[0]!);
+  if (rows[0]) return toImport(rows[0]);
+  const now = await findImport(db, id);
+  if (!now) throw new Error(`import ${id} is gone`);
+  return now;
 }
 
 /**
