@@ -350,18 +350,22 @@ describe('the command line', () => {
 });
 
 describe('applying an import in slices and lanes', () => {
-  /** Stages rows and accepts the import without enqueueing its job: the test applies it itself. */
-  async function staged(projectId: number, rows: readonly StagedRow[]): Promise<number> {
-    const { db } = pipeline.server;
-    const created = await insertImport(db, projectId, 'ndjson');
-    const client = await db.connect();
+  /** COPYs rows into an import's staging table, as the API's pieces do. */
+  async function copyStaged(importId: number, rows: readonly StagedRow[]): Promise<void> {
+    const client = await pipeline.server.db.connect();
     try {
       const copy = openStagingCopy(client);
-      copy.end(rows.map((r) => stagedRowLine(created.id, r)).join(''));
+      copy.end(rows.map((r) => stagedRowLine(importId, r)).join(''));
       await streamFinished(copy);
     } finally {
       client.release();
     }
+  }
+  /** Stages rows and accepts the import without enqueueing its job: the test applies it itself. */
+  async function staged(projectId: number, rows: readonly StagedRow[]): Promise<number> {
+    const { db } = pipeline.server;
+    const created = await insertImport(db, projectId, 'ndjson');
+    await copyStaged(created.id, rows);
     await acceptImport(db, created.id, { rows: rows.length, rejected: 0, errors: [] });
     return created.id;
   }
@@ -401,14 +405,7 @@ describe('applying an import in slices and lanes', () => {
   async function receiving(projectId: number, rows: readonly StagedRow[], recorded: number): Promise<number> {
     const { db } = pipeline.server;
     const created = await insertImport(db, projectId, 'ndjson');
-    const client = await db.connect();
-    try {
-      const copy = openStagingCopy(client);
-      copy.end(rows.map((r) => stagedRowLine(created.id, r)).join(''));
-      await streamFinished(copy);
-    } finally {
-      client.release();
-    }
+    await copyStaged(created.id, rows);
     await markStaged(db, created.id, { stagedThroughLine: recorded, stagedRows: recorded, rows: recorded, rejected: 0 });
     return created.id;
   }
@@ -436,14 +433,7 @@ describe('applying an import in slices and lanes', () => {
     const id = await receiving(projectId, webRows(5), 5);
     await interruptUpload(pipeline.server.db, id, 'the upload was interrupted (its API process stopped reading it)');
     // The API then commits its last piece (lines 6-10) and accepts.
-    const client = await pipeline.server.db.connect();
-    try {
-      const copy = openStagingCopy(client);
-      copy.end(webRows(10).slice(5).map((r) => stagedRowLine(id, r)).join(''));
-      await streamFinished(copy);
-    } finally {
-      client.release();
-    }
+    await copyStaged(id, webRows(10).slice(5));
     const answer = await acceptImport(pipeline.server.db, id, { rows: 10, rejected: 0, errors: [] });
     expect(answer.status).not.toBe('receiving');
     const apply = makeImportSubscriptionsProcessor({ db: pipeline.server.db, logger: pino({ level: 'silent' }), sliceLines: 2, lanes: 2 });
