@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertDeviceSubscriptionsBulk } from '@pushcast/store';
+import { secretKeyring } from '@pushcast/domain';
+import { WebPushClient } from '@pushcast/providers';
+import { findNotification, findProject, findSender, insertDeviceSubscriptionsBulk } from '@pushcast/store';
+import { vapidFingerprint, vapidSubject, webChannel } from '../apps/worker/src/channels/web.ts';
+import { chunkStore } from '../apps/worker/src/processors/send-chunk/deps.ts';
 import { apnsToken, fcmToken, giveProjectCredentials } from './support/devices.ts';
 import { createProject } from './support/fixtures.ts';
 import { call } from './support/http.ts';
@@ -179,6 +183,43 @@ describe('the credential breaker', () => {
     expect(new Set(delivered.map((m) => m.id)).size).toBe(SUBSCRIBERS - refused);
     expect(delivered).toHaveLength(SUBSCRIBERS - refused);
     expect(delivered.every((m) => m.vapid.sub === 'https://accepted.example')).toBe(true);
+  });
+
+  it('Web Push: a chunk run that read its project before a new website lifted the hold signs with the new one, and a refusal of the old one in flight does not hold it again', async () => {
+    // The race a held chunk meets every recheck: it reads its project, then (some statements
+    // later) prepares to send; the website may change in between. Played here step by step.
+    const { projectId } = await createProject(p.server, 'moved');
+    expect((await api('PATCH', `/projects/${projectId}`, { website: 'https://moved-from.example' })).status).toBe(200);
+    p.push.refuseSubject('https://moved-from.example', 403);
+    const created = await api('POST', `/projects/${projectId}/notifications`, { body: 'moved', uids: ['nobody-yet'], ttl: 3600 });
+    await seedSubscribers(p.server.db, p.push, projectId, 1, { idPrefix: 'moved-' });
+    const db = p.server.db;
+    const store = chunkStore(db);
+    const readBefore = (await findProject(db, projectId))!;
+    const sender = (await findSender(db, readBefore.senderId))!;
+    const refusedFingerprint = vapidFingerprint(sender.vapidPublicKey, vapidSubject(readBefore.website));
+    expect(await store.rejectCredentials(projectId, 'web', refusedFingerprint, 'vapid_rejected_403')).toBe(true);
+    expect((await api('GET', `/projects/${projectId}`)).body.web_push.status).toBe('rejected');
+
+    expect((await api('PATCH', `/projects/${projectId}`, { website: 'https://moved-to.example' })).body.web_push.status).toBe('active');
+    // A slice signed with the old website, answered after the change: the project stays active.
+    expect(await store.rejectCredentials(projectId, 'web', refusedFingerprint, 'vapid_rejected_403')).toBe(false);
+    expect((await api('GET', `/projects/${projectId}`)).body.web_push).toEqual({ status: 'active', rejected_reason: null, rejected_at: null });
+
+    // A run holding the project as read before the change signs with the website saved since.
+    const channel = webChannel({
+      db,
+      webPush: new WebPushClient({ allowedHosts: ['127.0.0.1'], ca: p.push.caPem }),
+      secretKeys: secretKeyring(Buffer.from(p.secretKey, 'base64')),
+    });
+    const prepared = await channel.prepare((await findNotification(db, created.body.id))!, readBefore, Date.now());
+    if (!prepared.ok) throw new Error(`not prepared: ${prepared.error}`);
+    const { rows } = await db.query(`SELECT id::int, endpoint, p256dh, auth FROM subscriptions WHERE project_id = $1`, [projectId]);
+    const outcomes: string[] = [];
+    await prepared.value(rows, (_, o) => outcomes.push(o.kind));
+    expect(outcomes).toEqual(['delivered']);
+    const received = p.push.received().filter((m) => m.id === 'moved-0');
+    expect(received.map((m) => [m.status, m.vapid.sub])).toEqual([[201, 'https://moved-to.example']]);
   });
 
   it('Web Push: stale subscriptions refused among deliveries never hold the project', async () => {

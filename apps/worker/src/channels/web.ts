@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { CREDENTIALS_REJECTED, err, expiresAt, ok, openToken, type SecretKeyring, type SendOutcome } from '@pushcast/domain';
 import { webPushNotificationOf, type WebPushClient } from '@pushcast/providers';
-import { findWebPushRejection, loadSenderKeys, loadWebRecipients, openTrackingKeySource, type Db, type WebRecipient } from '@pushcast/store';
+import {
+  findSender,
+  findWebPushSigning,
+  loadSenderKeys,
+  loadWebRecipients,
+  openTrackingKeySource,
+  rejectWebPush,
+  type Db,
+  type Queryable,
+  type WebRecipient,
+} from '@pushcast/store';
 import { ttlLeft, type Channel } from './channel.ts';
 
 /** RFC 8292 wants a contact: the project's site if it is https, else a mailto at its host. */
@@ -35,15 +45,19 @@ export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: S
     sliceSize: 100,
     load: (db, filter, chunk) => loadWebRecipients(db, filter, chunk),
     async prepare(n, project, nowMs) {
-      const sender = await loadSenderKeys(deps.db, deps.secretKeys, project.senderId);
+      // The website and sender as they are now, with the hold: the run's project may have been read
+      // before a new website lifted the hold, and signing with the old one would be refused again.
+      const signing = await findWebPushSigning(deps.db, project.id);
+      if (!signing) return err('sender_missing');
+      const sender = await loadSenderKeys(deps.db, deps.secretKeys, signing.senderId);
       if (!sender.ok) return err('vapid_key_unreadable');
       if (!sender.value) return err('sender_missing');
       const key = await loadOpenKey();
       const message = webPushNotificationOf(n, ttlLeft(expiresAt(n), nowMs));
-      const vapid = { ...sender.value, subject: vapidSubject(project.website) };
+      const vapid = { ...sender.value, subject: vapidSubject(signing.website) };
       const fingerprint = vapidFingerprint(vapid.publicKeyPem, vapid.subject);
       // Held while the push services' refusal still applies (a new website or sender lifts it).
-      if ((await findWebPushRejection(deps.db, project.id))?.fingerprint === fingerprint) return err(CREDENTIALS_REJECTED);
+      if (signing.rejectedFingerprint === fingerprint) return err(CREDENTIALS_REJECTED);
       return ok(async (slice, onOutcome) => {
         // One send per slice: the payload is encoded once, each recipient's open token spliced in;
         // each outcome is handed on as it arrives.
@@ -57,4 +71,16 @@ export function webChannel(deps: { db: Db; webPush: WebPushClient; secretKeys: S
       });
     },
   };
+}
+
+/**
+ * The breaker's verdict on a VAPID credential, applied only while it is still the project's: sends
+ * refused in flight when a new website or sender was saved must not hold the project again on the
+ * credential it has just left (nor tell its webhooks so).
+ */
+export async function rejectVapidIfCurrent(db: Queryable, projectId: number, fingerprint: string, reason: string): Promise<boolean> {
+  const signing = await findWebPushSigning(db, projectId);
+  const sender = signing && (await findSender(db, signing.senderId));
+  if (!signing || !sender || vapidFingerprint(sender.vapidPublicKey, vapidSubject(signing.website)) !== fingerprint) return false;
+  return rejectWebPush(db, projectId, fingerprint, reason, signing);
 }

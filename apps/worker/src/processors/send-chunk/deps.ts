@@ -5,7 +5,6 @@ import {
   emitQuotaExhausted,
   insertDeliveryRecords,
   rejectProjectCredentials,
-  rejectWebPush,
   type DeliveryRecordBatch,
   expireSubscriptionsByIds,
   findChunk,
@@ -18,6 +17,7 @@ import {
   type Db,
 } from '@pushcast/store';
 import type { Logger } from 'pino';
+import { rejectVapidIfCurrent } from '../../channels/web.ts';
 import type { ChunkMetrics } from '../chunk-metrics.ts';
 
 /** The PostgreSQL statements a chunk run uses, bound to a database (the steps' tests give their own). */
@@ -53,7 +53,7 @@ export function chunkStore(db: Db): ChunkStore {
     insertDeliveryRecords: (batch, records) => insertDeliveryRecords(db, batch, records),
     quotaExhausted: (projectId, window, limit, resetsAt) => emitQuotaExhausted(db, projectId, window, limit, resetsAt),
     rejectCredentials: (projectId, platform, fingerprint, reason) =>
-      platform === 'web' ? rejectWebPush(db, projectId, fingerprint, reason) : rejectProjectCredentials(db, projectId, platform, fingerprint, reason),
+      platform === 'web' ? rejectVapidIfCurrent(db, projectId, fingerprint, reason) : rejectProjectCredentials(db, projectId, platform, fingerprint, reason),
   };
 }
 
