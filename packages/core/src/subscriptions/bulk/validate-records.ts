@@ -3,6 +3,7 @@ import { stagedRowLine, type ImportRowError, type StagedRow } from '@pushcast/st
 import { subscriptionParser, type SubscriptionInput } from '../subscription-input.ts';
 import { csvCellsToBody } from './columns.ts';
 import type { UploadRecord } from './records.ts';
+import { wellFormedWebRow } from './well-formed-web-row.ts';
 
 /** What a batch of records became: COPY text of the valid rows, and each rejected row (line order). */
 export interface ValidatedBatch {
@@ -72,13 +73,17 @@ export function validateRecords(importId: number, allowedPushHosts: readonly str
     } else {
       body = csvCellsToBody(record.cells);
     }
-    let input: SubscriptionInput;
-    try {
-      input = parse(body);
-    } catch (error) {
-      if (!(error instanceof PushcastError) || !error.details.field) throw error;
-      errors.push({ line: record.line, field: error.details.field, rule: error.details.rule ?? 'invalid_value', message: error.message });
-      continue;
+    // A well-formed web row (nearly every row) is checked by hand; anything else, or a row that
+    // breaks a rule, by the single create's parser, which names the field and the rule.
+    let input = wellFormedWebRow(body, allowedPushHosts);
+    if (input === null) {
+      try {
+        input = parse(body);
+      } catch (error) {
+        if (!(error instanceof PushcastError) || !error.details.field) throw error;
+        errors.push({ line: record.line, field: error.details.field, rule: error.details.rule ?? 'invalid_value', message: error.message });
+        continue;
+      }
     }
     const problem = storableProblem(input);
     if (problem) {
