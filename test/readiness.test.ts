@@ -20,16 +20,11 @@ beforeAll(async () => {
   workerBase = `http://127.0.0.1:${worker.metricsPort}`;
 });
 afterAll(async () => {
-  // Bounded: once on Node 24 in CI (all its tests passed) closing the pipeline after Redis had been
-  // stopped and started again did not finish within the 60 s hook limit; the Redis stop must still
-  // run. The hang itself is noted for investigation, not hidden: it is logged.
-  const closed = await Promise.race([
-    (p?.close() ?? Promise.resolve()).then(() => true),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000).unref()),
-  ]);
-  if (!closed) console.warn('readiness: the pipeline did not close within 30 s after the Redis restart');
+  // The worker closes although its connections were dropped by the Redis restart (closeWorkers:
+  // BullMQ's own close hung here on a blocking connection between reconnect attempts).
+  await p?.close();
   await redis?.stop();
-}, 90_000);
+});
 
 interface Probe {
   readonly status: number;

@@ -24,6 +24,7 @@ import { makeDeliverWebhookProcessor } from './processors/deliver-webhook.ts';
 import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.ts';
 import { createWebhookTransport } from './webhooks/transport.ts';
 import { lockOptions } from './lock-options.ts';
+import { closeWorkers } from './close-workers.ts';
 
 type Handler<N extends JobName> = (data: ParsedJobData<N>, job: Job, token: string | undefined) => Promise<void>;
 /** A processor per job; a chunk job's must send to that job's platform. */
@@ -46,6 +47,8 @@ export const SNAPSHOT_SUBSCRIBER_COUNTS_EVERY_MS = 3_600_000;
 export const RECONCILE_EVERY_MS = 30_000;
 /** Webhook requests a worker process makes at once (I/O: most of their time is the receiver's). */
 export const WEBHOOK_CONCURRENCY = 32;
+/** What closing the queue workers may take beyond the grace period (running jobs hand back at its end, within a slice). */
+const CLOSE_MARGIN_MS = 10_000;
 
 export interface WorkerOptions {
   /** How often PostgreSQL is swept for deleted projects whose purge Redis lost. */
@@ -236,8 +239,9 @@ export async function startWorker(
       clearInterval(watchdog);
       await dispatcher.close();
       const graceOver = setTimeout(() => handBack.abort(), graceMs);
-      // BullMQ's close stops fetching at once and resolves when the running jobs have returned.
-      await Promise.all(workers.map((w) => w.close()));
+      // BullMQ's close stops fetching at once and resolves when the running jobs have returned
+      // (bounded: it can hang on a connection that Redis dropped, see closeWorkers).
+      await closeWorkers(workers, [producer, ...connections], { deadlineMs: graceMs + CLOSE_MARGIN_MS, logger });
       clearTimeout(graceOver);
       await queues.close();
       await Promise.all([webPush.close(), apnsClients.close(), fcmClients.close()]);

@@ -1,0 +1,55 @@
+import { Worker } from 'bullmq';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedis } from '@pushcast/redis-state';
+import { blockingClient, closeWorkers } from '../apps/worker/src/close-workers.ts';
+import { startPrivateRedis, waitFor } from './support/processes.ts';
+
+// A worker told to stop just after a Redis restart, or while Redis is down, still stops: BullMQ's
+// own close never resolves when its blocking connection is between two reconnect attempts.
+
+type PrivateRedis = Awaited<ReturnType<typeof startPrivateRedis>>;
+let redis: PrivateRedis | undefined;
+const opened: { disconnect(): void }[] = [];
+afterEach(async () => {
+  for (const c of opened.splice(0)) c.disconnect();
+  await redis?.stop();
+  redis = undefined;
+});
+
+async function workersOn(url: string, n: number) {
+  const connections = Array.from({ length: n }, () => createRedis(url, 'worker'));
+  opened.push(...connections);
+  const workers = connections.map((connection, i) => new Worker(`close-${i}`, async () => {}, { connection, prefix: 'pushcast-close-test' }));
+  for (const w of workers) w.on('error', () => {});
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const blocking = await Promise.all(workers.map(blockingClient));
+  return { connections, workers, blocking };
+}
+
+const logger = pino({ level: 'silent' });
+
+describe('closing the queue workers', () => {
+  it('finishes when Redis comes back while the connections wait between two reconnect attempts', async () => {
+    redis = await startPrivateRedis();
+    const { connections, workers, blocking } = await workersOn(redis.url, 3);
+    expect(blocking.every((c) => c !== undefined)).toBe(true); // BullMQ still keeps it where closeWorkers looks
+    await redis.stop();
+    const clients = [...connections, ...blocking.map((c) => c!)];
+    await waitFor('every connection between two attempts', () => (clients.every((c) => c.status === 'reconnecting') ? true : undefined));
+    // Told to stop now; Redis comes back on the same port meanwhile.
+    const closing = closeWorkers(workers, connections, { settleMs: 30_000, deadlineMs: 20_000, logger });
+    redis = await startPrivateRedis(redis.port);
+    expect(await closing).toBe(true);
+    expect(workers.some((w) => w.isRunning())).toBe(false);
+  }, 60_000);
+
+  it('gives up at its deadline while Redis stays down, so that the process can exit', async () => {
+    redis = await startPrivateRedis();
+    const { connections, workers } = await workersOn(redis.url, 2);
+    await redis.stop();
+    redis = undefined;
+    await waitFor('every connection lost', () => (connections.every((c) => c.status !== 'ready') ? true : undefined));
+    expect(await closeWorkers(workers, connections, { settleMs: 500, deadlineMs: 2_000, logger })).toBe(false);
+  }, 30_000);
+});
