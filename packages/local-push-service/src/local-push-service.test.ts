@@ -308,6 +308,7 @@ describe('local push service', () => {
     await viaH2(client, pushRequest(service, 'c-5', 'e')); // 429
 
     const c = service.counters();
+    // The HTTP/2 client's session opened before the counters were last reset.
     expect(c).toEqual({
       requests: 5,
       byStatus: { 201: 2, 401: 1, 400: 1, 429: 1 },
@@ -315,6 +316,8 @@ describe('local push service', () => {
       decryptFailed: 1,
       http1: 2,
       http2: 3,
+      sessions: 0,
+      goaways: 0,
     });
     expect(Object.values(c.byStatus).reduce((a, b) => a + b, 0)).toBe(c.requests);
     expect(c.http1 + c.http2).toBe(c.requests);
@@ -363,6 +366,8 @@ describe('local push service without recording or decryption', () => {
         decryptFailed: 0,
         http1: 0,
         http2: 52,
+        sessions: 1,
+        goaways: 0,
       });
     } finally {
       await client.close();

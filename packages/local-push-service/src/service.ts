@@ -43,6 +43,14 @@ export interface LocalPushServiceOptions {
   record?: boolean;
   /** Key derivation seed, default 'pushcast-local'. */
   seed?: string;
+  /**
+   * Retire each HTTP/2 session after this many requests with a graceful GOAWAY (the last stream it
+   * has taken; streams after it are refused unprocessed), as push services' front ends retire
+   * long-lived connections. Default: never.
+   */
+  maxRequestsPerSession?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, default 100 (what FCM advertises). */
+  maxConcurrentStreams?: number;
 }
 
 export interface Counters {
@@ -52,6 +60,9 @@ export interface Counters {
   decryptFailed: number;
   http1: number;
   http2: number;
+  /** HTTP/2 sessions opened, and retired with a graceful GOAWAY (`maxRequestsPerSession`). */
+  sessions: number;
+  goaways: number;
 }
 
 export interface LocalPushService {
@@ -141,7 +152,7 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
     key: certificate.keyPem,
     cert: certificate.certPem,
     // What FCM advertises; a sender that ignores the peer's limit should fail here, not in production.
-    settings: { maxConcurrentStreams: 100 },
+    settings: { maxConcurrentStreams: opts.maxConcurrentStreams ?? 100 },
   });
 
   const takeScripted = (id: string): ScriptedAnswer | undefined => {
@@ -328,8 +339,22 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
     });
   });
   for (const listener of server.listeners('stream')) server.removeListener('stream', listener as () => void);
+  const streamsBySession = new WeakMap<object, number>();
+  server.on('session', () => {
+    counters.sessions++;
+  });
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', noop);
+    const session = stream.session;
+    if (opts.maxRequestsPerSession !== undefined && session !== undefined) {
+      const seen = (streamsBySession.get(session) ?? 0) + 1;
+      streamsBySession.set(session, seen);
+      if (seen === opts.maxRequestsPerSession) {
+        counters.goaways++;
+        // close(): GOAWAY with the last stream nghttp2 has taken, then waits for those to finish.
+        session.close();
+      }
+    }
     handle({
       method: headerValue(headers[':method']) ?? 'GET',
       path: headerValue(headers[':path']) ?? '/',
@@ -410,7 +435,7 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
 }
 
 function freshCounters(): Counters {
-  return { requests: 0, byStatus: {}, vapidInvalid: 0, decryptFailed: 0, http1: 0, http2: 0 };
+  return { requests: 0, byStatus: {}, vapidInvalid: 0, decryptFailed: 0, http1: 0, http2: 0, sessions: 0, goaways: 0 };
 }
 
 /**

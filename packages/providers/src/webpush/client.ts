@@ -1,7 +1,7 @@
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { checkPushEndpoint, type SendOutcome } from '@pushcast/domain';
-import { Client, Pool, type buildConnector, type Dispatcher } from 'undici';
 import { Aes128gcmEncrypter, SubscriptionKeyError } from './aes128gcm.ts';
+import { CLIENT_CLOSED, PushOrigin } from './push-origin.ts';
 import { MAX_WEB_PUSH_PLAINTEXT, webPushHeaders, webPushPayload, type WebPushNotification } from './payload.ts';
 import type { ProviderObserver } from '../observer.ts';
 import { outcomeForError, outcomeForStatus } from './response.ts';
@@ -33,9 +33,13 @@ export interface WebPushClientOptions {
   allowedHosts: readonly string[];
   /** Requests open at once per push service origin, over all concurrent `send` calls. Default 256. */
   maxInFlightPerOrigin?: number;
-  /** Connections per origin. Over HTTP/1.1 this caps concurrency; over HTTP/2 each carries up to 100 streams. Default 16. */
+  /**
+   * Connections per origin. Over HTTP/1.1 this caps concurrency; over HTTP/2 one session carries
+   * every request, and another is opened only while every open one carries as many streams as its
+   * server allows. Default 16.
+   */
   connectionsPerOrigin?: number;
-  /** Connect timeout, and the longest wait for the response headers or between body chunks. Default 30,000 ms. */
+  /** Connect timeout, and the longest wait for an answer (HTTP/2: for the whole exchange; HTTP/1.1: for the headers or between body chunks). Default 30,000 ms. */
   timeoutMs?: number;
   /** Trusted in addition to the system roots (tests, a private push service); NODE_EXTRA_CA_CERTS also works. */
   ca?: string | Buffer;
@@ -45,19 +49,13 @@ export interface WebPushClientOptions {
   observer?: ProviderObserver;
 }
 
-/**
- * Streams per HTTP/2 connection: undici's own assumption about the peer before its SETTINGS
- * arrive, and the minimum RFC 9113 §6.5.2 recommends servers allow.
- */
-const H2_STREAMS_PER_CONNECTION = 100;
-
 const ENDPOINT_NOT_ALLOWED: SendOutcome = Object.freeze({ kind: 'failed', reason: 'endpoint_not_allowed' });
 const PAYLOAD_TOO_LARGE: SendOutcome = Object.freeze({ kind: 'failed', reason: 'payload_too_large' });
 const BAD_SUBSCRIPTION_KEYS: SendOutcome = Object.freeze({ kind: 'failed', reason: 'bad_subscription_keys' });
 const VAPID_KEYS_INVALID: SendOutcome = Object.freeze({ kind: 'failed', reason: 'vapid_keys_invalid' });
 
 interface Route {
-  readonly pool: Pool;
+  readonly connections: PushOrigin;
   readonly slots: Semaphore;
 }
 
@@ -76,8 +74,9 @@ interface Batch {
 }
 
 /**
- * Sends Web Push messages (RFC 8030/8291/8292): one connection pool per push service origin, kept
- * for the client's lifetime; one VAPID token per origin and sender; the payload encrypted per
+ * Sends Web Push messages (RFC 8030/8291/8292): the connections to each push service origin
+ * (push-origin.ts: a node:http2 session, undici for a push service speaking only HTTP/1.1), kept
+ * while in use; one VAPID token per origin and sender; the payload encrypted per
  * recipient with a fresh ECDH key, as RFC 8291 describes. Never retries: every recipient gets an
  * outcome and the pipeline decides.
  */
@@ -147,9 +146,9 @@ export class WebPushClient {
   /** Waits for requests in flight, then closes every connection. */
   async close(): Promise<void> {
     this.#closed = true;
-    const pools = [...this.#routes.values()].map((route) => route.pool.close());
+    const origins = [...this.#routes.values()].map((route) => route.connections.close());
     this.#routes.clear();
-    await Promise.all(pools);
+    await Promise.all(origins);
   }
 
   async #sendOne(target: WebPushTarget, batch: Batch): Promise<SendOutcome> {
@@ -181,7 +180,7 @@ export class WebPushClient {
       if (!request) return BAD_SUBSCRIPTION_KEYS;
       const answered = this.#observer?.requestStarted(url.origin);
       try {
-        return await this.#post(route.pool, url, request, batch.signal);
+        return await this.#post(route.connections, url, request, batch.signal);
       } finally {
         answered?.();
       }
@@ -190,52 +189,28 @@ export class WebPushClient {
     }
   }
 
-  async #post(pool: Pool, url: URL, request: EncryptedRequest, signal: AbortSignal | undefined): Promise<SendOutcome> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await pool.request({
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers: request.headers,
-        body: request.body,
-        // Without it undici's HTTP/2 client sends one POST at a time per connection.
-        idempotent: true,
-        ...(signal ? { signal } : {}),
+  #post(connections: PushOrigin, url: URL, request: EncryptedRequest, signal: AbortSignal | undefined): Promise<SendOutcome> {
+    return new Promise((resolve) => {
+      connections.post(url.pathname + url.search, request.headers, request.body, signal, (error, status, retryAfter, aborted) => {
+        if (aborted) resolve(this.#aborted());
+        else if ((error as { code?: unknown } | undefined)?.code === CLIENT_CLOSED) resolve(this.#aborted('client_closed'));
+        else if (error !== undefined) resolve(outcomeForError(error, this.#now()));
+        else resolve(outcomeForStatus(status, retryAfter, this.#now()));
       });
-    } catch (error) {
-      return signal?.aborted ? this.#aborted() : outcomeForError(error, this.#now());
-    }
-    try {
-      // Unread bodies keep the connection (HTTP/1.1) or the stream's flow-control window (HTTP/2) busy.
-      await response.body.dump();
-    } catch {
-      // The status is what counts; a body cut short changes nothing.
-    }
-    return outcomeForStatus(response.statusCode, response.headers['retry-after'], this.#now());
+    });
   }
 
   #route(origin: string): Route | undefined {
     if (this.#closed) return undefined;
     let route = this.#routes.get(origin);
     if (!route) {
-      route = { pool: this.#pool(origin), slots: new Semaphore(this.#maxInFlight) };
+      route = {
+        connections: new PushOrigin(origin, { connections: this.#connections, timeoutMs: this.#timeoutMs, secureContext: this.#secureContext }),
+        slots: new Semaphore(this.#maxInFlight),
+      };
       this.#routes.set(origin, route);
     }
     return route;
-  }
-
-  #pool(origin: string): Pool {
-    return new Pool(origin, {
-      connections: this.#connections,
-      // HTTP/1.1 pipelining is unsafe for POSTs; HTTP/2 connections are widened in multiplexingClient.
-      pipelining: 1,
-      allowH2: true,
-      connectTimeout: this.#timeoutMs,
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
-      ...(this.#secureContext ? { connect: { secureContext: this.#secureContext } } : {}),
-      factory: multiplexingClient,
-    });
   }
 
   #aborted(reason = 'aborted'): SendOutcome {
@@ -252,7 +227,7 @@ export class WebPushClient {
       if (error instanceof SubscriptionKeyError) return undefined;
       throw error;
     }
-    // undici computes content-length from the body; HTTP/2 needs names in lower case.
+    // Names in lower case (HTTP/2); push-origin.ts adds the pseudo-headers and content-length.
     return { headers: { ...batch.headers, authorization }, body };
   }
 }
@@ -268,36 +243,8 @@ function withOpenToken(batch: Batch, token: string): Buffer {
 }
 
 interface EncryptedRequest {
-  readonly headers: Record<string, string>;
+  readonly headers: Record<string, string | number>;
   readonly body: Buffer;
-}
-
-/**
- * undici treats `pipelining` as the number of requests a connection carries at once, HTTP/2
- * included: with 1, an HTTP/2 connection sends one request at a time (measured). So each
- * connection starts at 1, and one that negotiated h2 is widened after its first response, when
- * the server's SETTINGS are known: widened earlier, a server allowing fewer than 100 streams
- * refuses the excess (REFUSED_STREAM) before Node learns its limit.
- */
-function multiplexingClient(origin: URL, opts: object): Dispatcher {
-  const base = opts as Client.Options;
-  const connect = base.connect as buildConnector.connector;
-  let h2 = false;
-  const client: Client = new Client(origin, {
-    ...base,
-    connect: (options, callback) =>
-      connect(options, (...args) => {
-        // On a failed connect undici passes no socket at all, despite its types saying null.
-        const socket: unknown = args[1];
-        h2 = (socket as { alpnProtocol?: unknown } | null | undefined)?.alpnProtocol === 'h2';
-        client.pipelining = 1;
-        callback(...args);
-      }),
-  });
-  client.on('drain', () => {
-    if (h2 && client.pipelining === 1) client.pipelining = H2_STREAMS_PER_CONNECTION;
-  });
-  return client;
 }
 
 function positiveInteger(name: string, value: number): number {
