@@ -16,14 +16,11 @@ import {
   type SubscriptionImport,
 } from '@pushcast/store';
 import type { CoreDeps } from '../../deps.ts';
-import { csvRecords, ndjsonRecords, type UploadRecord } from './records.ts';
-import type { ValidatedBatch } from './validate-records.ts';
-import { validationThreads } from './validation-threads.ts';
+import { csvRecords, ndjsonPieces, type NdjsonPiece, type UploadRecord } from './records.ts';
+import { validateWork, type ValidationWork } from './validate-records.ts';
 
 /** An answer keeps the first errors; the counters count them all. */
 export const MAX_REPORTED_ERRORS = 1000;
-/** Validated rows are written to COPY in pieces of about this size. */
-const COPY_PIECE_CHARS = 256 * 1024;
 /**
  * An upload is committed to the staging table in pieces of about this many rows, each applied by
  * a worker while the next arrives (the two halves of an import overlap; an upload cut short keeps
@@ -32,9 +29,14 @@ const COPY_PIECE_CHARS = 256 * 1024;
 const STAGED_PIECE_ROWS = 20_000;
 /** ... or after this long with rows in the piece (a slow upload is applied as it trickles in). */
 const STAGED_PIECE_MS = 1_000;
-/** Records per batch sent to a validation thread: large enough that messages cost little. */
+/**
+ * CSV records per batch validated at once (a few milliseconds of the event loop at a time; the
+ * reader hands it back between them, READING_TURN_MS).
+ */
 const BATCH_RECORDS = 500;
-/** Batches being validated at once: enough to keep every thread busy, few enough to bound memory. */
+/** Bytes of NDJSON lines per batch validated at once (~500 web subscriptions, ~2-3 ms). */
+const BATCH_BYTES = 128 * 1024;
+/** Batches read and waiting for the ones before them to be written to COPY: bounds memory. */
 const BATCHES_IN_FLIGHT = 8;
 /**
  * Reading the upload hands the event loop back at least this often. While the upload is buffered
@@ -57,21 +59,23 @@ export interface ImportUpload {
  * STAGED_PIECE_ROWS rows (or STAGED_PIECE_MS while rows trickle in) the COPY is committed, the
  * import row says how far it got (staged_through_line) and the import's job is enqueued (a no-op
  * while it runs: it looks for the next piece itself). Once the upload is read whole the import is
- * accepted and the answer given; by then much of it is applied. Records are split here and
- * validated in batches on the validation threads (validation-threads.ts), their results taken back
- * in upload order, on a chain of their own so that a piece is staged even while the reader waits
- * for the client. A row that fails validation is counted and reported (the first
- * MAX_REPORTED_ERRORS), never stored. An upload that cannot be read to its end keeps what was
+ * accepted and the answer given; by then much of it is applied. NDJSON is cut into runs of whole
+ * lines as bytes and each batch of them decoded, split, parsed and validated at once
+ * (validate-records.ts; CSV records are read one by one), in upload order, on a chain of their own
+ * so that a piece is staged even while the reader waits for the client. Validation runs on the
+ * event loop, in batches of a few milliseconds: it used to run on two worker threads, which kept it
+ * off the event loop but cost more CPU in all (each thread loads tsx and the core's modules, ~2 s
+ * of CPU and ~85 MiB per process, and every batch was copied to and from them), and CPU per row
+ * is what bounds an import on a small machine (docs/benchmarks.md). A row that fails validation
+ * is counted and reported (the first MAX_REPORTED_ERRORS), never stored. An upload that cannot be read to its end keeps what was
  * committed before the cut: it is applied, and the import ends failed saying so.
  */
 export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promise<SubscriptionImport> {
   const { db } = deps;
   const hosts = deps.config.allowedPushHosts;
-  const threads = validationThreads();
   const created = await insertImport(db, upload.projectId, upload.format);
   const log = deps.logger.child({ importId: created.id, projectId: upload.projectId });
   const errors: ImportRowError[] = [];
-  let rows = 0;
   // What the settled batches (in upload order) hold: rows, rejected rows, staged rows, last line.
   let settledRows = 0;
   let rejected = 0;
@@ -89,7 +93,6 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
 
   const client = await db.connect();
   let copy = openStagingCopy(client);
-  let piece = '';
   const enqueue = () =>
     deps.queues
       .enqueue('import-subscriptions', { importId: created.id }, { jobId: jobIds.importSubscriptions(created.id) })
@@ -98,8 +101,7 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
   /** Commits the piece written so far and says so on the import row: a worker may apply it. */
   const commitPiece = async () => {
     const ending = copy;
-    ending.end(piece);
-    piece = '';
+    ending.end();
     await finished(ending);
     copy = openStagingCopy(client);
     const staged = pieceRows;
@@ -139,14 +141,10 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
     });
     return link;
   };
-  const send = (batch: readonly UploadRecord[]) => {
-    const lastLine = batch[batch.length - 1]!.line;
-    const validated = threads.validate(created.id, hosts, batch);
-    // Awaited in order on the chain; should reading fail first, its failure is not unhandled.
-    validated.catch(() => {});
+  const send = (work: ValidationWork, lastLine: number) => {
     settled.push(
       onChain(async () => {
-        const done = await validated;
+        const done = validateWork(created.id, hosts, work);
         rejected += done.errors.length;
         for (const error of done.errors) {
           if (errors.length < MAX_REPORTED_ERRORS) {
@@ -154,36 +152,44 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
             errorsChanged = true;
           }
         }
-        const staged = batch.length - done.errors.length;
-        settledRows += batch.length;
+        const staged = done.rows - done.errors.length;
+        settledRows += done.rows;
         stagedRows += staged;
         pieceRows += staged;
         settledThroughLine = lastLine;
-        piece += done.copy;
+        if (done.copy.length > 0 && !copy.write(done.copy)) await once(copy, 'drain');
         if (pieceRows >= STAGED_PIECE_ROWS || (pieceRows > 0 && performance.now() - pieceStarted >= STAGED_PIECE_MS)) {
           await commitPiece();
-        } else if (piece.length >= COPY_PIECE_CHARS) {
-          const writing = piece;
-          piece = '';
-          if (!copy.write(writing)) await once(copy, 'drain');
         }
       }),
     );
   };
 
+  // What is read and not yet sent: CSV records, or runs of NDJSON lines (their bytes, in order).
+  let batch: UploadRecord[] = [];
+  let lines: NdjsonPiece[] = [];
+  let linesBytes = 0;
+  const sendLines = () => {
+    const last = lines[lines.length - 1]!;
+    const bytes = lines.length === 1 ? last.bytes : Buffer.concat(lines.map((p) => p.bytes), linesBytes);
+    send({ ndjson: { firstLine: lines[0]!.firstLine, bytes, overlongFirst: lines[0]!.overlongFirst } }, last.firstLine + last.lines - 1);
+    lines = [];
+    linesBytes = 0;
+  };
+  const sendRead = () => {
+    if (batch.length > 0) send({ records: batch }, batch[batch.length - 1]!.line);
+    batch = [];
+    if (lines.length > 0) sendLines();
+  };
   // A slow upload: a partial batch waiting for more records is sent after a while, and a piece
   // with rows in it committed, so that what arrived is applied without waiting for the rest.
-  let batch: UploadRecord[] = [];
   let lastRecordAt = performance.now();
   let reading = true;
   let commitQueued = false;
   const trickle = setInterval(() => {
     if (!reading || chainFailure !== null) return;
     const quiet = performance.now() - lastRecordAt >= STAGED_PIECE_MS / 2;
-    if (quiet && batch.length > 0) {
-      send(batch);
-      batch = [];
-    }
+    if (quiet) sendRead();
     if (quiet && !commitQueued && pieceRows > 0 && performance.now() - pieceStarted >= STAGED_PIECE_MS) {
       commitQueued = true;
       void onChain(async () => {
@@ -197,29 +203,44 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
   try {
     source = upload.gzip ? upload.body.pipe(createGunzip()) : upload.body;
     if (upload.gzip) upload.body.on('error', (e) => source!.destroy(e));
-    const records: AsyncIterable<UploadRecord> = upload.format === 'ndjson' ? ndjsonRecords(source) : csvRecords(source);
     let turnStarted = performance.now();
-    for await (const record of records) {
-      rows += 1;
-      lastRecordAt = performance.now();
-      batch.push(record);
-      if (batch.length === BATCH_RECORDS) {
-        send(batch);
-        batch = [];
-        while (settled.length >= BATCHES_IN_FLIGHT) await settled.shift();
-      }
-      if ((rows & 63) === 0 && performance.now() - turnStarted >= READING_TURN_MS) {
+    let read = 0;
+    const turn = async () => {
+      if (performance.now() - turnStarted >= READING_TURN_MS) {
         await nextTurn();
         turnStarted = performance.now();
       }
+    };
+    if (upload.format === 'ndjson') {
+      for await (const piece of ndjsonPieces(source)) {
+        lastRecordAt = performance.now();
+        // A batch is one run of lines: only its first line can be the end of an overlong one.
+        if (piece.overlongFirst && lines.length > 0) sendLines();
+        lines.push(piece);
+        linesBytes += piece.bytes.length;
+        if (linesBytes >= BATCH_BYTES) {
+          sendLines();
+          while (settled.length >= BATCHES_IN_FLIGHT) await settled.shift();
+        }
+        await turn();
+      }
+    } else {
+      for await (const record of csvRecords(source)) {
+        lastRecordAt = performance.now();
+        batch.push(record);
+        if (batch.length === BATCH_RECORDS) {
+          sendRead();
+          while (settled.length >= BATCHES_IN_FLIGHT) await settled.shift();
+        }
+        if ((++read & 63) === 0) await turn();
+      }
     }
     reading = false;
-    if (batch.length > 0) send(batch);
-    batch = [];
+    sendRead();
     while (settled.length > 0) await settled.shift();
     await chain;
     if (chainFailure !== null) throw chainFailure;
-    copy.end(piece);
+    copy.end();
     await finished(copy);
   } catch (caught) {
     reading = false;
@@ -252,8 +273,8 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
   clearInterval(trickle);
   client.release();
 
-  const accepted = await acceptImport(db, created.id, { rows, rejected, errors });
+  const accepted = await acceptImport(db, created.id, { rows: settledRows, rejected, errors });
   await enqueue();
-  log.info({ rows, rejected }, 'import accepted');
+  log.info({ rows: settledRows, rejected }, 'import accepted');
   return accepted;
 }

@@ -2,13 +2,14 @@ import { PushcastError } from '@pushcast/domain';
 import { stagedRowLine, type ImportRowError, type StagedRow } from '@pushcast/store';
 import { subscriptionParser, type SubscriptionInput } from '../subscription-input.ts';
 import { csvCellsToBody } from './columns.ts';
-import type { UploadRecord } from './records.ts';
+import { ndjsonRecordsOf, type UploadRecord } from './records.ts';
 import { wellFormedWebRow } from './well-formed-web-row.ts';
 
-/** What a batch of records became: COPY text of the valid rows, and each rejected row (line order). */
+/** What a batch of records became: COPY text of the valid rows, each rejected row (line order), and how many records (rows) it held. */
 export interface ValidatedBatch {
   readonly copy: string;
   readonly errors: readonly ImportRowError[];
+  readonly rows: number;
 }
 
 /** A string PostgreSQL cannot store (NUL) or that UTF-8 cannot carry (a lone surrogate). */
@@ -36,7 +37,7 @@ function staged(line: number, input: SubscriptionInput): StagedRow {
 
 const parsers = new Map<string, (raw: unknown) => SubscriptionInput>();
 
-/** The single create's parser for these push hosts, built once per thread and configuration. */
+/** The single create's parser for these push hosts, built once per configuration. */
 function parserFor(allowedPushHosts: readonly string[]): (raw: unknown) => SubscriptionInput {
   const key = allowedPushHosts.join('\n');
   let parse = parsers.get(key);
@@ -51,13 +52,15 @@ function parserFor(allowedPushHosts: readonly string[]): (raw: unknown) => Subsc
  * Runs records of an upload through the single create's validation (the same parser, so the same
  * rules and messages), in order: a valid row becomes a line of COPY text for the staging table, a
  * rejected one an error naming its line, field and rule. Pure and synchronous: it runs on the
- * import's thread or on a validation thread alike (validation-threads.ts).
+ * API's event loop, a batch at a time (import-subscriptions.ts says why not on threads).
  */
-export function validateRecords(importId: number, allowedPushHosts: readonly string[], records: readonly UploadRecord[]): ValidatedBatch {
+export function validateRecords(importId: number, allowedPushHosts: readonly string[], records: Iterable<UploadRecord>): ValidatedBatch {
   const parse = parserFor(allowedPushHosts);
   const errors: ImportRowError[] = [];
   let copy = '';
+  let rows = 0;
   for (const record of records) {
+    rows += 1;
     if ('unreadable' in record) {
       errors.push({ line: record.line, ...record.unreadable });
       continue;
@@ -92,5 +95,27 @@ export function validateRecords(importId: number, allowedPushHosts: readonly str
     }
     copy += stagedRowLine(importId, staged(record.line, input));
   }
-  return { copy, errors };
+  return { copy, errors, rows };
+}
+
+/** validateRecords of the records in a run of NDJSON lines as read (records.ts: NdjsonPiece). */
+export function validateNdjson(
+  importId: number,
+  allowedPushHosts: readonly string[],
+  piece: { readonly firstLine: number; readonly bytes: Uint8Array; readonly overlongFirst: boolean },
+): ValidatedBatch {
+  const text = Buffer.from(piece.bytes.buffer, piece.bytes.byteOffset, piece.bytes.byteLength).toString('utf8');
+  return validateRecords(importId, allowedPushHosts, ndjsonRecordsOf(text, piece.firstLine, piece.overlongFirst));
+}
+
+/**
+ * What the import validates at a time: records already read (CSV), or a run of NDJSON lines as the
+ * bytes that arrived (decoded and split once for the whole run, not line by line as they are read).
+ */
+export type ValidationWork =
+  | { readonly records: readonly UploadRecord[] }
+  | { readonly ndjson: { readonly firstLine: number; readonly bytes: Uint8Array; readonly overlongFirst: boolean } };
+
+export function validateWork(importId: number, allowedPushHosts: readonly string[], work: ValidationWork): ValidatedBatch {
+  return 'records' in work ? validateRecords(importId, allowedPushHosts, work.records) : validateNdjson(importId, allowedPushHosts, work.ndjson);
 }
