@@ -141,9 +141,20 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
     });
     return link;
   };
+  // The reader and the chain's validation both hand the event loop back at least every
+  // READING_TURN_MS: batches resolved one after another (microtasks) would otherwise run back to
+  // back and hold up every other request of this process.
+  let turnStarted = performance.now();
+  const turn = async () => {
+    if (performance.now() - turnStarted >= READING_TURN_MS) {
+      await nextTurn();
+      turnStarted = performance.now();
+    }
+  };
   const send = (work: ValidationWork, lastLine: number) => {
     settled.push(
       onChain(async () => {
+        await turn();
         const done = validateWork(created.id, hosts, work);
         rejected += done.errors.length;
         for (const error of done.errors) {
@@ -203,14 +214,7 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
   try {
     source = upload.gzip ? upload.body.pipe(createGunzip()) : upload.body;
     if (upload.gzip) upload.body.on('error', (e) => source!.destroy(e));
-    let turnStarted = performance.now();
     let read = 0;
-    const turn = async () => {
-      if (performance.now() - turnStarted >= READING_TURN_MS) {
-        await nextTurn();
-        turnStarted = performance.now();
-      }
-    };
     if (upload.format === 'ndjson') {
       for await (const piece of ndjsonPieces(source)) {
         lastRecordAt = performance.now();
