@@ -105,6 +105,25 @@ const GC_PRELOAD = ['--import', './bench/gc-observer.mjs'];
 /** Main-thread GC pauses ÷ event-loop active time over the window (both wall-clock: see bench/gc-observer.mjs). */
 const gcShare = (a: GcReading, b: GcReading) => (b.gcMs - a.gcMs) / (b.activeMs - a.activeMs);
 
+/**
+ * Waits until a fresh worker has finished starting: at least 2 s, then until its CPU over half a
+ * second is under 10 % of a core (at most 30 s; a CPU profiler alone keeps it above 5 %). A fixed 2 s was not enough on a loaded machine:
+ * the worker was still loading and transpiling its modules when the broadcast was created, and
+ * that start-up CPU was counted as the broadcast's warm-up (the lean sender's figure leaves its
+ * module loading out).
+ */
+async function startedUp(pid: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, 2000));
+  const deadline = Date.now() + 30_000;
+  let last = cpuSeconds(pid);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpuSeconds(pid);
+    if (now - last < 0.05) return;
+    last = now;
+  }
+}
+
 /** Samples a process's CPU and memory while `until` is false. */
 async function watch(proc: Proc, progress: () => Promise<number>, target: number) {
   const cpu0 = cpuSeconds(proc.pid);
@@ -190,7 +209,7 @@ try {
     const gcFile = join(gcDir, `worker-${(gcFiles += 1)}.json`);
     const worker = run(`${tree}/apps/worker/src/main.ts`, { ...common, BENCH_GC_FILE: gcFile }, [], [...GC_PRELOAD, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
     procs.push(worker);
-    await new Promise((r) => setTimeout(r, 2000));
+    await startedUp(worker.pid);
     const gc0 = await gcNow(worker.pid, gcFile);
     const created = await call('POST', `/projects/${projectId}/notifications`, notification);
     const progress = async () => {
