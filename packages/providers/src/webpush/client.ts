@@ -71,6 +71,17 @@ interface Batch {
   readonly signal: AbortSignal | undefined;
   /** Set when the notification itself cannot be sent, to anyone (a recipient's own token may make it too large alone). */
   readonly refusal: SendOutcome | undefined;
+  /** The VAPID header of the last origin: a slice's recipients are mostly at one push service. */
+  readonly last: { origin: string; authorization: string };
+  /** Rejects the `send` (a programmer error, not an outcome). */
+  fail: (error: unknown) => void;
+}
+
+type Settle = (index: number, outcome: SendOutcome) => void;
+
+/** An outcome known without a request, handed on after `send` has returned, as one from the network is. */
+function later(settle: Settle, i: number, outcome: SendOutcome): void {
+  queueMicrotask(() => settle(i, outcome));
 }
 
 /**
@@ -133,14 +144,38 @@ export class WebPushClient {
       sender,
       signal,
       refusal: plaintext.length > MAX_WEB_PUSH_PLAINTEXT ? PAYLOAD_TOO_LARGE : undefined,
+      last: { origin: '', authorization: '' },
+      fail: () => undefined,
     };
-    return Promise.all(
-      batch.map(async (target, i) => {
-        const outcome = await this.#sendOne(target, shared);
-        onOutcome?.(i, outcome);
-        return outcome;
-      }),
-    );
+    // Callbacks rather than a promise chain per recipient: 4 promises and 2 async frames fewer per message.
+    return new Promise<SendOutcome[]>((resolve, reject) => {
+      const outcomes = new Array<SendOutcome>(batch.length);
+      let left = batch.length;
+      let failed = false;
+      shared.fail = (error) => {
+        failed = true;
+        reject(error as Error);
+      };
+      const settle: Settle = (i, outcome) => {
+        if (failed) return;
+        outcomes[i] = outcome;
+        try {
+          onOutcome?.(i, outcome);
+        } catch (error) {
+          shared.fail(error);
+          return;
+        }
+        if (--left === 0) resolve(outcomes);
+      };
+      if (left === 0) resolve(outcomes);
+      for (let i = 0; i < batch.length && !failed; i += 1) {
+        try {
+          this.#sendOne(batch[i]!, shared, i, settle);
+        } catch (error) {
+          shared.fail(error);
+        }
+      }
+    });
   }
 
   /** Waits for requests in flight, then closes every connection. */
@@ -151,52 +186,81 @@ export class WebPushClient {
     await Promise.all(origins);
   }
 
-  async #sendOne(target: WebPushTarget, batch: Batch): Promise<SendOutcome> {
+  /** Sends one recipient; `settle` is called once with its outcome, never synchronously. */
+  #sendOne(target: WebPushTarget, batch: Batch, i: number, settle: Settle): void {
     // Endpoints are URLs strangers gave us; the API checked them once, but rules and data change.
     const checked = checkPushEndpoint(target.endpoint, this.#allowedHosts);
-    if (!checked.ok) return ENDPOINT_NOT_ALLOWED;
+    if (!checked.ok) return later(settle, i, ENDPOINT_NOT_ALLOWED);
     const url = checked.value;
     const plaintext = batch.open !== undefined && target.openToken != null ? withOpenToken(batch, target.openToken) : batch.plaintext;
-    if (plaintext.length > MAX_WEB_PUSH_PLAINTEXT) return PAYLOAD_TOO_LARGE;
-    if (batch.refusal && plaintext === batch.plaintext) return batch.refusal;
+    if (plaintext.length > MAX_WEB_PUSH_PLAINTEXT) return later(settle, i, PAYLOAD_TOO_LARGE);
+    if (batch.refusal && plaintext === batch.plaintext) return later(settle, i, batch.refusal);
 
+    const origin = url.origin;
     let authorization: string;
-    try {
-      authorization = this.#vapid.authorization(url.origin, batch.sender);
-    } catch (error) {
-      if (error instanceof VapidKeyError) return VAPID_KEYS_INVALID;
-      throw error;
+    if (origin === batch.last.origin) authorization = batch.last.authorization;
+    else {
+      try {
+        authorization = this.#vapid.authorization(origin, batch.sender);
+      } catch (error) {
+        if (error instanceof VapidKeyError) return later(settle, i, VAPID_KEYS_INVALID);
+        throw error;
+      }
+      batch.last.origin = origin;
+      batch.last.authorization = authorization;
     }
 
-    if (batch.signal?.aborted) return this.#aborted();
-    const route = this.#route(url.origin);
-    if (!route) return this.#aborted('client_closed');
-    if (!(await route.slots.acquire(batch.signal))) return this.#aborted();
-    try {
-      if (batch.signal?.aborted) return this.#aborted();
-      // Encrypted only once a slot is free, so a large batch never holds more than
-      // maxInFlightPerOrigin ciphertexts at a time.
-      const request = this.#encrypt(target, plaintext, batch, authorization);
-      if (!request) return BAD_SUBSCRIPTION_KEYS;
-      const answered = this.#observer?.requestStarted(url.origin);
-      try {
-        return await this.#post(route.connections, url, request, batch.signal);
-      } finally {
-        answered?.();
-      }
-    } finally {
-      route.slots.release();
+    if (batch.signal?.aborted) return later(settle, i, this.#aborted());
+    const route = this.#route(origin);
+    if (!route) return later(settle, i, this.#aborted('client_closed'));
+    if (route.slots.tryAcquire()) {
+      this.#dispatch(route, url, target, plaintext, batch, authorization, i, settle);
+      return;
     }
+    route.slots.acquire(batch.signal).then(
+      (granted) => {
+        if (!granted) settle(i, this.#aborted());
+        else {
+          try {
+            this.#dispatch(route, url, target, plaintext, batch, authorization, i, settle);
+          } catch (error) {
+            batch.fail(error);
+          }
+        }
+      },
+      () => settle(i, this.#aborted()),
+    );
   }
 
-  #post(connections: PushOrigin, url: URL, request: EncryptedRequest, signal: AbortSignal | undefined): Promise<SendOutcome> {
-    return new Promise((resolve) => {
-      connections.post(url.pathname + url.search, request.headers, request.body, signal, (error, status, retryAfter, aborted) => {
-        if (aborted) resolve(this.#aborted());
-        else if ((error as { code?: unknown } | undefined)?.code === CLIENT_CLOSED) resolve(this.#aborted('client_closed'));
-        else if (error !== undefined) resolve(outcomeForError(error, this.#now()));
-        else resolve(outcomeForStatus(status, retryAfter, this.#now()));
-      });
+  /** With a slot of the route: encrypts and posts, then gives the slot back. */
+  #dispatch(route: Route, url: URL, target: WebPushTarget, plaintext: Buffer, batch: Batch, authorization: string, i: number, settle: Settle): void {
+    if (batch.signal?.aborted) {
+      route.slots.release();
+      return later(settle, i, this.#aborted());
+    }
+    // Encrypted only once a slot is free, so a large batch never holds more than
+    // maxInFlightPerOrigin ciphertexts at a time.
+    let request: EncryptedRequest | undefined;
+    try {
+      request = this.#encrypt(target, plaintext, batch, authorization);
+    } catch (error) {
+      route.slots.release();
+      throw error;
+    }
+    if (!request) {
+      route.slots.release();
+      return later(settle, i, BAD_SUBSCRIPTION_KEYS);
+    }
+    const answered = this.#observer?.requestStarted(url.origin);
+    route.connections.post(url.pathname + url.search, request.headers, request.body, batch.signal, (error, status, retryAfter, aborted) => {
+      answered?.();
+      route.slots.release();
+      let outcome: SendOutcome;
+      if (aborted) outcome = this.#aborted();
+      else if ((error as { code?: unknown } | undefined)?.code === CLIENT_CLOSED) outcome = this.#aborted('client_closed');
+      else if (error !== undefined) outcome = outcomeForError(error, this.#now());
+      else outcome = outcomeForStatus(status, retryAfter, this.#now());
+      settle(i, outcome);
     });
   }
 

@@ -17,6 +17,13 @@ export class Semaphore {
     this.#available = permits;
   }
 
+  /** A permit now if one is free (no waiter can be ahead then), else false. */
+  tryAcquire(): boolean {
+    if (this.#available === 0) return false;
+    this.#available -= 1;
+    return true;
+  }
+
   /** Resolves true with a permit, or false (without one) if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
