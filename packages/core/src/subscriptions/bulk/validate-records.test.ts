@@ -65,4 +65,22 @@ describe('import validation', () => {
     expect(whole.errors.find((e) => e.rule === 'max_length')?.line).toBe(303);
     expect(whole.copy.split('\n').length - 1).toBe(300);
   });
+
+  it('refuses a user_email PostgreSQL cannot store (NUL) or UTF-8 cannot carry (lone surrogate), by that row only', () => {
+    const web = { endpoint: 'https://push.example/send/1', ...key() };
+    const records: UploadRecord[] = [
+      { line: 1, json: JSON.stringify({ ...web, user_email: 'a\u0000b@example.com' }) },
+      { line: 2, json: JSON.stringify({ ...web, user_email: 'a\ud800b@example.com' }) },
+      { line: 3, cells: { platform: 'fcm', token: 'fcm-1', user_email: 'a\u0000b@example.com' } },
+      { line: 4, json: JSON.stringify({ ...web, user_email: 'a@example.com' }) },
+    ];
+    const result = validateRecords(42, ['push.example'], records);
+    expect(result.errors.map(({ line, field, rule }) => ({ line, field, rule }))).toEqual([
+      { line: 1, field: 'user_email', rule: 'no_nul' },
+      { line: 2, field: 'user_email', rule: 'well_formed_unicode' },
+      { line: 3, field: 'user_email', rule: 'no_nul' },
+    ]);
+    expect(result.copy).not.toContain('\u0000');
+    expect(result.copy.split('\n').length - 1).toBe(1);
+  });
 });

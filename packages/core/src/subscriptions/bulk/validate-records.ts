@@ -20,8 +20,13 @@ function unstorable(value: string): 'no_nul' | 'well_formed_unicode' | null {
 }
 
 function storableProblem(input: SubscriptionInput): Omit<ImportRowError, 'line'> | null {
+  // user_email too: its rule (no spaces, one @) lets a NUL through, which would fail the whole
+  // COPY piece, and so the upload, instead of this row.
+  const email = input.userEmail ?? null;
   const fields: [string, string | null][] =
-    input.platform === 'web' ? [['endpoint', input.endpoint], ['uid', input.uid]] : [['token', input.token], ['uid', input.uid]];
+    input.platform === 'web'
+      ? [['endpoint', input.endpoint], ['uid', input.uid], ['user_email', email]]
+      : [['token', input.token], ['uid', input.uid], ['user_email', email]];
   for (const [field, value] of fields) {
     const rule = value === null ? null : unstorable(value);
     if (rule) return { field, rule, message: rule === 'no_nul' ? 'contains a NUL character' : 'contains a lone UTF-16 surrogate' };
