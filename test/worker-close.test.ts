@@ -1,4 +1,5 @@
 import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedis } from '@pushcast/redis-state';
@@ -46,10 +47,16 @@ describe('closing the queue workers', () => {
 
   it('gives up at its deadline while Redis stays down, so that the process can exit', async () => {
     redis = await startPrivateRedis();
-    const { connections, workers } = await workersOn(redis.url, 2);
+    const { connections, workers, blocking } = await workersOn(redis.url, 2);
     await redis.stop();
     redis = undefined;
-    await waitFor('every connection lost', () => (connections.every((c) => c.status !== 'ready') ? true : undefined));
+    const clients = [...connections, ...blocking.map((c) => c!)];
+    await waitFor('every connection lost', () => (clients.every((c) => c.status !== 'ready') ? true : undefined));
+    // A command already waiting for Redis (as the worker's next fetch does once its loop comes
+    // round) makes ioredis queue BullMQ's QUIT behind it, so BullMQ's close waits for a Redis that
+    // never comes back. Without such a command QUIT resolves at once: whether the worker's loop has
+    // come round yet is a matter of timing, so the test puts one there itself.
+    for (const c of blocking) (c as unknown as Redis).get('pending').catch(() => {});
     expect(await closeWorkers(workers, connections, { settleMs: 500, deadlineMs: 2_000, logger })).toBe(false);
   }, 30_000);
 });
