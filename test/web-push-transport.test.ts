@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalPushService, type LocalPushService } from '@pushcast/local-push-service';
 import { WebPushClient, type WebPushClientOptions, type WebPushTarget } from '@pushcast/providers';
@@ -87,5 +89,39 @@ describe('WebPushClient over HTTP/2', () => {
     service.reset();
     await client.send(targets('one', 5).slice(0, 1), notification, sender);
     expect(service.counters().sessions).toBe(0);
+  });
+
+  it('reaches a plain-http push service on a host the operator allowed, over HTTP/1.1', async () => {
+    // A push service inside the operator's network (PUSHCAST_ALLOWED_PUSH_HOSTS permits http there).
+    const seen: { url: string; headers: IncomingHttpHeaders; bytes: number }[] = [];
+    const server = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      req.on('end', () => {
+        seen.push({ url: req.url ?? '', headers: req.headers, bytes });
+        res.writeHead(201).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = new WebPushClient({ allowedHosts: ['127.0.0.1'] });
+    try {
+      const ua = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'jwk' });
+      const p256dh = Buffer.concat([Buffer.from([4]), Buffer.from(ua.x!, 'base64url'), Buffer.from(ua.y!, 'base64url')]).toString('base64url');
+      const auth = Buffer.alloc(16, 7).toString('base64url');
+      const batch = [1, 2, 3].map((i) => ({ subscriptionId: i, endpoint: `http://127.0.0.1:${port}/push/${i}`, p256dh, auth }));
+      const outcomes = await client.send(batch, notification, sender);
+
+      expect(outcomes).toEqual([{ kind: 'delivered' }, { kind: 'delivered' }, { kind: 'delivered' }]);
+      expect(seen.map((r) => r.url).sort()).toEqual(['/push/1', '/push/2', '/push/3']);
+      for (const r of seen) {
+        expect(r.headers['content-encoding']).toBe('aes128gcm');
+        expect(r.headers.authorization).toMatch(/^vapid t=.+, k=.+/);
+        expect(r.bytes).toBeGreaterThan(86 + 16);
+      }
+    } finally {
+      await client.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

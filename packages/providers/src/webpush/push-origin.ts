@@ -52,6 +52,8 @@ interface Live {
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (read once its SETTINGS arrived, before any request). */
   readonly limit: number;
   inFlight: number;
+  /** The last stream id of the peer's GOAWAY: streams above it were never processed. */
+  lastStreamId: number | undefined;
 }
 
 /**
@@ -114,11 +116,15 @@ export class PushOrigin {
     this.#closed = true;
     const closing: Promise<unknown>[] = [];
     await this.#opening?.catch(() => undefined);
-    for (const live of this.#live.splice(0)) {
-      if (live.session.destroyed) continue;
+    // Sessions left after a GOAWAY or an idle timeout may still carry requests: they are waited
+    // for too, and the sweep keeps timing those requests out until they have ended.
+    const sessions = new Set(this.#live.splice(0).map((live) => live.session));
+    for (const stream of this.#pending) sessions.add(stream[EXCHANGE].live!.session);
+    for (const session of sessions) {
+      if (session.destroyed) continue;
       closing.push(new Promise<void>((resolve) => {
-        live.session.once('close', () => resolve());
-        live.session.close();
+        session.once('close', () => resolve());
+        session.close();
       }));
     }
     if (this.#pool) closing.push(this.#pool.close());
@@ -139,6 +145,9 @@ export class PushOrigin {
       !e.aborted &&
       e.error?.name !== TIMEOUT &&
       stream.rstCode === NGHTTP2_REFUSED_STREAM &&
+      // Node gives a GOAWAY's error code to every stream it destroys: a GOAWAY carrying
+      // REFUSED_STREAM must not make a stream the server may have processed look refused.
+      (e.live!.lastStreamId === undefined || stream.id === undefined || stream.id > e.live!.lastStreamId) &&
       e.attempts < MAX_ATTEMPTS &&
       !this.#closed
     ) {
@@ -237,6 +246,13 @@ export class PushOrigin {
     const { hostname, port } = this.#origin;
     const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
     const timeoutMs = this.#options.timeoutMs;
+    // A plain-http push service (allowed only on hosts the operator lists): no TLS, so no ALPN to
+    // offer HTTP/2 with; HTTP/1.1 as web-push's own client speaks it there.
+    if (this.#origin.protocol === 'http:') {
+      if (this.#closed) return Promise.reject(Object.assign(new Error('WebPushClient is closed'), { code: CLIENT_CLOSED }));
+      this.#pool ??= this.#h1Pool();
+      return Promise.resolve('h1');
+    }
     return new Promise((resolve, reject) => {
       const socket: TLSSocket = tls.connect({
         host,
@@ -264,15 +280,7 @@ export class PushOrigin {
             reject(Object.assign(new Error('WebPushClient is closed'), { code: CLIENT_CLOSED }));
             return;
           }
-          this.#pool ??= new Pool(this.#origin.origin, {
-            connections: this.#options.connections,
-            // HTTP/1.1 pipelining is unsafe for POSTs.
-            pipelining: 1,
-            connectTimeout: timeoutMs,
-            headersTimeout: timeoutMs,
-            bodyTimeout: timeoutMs,
-            ...(this.#options.secureContext ? { connect: { secureContext: this.#options.secureContext } } : {}),
-          });
+          this.#pool ??= this.#h1Pool();
           resolve('h1');
           return;
         }
@@ -284,7 +292,7 @@ export class PushOrigin {
           clearTimeout(timer);
           session.off('error', early);
           session.off('close', early);
-          const live: Live = { session, limit: settings.maxConcurrentStreams ?? 100, inFlight: 0 };
+          const live: Live = { session, limit: settings.maxConcurrentStreams ?? 100, inFlight: 0, lastStreamId: undefined };
           this.#adopt(live);
           resolve(live);
         });
@@ -292,9 +300,23 @@ export class PushOrigin {
     });
   }
 
+  #h1Pool(): Pool {
+    const timeoutMs = this.#options.timeoutMs;
+    return new Pool(this.#origin.origin, {
+      connections: this.#options.connections,
+      // HTTP/1.1 pipelining is unsafe for POSTs.
+      pipelining: 1,
+      connectTimeout: timeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(this.#options.secureContext && this.#origin.protocol === 'https:' ? { connect: { secureContext: this.#options.secureContext } } : {}),
+    });
+  }
+
   #adopt(live: Live): void {
     const { session } = live;
     if (this.#closed) {
+      session.on('error', () => {});
       session.close();
       return;
     }
@@ -302,7 +324,10 @@ export class PushOrigin {
     const drop = () => this.#drop(live);
     // Each stream reports its own failure; the session's error only means "open another".
     session.on('error', drop);
-    session.on('goaway', drop);
+    session.on('goaway', (_code: number, lastStreamId: number) => {
+      live.lastStreamId = lastStreamId;
+      drop();
+    });
     session.once('close', drop);
     session.setTimeout(this.#options.idleMs ?? 60_000, () => {
       drop();
