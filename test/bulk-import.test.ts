@@ -441,6 +441,28 @@ describe('applying an import in slices and lanes', () => {
     expect(await finished(id)).toMatchObject({ status: 'failed', inserted: 5 });
   });
 
+  it('an upload the stale sweep interrupted whose API goes on committing pieces, then dies, still ends, with its late rows gone', async () => {
+    const { projectId } = await createProject(pipeline.server, 'late-dead');
+    const { db } = pipeline.server;
+    const id = await receiving(projectId, webRows(5), 5);
+    await interruptUpload(db, id, 'the upload was interrupted (its API process stopped reading it)');
+    // Still reading, the API commits lines 6-8 and records them: refused, and they go at once.
+    await copyStaged(id, webRows(8).slice(5));
+    expect(await markStaged(db, id, { stagedThroughLine: 8, stagedRows: 8, rows: 8, rejected: 0 })).toBe(false);
+    const afterMark = await db.query('SELECT count(*)::int AS n FROM subscription_import_rows WHERE import_id = $1 AND line > 5', [id]);
+    expect(afterMark.rows[0].n).toBe(0);
+    // A piece committed but never recorded (the API died between the two) is dropped when the import ends.
+    await copyStaged(id, webRows(10).slice(8));
+    const apply = makeImportSubscriptionsProcessor({ db, logger: pino({ level: 'silent' }), sliceLines: 2, lanes: 2 });
+    await apply({ importId: id }, job);
+    const done = await finished(id);
+    expect(done).toMatchObject({ status: 'failed', inserted: 5 });
+    expect(done.failure).toContain('after line 5');
+    expect((await allSubscriptions(projectId)).map((x) => x.uid).sort()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+    const left = await db.query('SELECT count(*)::int AS n FROM subscription_import_rows WHERE import_id = $1', [id]);
+    expect(left.rows[0].n).toBe(0);
+  });
+
   it('an apply that goes idle while the upload is received still finishes it once the upload is accepted meanwhile', async () => {
     const { projectId } = await createProject(pipeline.server, 'idle');
     // A backlog of 200 recorded lines, applied a line a slice: longer than the idle wait of 50 ms.

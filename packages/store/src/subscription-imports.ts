@@ -145,13 +145,23 @@ export async function markStaged(
   db: Queryable,
   id: number,
   staged: { readonly stagedThroughLine: number; readonly stagedRows: number; readonly rows: number; readonly rejected: number; readonly errors?: readonly ImportRowError[] },
-): Promise<void> {
-  await db.query(
-    `UPDATE subscription_imports
-     SET staged_through_line = $2, staged_rows = $3, rows = $4, rejected = $5, errors = coalesce($6::jsonb, errors), updated_at = now()
-     WHERE id = $1 AND status = 'receiving'`,
+): Promise<boolean> {
+  // An upload that is no longer receiving (the stale-upload sweep ended it while this API was
+  // still reading) records nothing more: the rows its pieces committed since are past its
+  // staged_through_line, never counted, and go in the same statement. False tells the reader to stop.
+  const { rows } = await db.query<{ marked: boolean }>(
+    `WITH marked AS (
+       UPDATE subscription_imports
+       SET staged_through_line = $2, staged_rows = $3, rows = $4, rejected = $5, errors = coalesce($6::jsonb, errors), updated_at = now()
+       WHERE id = $1 AND status = 'receiving' RETURNING id
+     ), unrecorded AS (
+       DELETE FROM subscription_import_rows r USING subscription_imports i
+       WHERE NOT EXISTS (SELECT 1 FROM marked) AND i.id = $1 AND r.import_id = $1 AND r.line > i.staged_through_line
+     )
+     SELECT EXISTS (SELECT 1 FROM marked) AS marked`,
     [id, staged.stagedThroughLine, staged.stagedRows, staged.rows, staged.rejected, staged.errors ? JSON.stringify(staged.errors) : null],
   );
+  return rows[0]?.marked === true;
 }
 
 /**
@@ -351,11 +361,19 @@ export async function applyImportSlice(db: Db, importId: number, projectId: numb
  * not this try's to finish.
  */
 export async function finishImport(db: Queryable, importId: number): Promise<boolean> {
+  // Rows past staged_through_line of an upload that is over were committed by a piece that was
+  // never recorded (an API still reading after the stale-upload sweep ended its upload, or racing
+  // it): not counted, never applied (the lanes stop at that line), as the failure says. They go
+  // here, so that they cannot keep the import from ever ending.
   const { rowCount } = await db.query(
-    `WITH ended AS (
+    `WITH unrecorded AS (
+       DELETE FROM subscription_import_rows r USING subscription_imports i
+       WHERE i.id = $1 AND i.status IN ('queued', 'running') AND r.import_id = $1 AND r.line > i.staged_through_line
+     ), ended AS (
        SELECT id, inserted + updated AS applied, staged_rows, staged_through_line, upload_interrupted
-       FROM subscription_imports
-       WHERE id = $1 AND status IN ('queued', 'running') AND NOT EXISTS (SELECT 1 FROM subscription_import_rows WHERE import_id = $1)
+       FROM subscription_imports s
+       WHERE id = $1 AND status IN ('queued', 'running')
+         AND NOT EXISTS (SELECT 1 FROM subscription_import_rows r WHERE r.import_id = $1 AND r.line <= s.staged_through_line)
      )
      UPDATE subscription_imports i
      SET status = CASE WHEN e.upload_interrupted IS NULL AND e.applied >= e.staged_rows THEN 'completed' ELSE 'failed' END,

@@ -37,7 +37,7 @@ const schemas = {
     headers: z.object({ 'content-encoding': z.enum(['identity', 'gzip']).optional() }),
     consumes: ['application/x-ndjson', 'text/csv'],
     body: z.string().describe('The file'),
-    response: { 202: json('Accepted: follow it at GET /imports/{id}', importAnswer), ...errors(...AUTHENTICATED, 404, 415, 422) },
+    response: { 202: json('Accepted: follow it at GET /imports/{id}', importAnswer), ...errors(...AUTHENTICATED, 404, 409, 415, 422) },
   },
   list: {
     tags,

@@ -108,13 +108,20 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
     pieceRows = 0;
     pieceStarted = performance.now();
     const through = settledThroughLine;
-    await markStaged(db, created.id, {
+    const marked = await markStaged(db, created.id, {
       stagedThroughLine: through,
       stagedRows,
       rows: settledRows,
       rejected,
       ...(errorsChanged ? { errors } : {}),
     });
+    if (!marked) {
+      throw new PushcastError(
+        'conflict',
+        `the import ended while its upload was arriving (no progress was recorded for too long): lines up to ${committedThroughLine} are kept, nothing after it; see GET /imports/${created.id}`,
+        { field: 'body', rule: 'request' },
+      );
+    }
     errorsChanged = false;
     committedThroughLine = through;
     // The job looks for the next pieces itself while it runs; enqueued again after it went idle.

@@ -177,8 +177,12 @@ export async function* csvRecords(source: Readable): AsyncGenerator<UploadRecord
   source.on('error', (error) => parser.destroy(error));
   source.pipe(parser);
   for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: Info }>) {
-    while (skipped.length > 0) yield skipped.shift()!;
-    yield { line: item.info.lines, cells: item.record };
+    // The parser reports a malformed record as it meets it, while the good records before it in the
+    // same chunk are still buffered: each goes out in line order, since the import takes the
+    // last line it has seen as settled with everything before it.
+    const line = item.info.lines;
+    while (skipped.length > 0 && skipped[0]!.line < line) yield skipped.shift()!;
+    yield { line, cells: item.record };
   }
   while (skipped.length > 0) yield skipped.shift()!;
 }
