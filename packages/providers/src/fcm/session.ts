@@ -1,5 +1,5 @@
-import { AsyncResource } from 'node:async_hooks';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { leanRequest } from '../http2/lean-request.ts';
 
 /** How one request ended: an HTTP answer (`error` undefined), or no answer at all. */
 export type ExchangeDone = (error: Error | undefined, status: number, retryAfter: string | undefined, body: string | undefined) => void;
@@ -203,37 +203,4 @@ function onError(this: TaggedStream, error: Error): void {
 
 function onClose(this: TaggedStream): void {
   this[EXCHANGE].owner.settle(this);
-}
-
-type Bind = typeof AsyncResource.prototype.bind;
-const nodeBind: Bind = AsyncResource.prototype.bind;
-/**
- * `AsyncResource.prototype.bind` without the `asyncResource` accessor: Node 20–24 build two
- * `util.deprecate` wrappers (DEP0172) for every bound function, and `session.request()` binds one
- * per request that nobody can reach (nodejs/node#58618 removes the accessor): 4–6 % of an HTTP/2
- * sender's CPU. The scope runs the callback exactly as Node's does.
- */
-const leanBind = function bind(this: AsyncResource, fn: (...args: unknown[]) => unknown, thisArg?: unknown) {
-  const resource = this;
-  return thisArg === undefined
-    ? function bound(this: unknown, ...args: unknown[]) {
-        return resource.runInAsyncScope(fn, this, ...args);
-      }
-    : function bound(...args: unknown[]) {
-        return resource.runInAsyncScope(fn, thisArg, ...args);
-      };
-} as unknown as Bind;
-
-/**
- * `session.request()` with {@link leanBind} in place for the duration of the call only: it is
- * synchronous, so no other code can see the swap, and the function it binds is kept by Node alone.
- */
-function leanRequest(session: ClientHttp2Session, headers: OutgoingHttpHeaders): ClientHttp2Stream {
-  const proto = AsyncResource.prototype;
-  proto.bind = leanBind;
-  try {
-    return session.request(headers, { endStream: false });
-  } finally {
-    proto.bind = nodeBind;
-  }
 }

@@ -1,8 +1,8 @@
-import { AsyncResource } from 'node:async_hooks';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
+import { leanRequest } from '../http2/lean-request.ts';
 
 /**
  * How one request ended: an HTTP status (`error` undefined), or no answer at all (`status` 0):
@@ -384,33 +384,4 @@ function onError(this: TaggedStream, error: Error): void {
 
 function onClose(this: TaggedStream): void {
   this[EXCHANGE].owner.settle(this);
-}
-
-type Bind = typeof AsyncResource.prototype.bind;
-const nodeBind: Bind = AsyncResource.prototype.bind;
-/**
- * `AsyncResource.prototype.bind` without the `asyncResource` accessor: Node 20–24 build two
- * `util.deprecate` wrappers (DEP0172) for every bound function, and `session.request()` binds one
- * per request that nobody can reach (nodejs/node#58618 removes the accessor). As in fcm/session.ts.
- */
-const leanBind = function bind(this: AsyncResource, fn: (...args: unknown[]) => unknown, thisArg?: unknown) {
-  const resource = this;
-  return thisArg === undefined
-    ? function bound(this: unknown, ...args: unknown[]) {
-        return resource.runInAsyncScope(fn, this, ...args);
-      }
-    : function bound(...args: unknown[]) {
-        return resource.runInAsyncScope(fn, thisArg, ...args);
-      };
-} as unknown as Bind;
-
-/** `session.request()` with {@link leanBind} in place for the duration of the (synchronous) call only. */
-function leanRequest(session: ClientHttp2Session, headers: OutgoingHttpHeaders): ClientHttp2Stream {
-  const proto = AsyncResource.prototype;
-  proto.bind = leanBind;
-  try {
-    return session.request(headers, { endStream: false });
-  } finally {
-    proto.bind = nodeBind;
-  }
 }
