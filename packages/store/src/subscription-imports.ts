@@ -137,6 +137,14 @@ export interface ImportCounts {
 }
 
 /**
+ * Deletes import $1's staged rows past its staged_through_line (`i` is the import's row): rows a
+ * COPY committed for a piece that was never recorded, so never counted and never applied. Each
+ * caller adds when that holds (its CTE's condition on `i.status`, or on its own update).
+ */
+const DELETE_UNRECORDED = `DELETE FROM subscription_import_rows r USING subscription_imports i
+       WHERE i.id = $1 AND r.import_id = $1 AND r.line > i.staged_through_line`;
+
+/**
  * A piece of a still-arriving upload is committed to the staging table: every line through
  * `stagedThroughLine` is staged (`stagedRows` valid rows in all so far) or was rejected. A worker
  * may apply them from now on. `errors` is written only when given (it changes rarely).
@@ -155,8 +163,7 @@ export async function markStaged(
        SET staged_through_line = $2, staged_rows = $3, rows = $4, rejected = $5, errors = coalesce($6::jsonb, errors), updated_at = now()
        WHERE id = $1 AND status = 'receiving' RETURNING id
      ), unrecorded AS (
-       DELETE FROM subscription_import_rows r USING subscription_imports i
-       WHERE NOT EXISTS (SELECT 1 FROM marked) AND i.id = $1 AND r.import_id = $1 AND r.line > i.staged_through_line
+       ${DELETE_UNRECORDED} AND NOT EXISTS (SELECT 1 FROM marked)
      )
      SELECT EXISTS (SELECT 1 FROM marked) AS marked`,
     [id, staged.stagedThroughLine, staged.stagedRows, staged.rows, staged.rejected, staged.errors ? JSON.stringify(staged.errors) : null],
@@ -184,8 +191,7 @@ export async function acceptImport(db: Queryable, id: number, counted: ImportCou
            updated_at = now()
        WHERE id = $1 AND status = 'receiving' RETURNING ${COLUMNS}
      ), unrecorded AS (
-       DELETE FROM subscription_import_rows r USING subscription_imports i
-       WHERE i.id = $1 AND i.status <> 'receiving' AND r.import_id = $1 AND r.line > i.staged_through_line
+       ${DELETE_UNRECORDED} AND i.status <> 'receiving'
      )
      SELECT * FROM accepted`,
     [id, counted.rows, counted.rejected, JSON.stringify(counted.errors)],
@@ -210,8 +216,7 @@ export async function interruptUpload(db: Queryable, id: number, reason: string)
   // failure's message says ("nothing after it was").
   const { rows } = await db.query<ImportRow>(
     `WITH unrecorded AS (
-       DELETE FROM subscription_import_rows r USING subscription_imports i
-       WHERE i.id = $1 AND i.status = 'receiving' AND r.import_id = $1 AND r.line > i.staged_through_line
+       ${DELETE_UNRECORDED} AND i.status = 'receiving'
      )
      UPDATE subscription_imports
      SET upload_interrupted = $2,
@@ -367,8 +372,7 @@ export async function finishImport(db: Queryable, importId: number): Promise<boo
   // here, so that they cannot keep the import from ever ending.
   const { rowCount } = await db.query(
     `WITH unrecorded AS (
-       DELETE FROM subscription_import_rows r USING subscription_imports i
-       WHERE i.id = $1 AND i.status IN ('queued', 'running') AND r.import_id = $1 AND r.line > i.staged_through_line
+       ${DELETE_UNRECORDED} AND i.status IN ('queued', 'running')
      ), ended AS (
        SELECT id, inserted + updated AS applied, staged_rows, staged_through_line, upload_interrupted
        FROM subscription_imports s

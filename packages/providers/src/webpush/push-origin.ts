@@ -249,7 +249,6 @@ export class PushOrigin {
     // A plain-http push service (allowed only on hosts the operator lists): no TLS, so no ALPN to
     // offer HTTP/2 with; HTTP/1.1 as web-push's own client speaks it there.
     if (this.#origin.protocol === 'http:') {
-      if (this.#closed) return Promise.reject(Object.assign(new Error('WebPushClient is closed'), { code: CLIENT_CLOSED }));
       this.#pool ??= this.#h1Pool();
       return Promise.resolve('h1');
     }
