@@ -175,7 +175,9 @@ export async function receiveImport(deps: CoreDeps, upload: ImportUpload): Promi
         stagedRows += staged;
         pieceRows += staged;
         settledThroughLine = lastLine;
-        if (done.copy.length > 0 && !copy.write(done.copy)) await once(copy, 'drain');
+        let flowing = true;
+        for (const segment of done.copy) flowing = copy.write(segment);
+        if (!flowing) await once(copy, 'drain');
         if (pieceRows >= STAGED_PIECE_ROWS || (pieceRows > 0 && performance.now() - pieceStarted >= STAGED_PIECE_MS)) {
           await commitPiece();
         }

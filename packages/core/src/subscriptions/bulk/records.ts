@@ -72,9 +72,9 @@ export interface NdjsonPiece {
   readonly overlongFirst: boolean;
 }
 
-const NEWLINE = 0x0a;
+export const NEWLINE = 0x0a;
 
-function countNewlines(bytes: Buffer): number {
+export function countNewlines(bytes: Buffer): number {
   let n = 0;
   for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) n += 1;
   return n;

@@ -2,15 +2,25 @@ import { PushcastError } from '@pushcast/domain';
 import { stagedRowLine, type ImportRowError, type StagedRow } from '@pushcast/store';
 import { subscriptionParser, type SubscriptionInput } from '../subscription-input.ts';
 import { csvCellsToBody } from './columns.ts';
-import { ndjsonRecordsOf, type UploadRecord } from './records.ts';
+import { countNewlines, ndjsonRecordsOf, NEWLINE, type UploadRecord } from './records.ts';
 import { wellFormedWebRow } from './well-formed-web-row.ts';
 
-/** What a batch of records became: COPY text of the valid rows, each rejected row (line order), and how many records (rows) it held. */
+/**
+ * What a batch of records became: COPY text of the valid rows (in segments, written one after
+ * another), each rejected row (line order), and how many records (rows) it held.
+ */
 export interface ValidatedBatch {
-  readonly copy: string;
+  readonly copy: readonly string[];
   readonly errors: readonly ImportRowError[];
   readonly rows: number;
 }
+
+/**
+ * Text is decoded, and COPY text built, this many characters (or bytes) at a time at most: a V8
+ * string over 128 KiB is a large object, and making one cost ~30× more per byte than a smaller one
+ * (2 µs a row against 65 ns, for a batch of NDJSON decoded whole; docs/benchmarks.md).
+ */
+const SEGMENT = 64 * 1024;
 
 /** A string PostgreSQL cannot store (NUL) or that UTF-8 cannot carry (a lone surrogate). */
 function unstorable(value: string): 'no_nul' | 'well_formed_unicode' | null {
@@ -60,12 +70,22 @@ function parserFor(allowedPushHosts: readonly string[]): (raw: unknown) => Subsc
  * API's event loop, a batch at a time (import-subscriptions.ts says why not on threads).
  */
 export function validateRecords(importId: number, allowedPushHosts: readonly string[], records: Iterable<UploadRecord>): ValidatedBatch {
+  const batch = { copy: [] as string[], errors: [] as ImportRowError[], rows: 0 };
+  validateInto(batch, importId, allowedPushHosts, records);
+  return batch;
+}
+
+function validateInto(
+  batch: { copy: string[]; errors: ImportRowError[]; rows: number },
+  importId: number,
+  allowedPushHosts: readonly string[],
+  records: Iterable<UploadRecord>,
+): void {
   const parse = parserFor(allowedPushHosts);
-  const errors: ImportRowError[] = [];
+  const { errors } = batch;
   let copy = '';
-  let rows = 0;
   for (const record of records) {
-    rows += 1;
+    batch.rows += 1;
     if ('unreadable' in record) {
       errors.push({ line: record.line, ...record.unreadable });
       continue;
@@ -99,8 +119,12 @@ export function validateRecords(importId: number, allowedPushHosts: readonly str
       continue;
     }
     copy += stagedRowLine(importId, staged(record.line, input));
+    if (copy.length >= SEGMENT) {
+      batch.copy.push(copy);
+      copy = '';
+    }
   }
-  return { copy, errors, rows };
+  if (copy.length > 0) batch.copy.push(copy);
 }
 
 /** validateRecords of the records in a run of NDJSON lines as read (records.ts: NdjsonPiece). */
@@ -109,9 +133,27 @@ export function validateNdjson(
   allowedPushHosts: readonly string[],
   piece: { readonly firstLine: number; readonly bytes: Uint8Array; readonly overlongFirst: boolean },
 ): ValidatedBatch {
-  const text = Buffer.from(piece.bytes.buffer, piece.bytes.byteOffset, piece.bytes.byteLength).toString('utf8');
-  return validateRecords(importId, allowedPushHosts, ndjsonRecordsOf(text, piece.firstLine, piece.overlongFirst));
+  const bytes = Buffer.from(piece.bytes.buffer, piece.bytes.byteOffset, piece.bytes.byteLength);
+  const batch = { copy: [] as string[], errors: [] as ImportRowError[], rows: 0 };
+  // Decoded a segment of whole lines at a time (SEGMENT); a newline byte never occurs inside a
+  // UTF-8 sequence, so each segment decodes on its own.
+  let firstLine = piece.firstLine;
+  let start = 0;
+  do {
+    let end = bytes.length;
+    if (end - start > SEGMENT) {
+      const lastNewline = bytes.lastIndexOf(NEWLINE, start + SEGMENT - 1);
+      const next = lastNewline >= start ? lastNewline : bytes.indexOf(NEWLINE, start + SEGMENT);
+      if (next !== -1) end = next + 1;
+    }
+    const text = bytes.toString('utf8', start, end);
+    validateInto(batch, importId, allowedPushHosts, ndjsonRecordsOf(text, firstLine, start === 0 && piece.overlongFirst));
+    firstLine += countNewlines(bytes.subarray(start, end));
+    start = end;
+  } while (start < bytes.length);
+  return batch;
 }
+
 
 /**
  * What the import validates at a time: records already read (CSV), or a run of NDJSON lines as the
