@@ -7,7 +7,9 @@
  *     no upsert), what PostgreSQL alone takes;
  *   - while it runs, GET /projects/:id every 20 ms: the API's latency for everyone else;
  *   - the API's RSS at a tenth of the upload and at its end (flat = streamed);
- *   - export: GET …/subscriptions/export read to its end; baseline: COPY … TO STDOUT of the same rows.
+ *   - export: GET …/subscriptions/export read to its end; baseline: COPY … TO STDOUT of the same rows;
+ *   - the API's own share of the import, alone: the import's validation (the single create's rules,
+ *     COPY text out) run in this process over the file's first 200,000 rows, in the API's batches.
  * Prints the machine, the command and the figures. Not a test: compare ratios, not absolutes.
  * BENCH_CPU_PROF=DIR writes V8 CPU profiles of the API and the worker to DIR.
  */
@@ -22,6 +24,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { IMPORT_BATCH_BYTES, validateWork } from '@pushcast/core';
 import { benchDeployment, connectApi, dropRedisPrefix, fmt, gitLine, loadLine, log, machineLine } from './common.ts';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
@@ -47,6 +50,54 @@ async function writeNdjson(path: string): Promise<number> {
   out.end();
   await once(out, 'finish');
   return (await stat(path)).size;
+}
+
+function newlines(bytes: Buffer): number {
+  let n = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) n += 1;
+  return n;
+}
+
+/**
+ * The API's validation alone, CPU µs a row: the file's first rows (200,000 at most) cut into
+ * batches of whole lines as the import validates them (IMPORT_BATCH_BYTES), validated in this
+ * process, three rounds (the first warms the JIT up; the best of the other two is printed).
+ */
+async function validationAlone(path: string): Promise<number> {
+  const rows = Math.min(ROWS, 200_000);
+  const batches: Buffer[] = [];
+  let pending = Buffer.alloc(0);
+  let seen = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
+    pending = Buffer.concat([pending, chunk as Buffer]);
+    while (pending.length >= IMPORT_BATCH_BYTES && seen < rows) {
+      const end = pending.indexOf(0x0a, IMPORT_BATCH_BYTES) + 1;
+      if (end === 0) break;
+      batches.push(pending.subarray(0, end));
+      seen += newlines(batches[batches.length - 1]!);
+      pending = pending.subarray(end);
+    }
+    if (seen >= rows) break;
+  }
+  if (seen < rows && pending.length > 0) {
+    batches.push(pending);
+    seen += newlines(pending);
+  }
+  let best = Infinity;
+  for (let round = 0; round < 3; round += 1) {
+    const before = process.cpuUsage();
+    let line = 1;
+    let checked = 0;
+    for (const bytes of batches) {
+      const batch = validateWork(1, ['push.bench.example'], { ndjson: { firstLine: line, bytes, overlongFirst: false } });
+      if (batch.errors.length > 0) throw new Error(`validation refused a benchmark row: ${JSON.stringify(batch.errors[0])}`);
+      line += batch.rows;
+      checked += batch.rows;
+    }
+    const used = process.cpuUsage(before);
+    if (round > 0) best = Math.min(best, (used.user + used.system) / checked);
+  }
+  return best;
 }
 
 /** The floor: the same rows COPYed into a bare table, no validation, no upsert. */
@@ -118,6 +169,7 @@ try {
   if (typeof project.id !== 'number') throw new Error(`project not created: ${JSON.stringify(project)}`);
 
   const floorSeconds = await copyBaseline(db);
+  const validationMicros = await validationAlone(file);
 
   // Other requests while the import runs: what everybody else sees of the API.
   // Split by phase: the upload loads the API process itself, the apply only PostgreSQL and the worker.
@@ -237,6 +289,7 @@ try {
   log('');
   log(`CPU of the import (request → completed; includes the API's answers to the GET /projects/:id probe): API ${importCpu.api.toFixed(1)} s, worker ${importCpu.worker.toFixed(1)} s, PostgreSQL backends of the benchmark's database ${importCpu.postgres.toFixed(1)} s; per 1 M rows: API ${(importCpu.api * 1e6 / ROWS).toFixed(1)} s, worker ${(importCpu.worker * 1e6 / ROWS).toFixed(1)} s, PostgreSQL ${(importCpu.postgres * 1e6 / ROWS).toFixed(1)} s`);
   log(`  of which until the upload was accepted: API ${cpuAtAccept.api.toFixed(1)} s, worker ${cpuAtAccept.worker.toFixed(1)} s, PostgreSQL ${cpuAtAccept.postgres.toFixed(1)} s; all of it per row: ${(((importCpu.api + importCpu.worker + importCpu.postgres) * 1e6) / ROWS).toFixed(1)} µs (on ${availableParallelism()} cores, end to end can be no faster than ${fmt((availableParallelism() * ROWS) / (importCpu.api + importCpu.worker + importCpu.postgres))} rows/s, the benchmark's own client aside)`);
+  log(`the API's validation alone (this process, the file's first ${fmt(Math.min(ROWS, 200_000))} rows in the import's batches): ${validationMicros.toFixed(2)} µs a row of CPU, against the API's ${((importCpu.api * 1e6) / ROWS).toFixed(1)} µs a row in the import`);
   log(`file: ${fmt(bytes / 1e6, 1)} MB; API RSS before ${rssBefore.toFixed(0)} MiB, at 10% of the upload ${rssAtTenth.toFixed(0)} MiB, at its end ${rssAtEnd.toFixed(0)} MiB; during the export ≤ ${rssExportMax.toFixed(0)} MiB`);
   log(`GET /projects/:id during the import: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
   for (const [name, list] of Object.entries(byPhase)) {

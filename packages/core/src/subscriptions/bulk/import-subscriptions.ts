@@ -35,7 +35,7 @@ const STAGED_PIECE_MS = 1_000;
  */
 const BATCH_RECORDS = 500;
 /** Bytes of NDJSON lines per batch validated at once (~500 web subscriptions, ~2-3 ms). */
-const BATCH_BYTES = 128 * 1024;
+export const BATCH_BYTES = 128 * 1024;
 /** Batches read and waiting for the ones before them to be written to COPY: bounds memory. */
 const BATCHES_IN_FLIGHT = 8;
 /**
