@@ -16,11 +16,12 @@ export interface ValidatedBatch {
 }
 
 /**
- * Text is decoded, and COPY text built, this many characters (or bytes) at a time at most: a V8
- * string over 128 KiB is a large object, and making one cost ~30× more per byte than a smaller one
- * (2 µs a row against 65 ns, for a batch of NDJSON decoded whole; docs/benchmarks.md).
+ * Text is decoded, and COPY text built, this many bytes (or characters) at a time at most: a V8
+ * string over 128 KiB is a large object, and making one costs ~30× more per byte than a smaller
+ * one (2 µs a row against 65 ns, for a batch of NDJSON decoded whole; docs/benchmarks.md). 48 Ki
+ * characters stay under it even as a two-byte string (any character past U+00FF makes one).
  */
-const SEGMENT = 64 * 1024;
+const SEGMENT = 48 * 1024;
 
 /** A string PostgreSQL cannot store (NUL) or that UTF-8 cannot carry (a lone surrogate). */
 function unstorable(value: string): 'no_nul' | 'well_formed_unicode' | null {
