@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { finished as streamFinished } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { acceptImport, applyImportSlice, insertImport, interruptUpload, markStaged, openStagingCopy, stagedRowLine, type StagedRow } from '@pushcast/store';
+import { exportSubscriptions } from '@pushcast/core';
+import { acceptImport, applyImportSlice, insertImport, insertWebSubscriptionsBulk, interruptUpload, markStaged, openStagingCopy, stagedRowLine, type StagedRow } from '@pushcast/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImportSubscriptionsProcessor } from '../apps/worker/src/processors/import-subscriptions.ts';
 import { createProject, scopedToken } from './support/fixtures.ts';
@@ -199,6 +200,22 @@ describe('bulk import', () => {
     const filtered = await fetch(`${api}/projects/${projectId}/subscriptions/export?tags=a`, { headers: { authorization: `Bearer ${admin}` } });
     const lines = (await filtered.text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.uid)).toEqual(['quote"and,comma', 'ios']);
+  });
+
+  it('exports a large audience in pieces of at most 48 Ki characters and a row, every row once, in id order', async () => {
+    const { projectId } = await createProject(pipeline.server, 'export-pieces');
+    const rows = Array.from({ length: 6_000 }, (_, i) => ({ endpoint: localEndpoint(), ...browserKeys(), uid: `u${i}`, tags: ['t'] }));
+    await insertWebSubscriptionsBulk(pipeline.server.db, projectId, rows);
+    const pieces: string[] = [];
+    for await (const piece of exportSubscriptions(pipeline.server.db, { projectId }, 'ndjson')) pieces.push(piece);
+    // 6,000 rows of ~250 characters: more than one page of the cursor (5,000), ~30 pieces.
+    expect(pieces.length).toBeGreaterThan(20);
+    for (const piece of pieces) {
+      expect(piece.length).toBeLessThan(48 * 1024 + 1024);
+      expect(piece.endsWith('\n')).toBe(true);
+    }
+    const uids = pieces.join('').trim().split('\n').map((l) => JSON.parse(l).uid);
+    expect(uids).toEqual(rows.map((r) => r.uid));
   });
 
   it('keeps imports to their tenant', async () => {

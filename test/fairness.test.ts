@@ -75,13 +75,15 @@ describe('throttle_rate_per_minute', () => {
     expect(times).toHaveLength(ids.length);
     // 6,000 a minute is 100 a second, and at most one second's worth leaves at once: a window of a
     // second holds at most two seconds' worth (plus the jitter of arrival; unthrottled, all 400
-    // arrive within a fraction of a second), and 400 take at least three seconds.
+    // arrive within a fraction of a second), and 400 take three seconds, less what the first
+    // second's messages lose arriving late on a busy machine (the throttle keeps the worker's time,
+    // these are the push service's: 2,882 ms was seen with two test suites sharing two cores).
     let most = 0;
     for (let i = 0, j = 0; i < times.length; i += 1) {
       while (times[i]! - times[j]! >= 1000) j += 1;
       most = Math.max(most, i - j + 1);
     }
     expect(most).toBeLessThanOrEqual(230);
-    expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual(2_900);
+    expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual(2_500);
   });
 });

@@ -1,5 +1,6 @@
 import { exportRows, type AudienceFilter, type Db, type ExportRow } from '@pushcast/store';
 import { CSV_HEADER } from './columns.ts';
+import { STRING_SEGMENT } from './string-segment.ts';
 
 export type ExportFormat = 'ndjson' | 'csv';
 
@@ -28,8 +29,8 @@ function csvLine(r: ExportRow): string {
 }
 
 /**
- * Every subscription of an audience in id order, as text pieces of NDJSON or CSV (with its header)
- * that an import takes back unchanged. A keyset cursor reads one page at a time; the next page is
+ * Every subscription of an audience in id order, as text pieces of NDJSON or CSV (with its header;
+ * a piece is at most STRING_SEGMENT characters and a row) that an import takes back unchanged. A keyset cursor reads one page at a time; the next page is
  * asked of PostgreSQL while this one is rendered and written (the two work at once, on two cores),
  * and the caller asks for the next piece only when it has written the last, so memory stays flat
  * (two pages) for any size.
@@ -48,8 +49,15 @@ export async function* exportSubscriptions(db: Db, filter: AudienceFilter, forma
     const rows = await next;
     const full = rows.length === PAGE_ROWS;
     if (full) next = read(Number(rows[rows.length - 1]![0]));
+    // A page goes out in pieces of at most STRING_SEGMENT characters (and a row), not as one string.
     let text = '';
-    for (const row of rows) text += line(row);
+    for (const row of rows) {
+      text += line(row);
+      if (text.length >= STRING_SEGMENT) {
+        yield text;
+        text = '';
+      }
+    }
     if (text.length > 0) yield text;
     if (!full) return;
   }

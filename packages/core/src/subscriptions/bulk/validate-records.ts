@@ -3,6 +3,7 @@ import { stagedRowLine, type ImportRowError, type StagedRow } from '@pushcast/st
 import { subscriptionParser, type SubscriptionInput } from '../subscription-input.ts';
 import { csvCellsToBody } from './columns.ts';
 import { countNewlines, ndjsonRecordsOf, NEWLINE, type UploadRecord } from './records.ts';
+import { STRING_SEGMENT } from './string-segment.ts';
 import { wellFormedWebRow } from './well-formed-web-row.ts';
 
 /**
@@ -15,13 +16,6 @@ export interface ValidatedBatch {
   readonly rows: number;
 }
 
-/**
- * Text is decoded, and COPY text built, this many bytes (or characters) at a time at most: a V8
- * string over 128 KiB is a large object, and making one costs ~30× more per byte than a smaller
- * one (2 µs a row against 65 ns, for a batch of NDJSON decoded whole; docs/benchmarks.md). 48 Ki
- * characters stay under it even as a two-byte string (any character past U+00FF makes one).
- */
-const SEGMENT = 48 * 1024;
 
 /** A string PostgreSQL cannot store (NUL) or that UTF-8 cannot carry (a lone surrogate). */
 function unstorable(value: string): 'no_nul' | 'well_formed_unicode' | null {
@@ -120,7 +114,7 @@ function validateInto(
       continue;
     }
     copy += stagedRowLine(importId, staged(record.line, input));
-    if (copy.length >= SEGMENT) {
+    if (copy.length >= STRING_SEGMENT) {
       batch.copy.push(copy);
       copy = '';
     }
@@ -136,15 +130,15 @@ export function validateNdjson(
 ): ValidatedBatch {
   const bytes = Buffer.from(piece.bytes.buffer, piece.bytes.byteOffset, piece.bytes.byteLength);
   const batch = { copy: [] as string[], errors: [] as ImportRowError[], rows: 0 };
-  // Decoded a segment of whole lines at a time (SEGMENT); a newline byte never occurs inside a
+  // Decoded a segment of whole lines at a time (STRING_SEGMENT); a newline byte never occurs inside a
   // UTF-8 sequence, so each segment decodes on its own.
   let firstLine = piece.firstLine;
   let start = 0;
   do {
     let end = bytes.length;
-    if (end - start > SEGMENT) {
-      const lastNewline = bytes.lastIndexOf(NEWLINE, start + SEGMENT - 1);
-      const next = lastNewline >= start ? lastNewline : bytes.indexOf(NEWLINE, start + SEGMENT);
+    if (end - start > STRING_SEGMENT) {
+      const lastNewline = bytes.lastIndexOf(NEWLINE, start + STRING_SEGMENT - 1);
+      const next = lastNewline >= start ? lastNewline : bytes.indexOf(NEWLINE, start + STRING_SEGMENT);
       if (next !== -1) end = next + 1;
     }
     const text = bytes.toString('utf8', start, end);
