@@ -30,10 +30,10 @@ function csvLine(r: ExportRow): string {
 
 /**
  * Every subscription of an audience in id order, as text pieces of NDJSON or CSV (with its header;
- * a piece is at most STRING_SEGMENT characters and a row) that an import takes back unchanged. A keyset cursor reads one page at a time; the next page is
- * asked of PostgreSQL while this one is rendered and written (the two work at once, on two cores),
- * and the caller asks for the next piece only when it has written the last, so memory stays flat
- * (two pages) for any size.
+ * a piece is at most STRING_SEGMENT characters and a row) that an import takes back unchanged. A
+ * keyset cursor reads one page at a time; the next page is asked of PostgreSQL while this one is
+ * rendered and written (the two work at once, on two cores), and the caller asks for the next
+ * piece only when it has written the last, so memory stays flat (two pages) for any size.
  */
 export async function* exportSubscriptions(db: Db, filter: AudienceFilter, format: ExportFormat): AsyncGenerator<string> {
   if (format === 'csv') yield CSV_HEADER;

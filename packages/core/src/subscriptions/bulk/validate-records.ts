@@ -16,7 +16,6 @@ export interface ValidatedBatch {
   readonly rows: number;
 }
 
-
 /** A string PostgreSQL cannot store (NUL) or that UTF-8 cannot carry (a lone surrogate). */
 function unstorable(value: string): 'no_nul' | 'well_formed_unicode' | null {
   if (value.includes('\u0000')) return 'no_nul';
@@ -130,8 +129,8 @@ export function validateNdjson(
 ): ValidatedBatch {
   const bytes = Buffer.from(piece.bytes.buffer, piece.bytes.byteOffset, piece.bytes.byteLength);
   const batch = { copy: [] as string[], errors: [] as ImportRowError[], rows: 0 };
-  // Decoded a segment of whole lines at a time (STRING_SEGMENT); a newline byte never occurs inside a
-  // UTF-8 sequence, so each segment decodes on its own.
+  // Decoded a segment of whole lines at a time (STRING_SEGMENT); a newline byte never occurs
+  // inside a UTF-8 sequence, so each segment decodes on its own.
   let firstLine = piece.firstLine;
   let start = 0;
   do {
