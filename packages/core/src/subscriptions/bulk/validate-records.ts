@@ -64,13 +64,22 @@ function parserFor(allowedPushHosts: readonly string[]): (raw: unknown) => Subsc
  * API's event loop, a batch at a time (import-subscriptions.ts says why not on threads).
  */
 export function validateRecords(importId: number, allowedPushHosts: readonly string[], records: Iterable<UploadRecord>): ValidatedBatch {
-  const batch = { copy: [] as string[], errors: [] as ImportRowError[], rows: 0 };
+  const batch = emptyBatch();
   validateInto(batch, importId, allowedPushHosts, records);
   return batch;
 }
 
+/** A ValidatedBatch being filled, by one or more runs of validateInto. */
+interface BatchInProgress {
+  copy: string[];
+  errors: ImportRowError[];
+  rows: number;
+}
+
+const emptyBatch = (): BatchInProgress => ({ copy: [], errors: [], rows: 0 });
+
 function validateInto(
-  batch: { copy: string[]; errors: ImportRowError[]; rows: number },
+  batch: BatchInProgress,
   importId: number,
   allowedPushHosts: readonly string[],
   records: Iterable<UploadRecord>,
@@ -128,7 +137,7 @@ export function validateNdjson(
   piece: { readonly firstLine: number; readonly bytes: Uint8Array; readonly overlongFirst: boolean },
 ): ValidatedBatch {
   const bytes = Buffer.from(piece.bytes.buffer, piece.bytes.byteOffset, piece.bytes.byteLength);
-  const batch = { copy: [] as string[], errors: [] as ImportRowError[], rows: 0 };
+  const batch = emptyBatch();
   // Decoded a segment of whole lines at a time (STRING_SEGMENT); a newline byte never occurs
   // inside a UTF-8 sequence, so each segment decodes on its own.
   let firstLine = piece.firstLine;
@@ -147,7 +156,6 @@ export function validateNdjson(
   } while (start < bytes.length);
   return batch;
 }
-
 
 /**
  * What the import validates at a time: records already read (CSV), or a run of NDJSON lines as the
