@@ -1,12 +1,13 @@
 import { createPrivateKey } from 'node:crypto';
-import type { ClientHttp2Session, ClientHttp2Stream, ClientSessionRequestOptions, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import apn from '@parse/node-apn';
 import type { ApnsCredentials, SendOutcome } from '@pushcast/domain';
+import { ExchangeSession } from '../http2/exchange-session.ts';
 import type { ProviderObserver } from '../observer.ts';
 import { Semaphore } from '../webpush/semaphore.ts';
 import type { ApnsMessage } from './payload.ts';
 import type { ApnsProviderTokens, ApnsSigningKey } from './provider-token.ts';
-import { apnsOutcome, apnsReason, type ApnsFailure } from './response.ts';
+import { apnsOutcome, type ApnsFailure } from './response.ts';
 
 export interface ApnsTarget {
   readonly subscriptionId: number;
@@ -30,29 +31,33 @@ export interface ApnsClientOptions {
   readonly observer?: ProviderObserver | undefined;
 }
 
-/** What @parse/node-apn's Client looks like inside: the parts this wrapper relies on (8.1.0). */
-interface NodeApnClient {
-  config: { token: { generation: number; current: string; isExpired(s: number): boolean; regenerate(g: number): void } };
-  request(session: ClientHttp2Session, address: string, notification: unknown, path: string, method: string): Promise<unknown>;
-  write(notification: { headers: Record<string, unknown>; body: string }, token: string, type: 'device', method: 'post'): Promise<unknown>;
+/** The outcome reason of a 403 ExpiredProviderToken (apnsOutcome). */
+const EXPIRED_TOKEN = 'apns_ExpiredProviderToken';
+
+/** The headers and body of one notification, built by node-apn; only `:path` differs per device. */
+interface Built {
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: Buffer;
 }
 
 /**
- * APNs through @parse/node-apn (one HTTP/2 session per credential, kept for the process lifetime),
- * wrapped where the library is wrong for a broadcast service:
- * - `provider.send` starts every token at once (20k at once fail with ENHANCE_YOUR_CALM): here each
- *   token waits for one of `maxInFlight` permits, shared by every chunk using this credential.
- * - It retries 429/5xx itself and reads `Retry-After` in a case HTTP/2 never sends: retries are
- *   off (`connectionRetryLimit: 0`) and `retry-after` is read from the stream, so the pipeline
- *   retries just those tokens, no earlier than APNs asked.
- * - It destroys its HTTP/2 session when APNs answers a 500, losing every answer in flight: the
- *   wrapper keeps the session (the 500 is retried like any 5xx).
- * - It mints its own provider token per process: the token comes from `tokens`, shared by every
- *   worker, so scaling out never triggers TooManyProviderTokenUpdates.
+ * APNs with @parse/node-apn for the notification (its headers and JSON payload, built once per
+ * slice) and Pushcast's own long-lived HTTP/2 session per credential for the requests
+ * (../http2/exchange-session.ts, the FCM client's too). node-apn's transport was wrapped until
+ * 2026-12-06 and is no longer used, because it is wrong for a broadcast service where it matters:
+ * - `provider.send` starts every token at once (20k at once fail with ENHANCE_YOUR_CALM);
+ * - it retries 429/5xx itself and reads `Retry-After` under a name HTTP/2 never sends;
+ * - it destroys its HTTP/2 session when APNs answers a 500, losing every answer in flight on it;
+ * - it mints its own provider token per process (TooManyProviderTokenUpdates when scaled out);
+ * - per request it builds a promise, a timer, a string decoder, five listeners and a dozen objects,
+ *   and Node's `session.request()` two `util.deprecate` wrappers: the worker spent a quarter of its
+ *   time in GC (docs/benchmarks.md, "APNs over Pushcast's own HTTP/2 session").
+ * Here each token waits for one of `maxInFlight` permits, shared by every chunk using this
+ * credential; every answer is an outcome (429/5xx with `retry-after`, for the pipeline to retry
+ * just those tokens); the provider token comes from `tokens`, shared by every worker.
  */
 export class ApnsClient {
-  readonly #provider: apn.Provider;
-  readonly #client: NodeApnClient;
+  readonly #session: ExchangeSession;
   readonly #slots: Semaphore;
   readonly #tokens: ApnsProviderTokens;
   readonly #key: ApnsSigningKey;
@@ -68,15 +73,14 @@ export class ApnsClient {
     const url = options.url === undefined ? undefined : new URL(options.url);
     this.#origin = url ? url.origin : `https://${credentials.production ? 'api.push.apple.com' : 'api.sandbox.push.apple.com'}`;
     this.#observer = options.observer;
-    this.#provider = new apn.Provider({
-      token: { key: credentials.keyPem, keyId: credentials.keyId, teamId: credentials.teamId },
-      production: credentials.production,
-      ...(url ? { address: url.hostname, port: Number(url.port || 443) } : {}),
-      ...(options.ca ? { ca: options.ca } : {}),
-      connectionRetryLimit: 0,
-      requestTimeout: options.requestTimeoutMs ?? 10_000,
-    } as apn.ProviderOptions);
-    this.#client = (this.#provider as unknown as { client: NodeApnClient }).client;
+    this.#session = new ExchangeSession({
+      origin: this.#origin,
+      peer: 'APNs',
+      timeoutMs: options.requestTimeoutMs ?? 10_000,
+      // Apple allows 1,000 streams a connection; until its SETTINGS arrive, as many as the permits.
+      peerMaxConcurrentStreams: options.maxInFlight,
+      ca: options.ca,
+    });
     this.#slots = new Semaphore(options.maxInFlight);
     this.#tokens = options.tokens;
     this.#key = {
@@ -88,8 +92,6 @@ export class ApnsClient {
     };
     this.#topic = credentials.topic;
     this.#now = options.now ?? Date.now;
-    this.#takeOverProviderToken();
-    this.#readRetryAfter();
   }
 
   /**
@@ -102,7 +104,43 @@ export class ApnsClient {
     onOutcome?: (index: number, outcome: SendOutcome) => void,
   ): Promise<SendOutcome[]> {
     if (this.#closed) throw new Error('ApnsClient is closed');
-    if (targets.length === 0) return [];
+    const outcomes = new Array<SendOutcome>(targets.length);
+    if (targets.length === 0) return outcomes;
+    // Outcomes arrive in stream events, where a throw would be uncaught: the first is rethrown at the end.
+    let listenerError: { error: unknown } | undefined;
+    const providerToken = await this.#tokens.current(this.#key);
+    const built = this.#build(message, providerToken);
+    // Told once per slice, at the first answer that says so; awaited before the outcomes are returned.
+    let tokenRejected: Promise<void> | undefined;
+    await new Promise<void>((resolve) => {
+      let left = targets.length;
+      const answered = (i: number, outcome: SendOutcome) => {
+        outcomes[i] = outcome;
+        if (tokenRejected === undefined && outcome.kind === 'retry' && outcome.reason === EXPIRED_TOKEN) {
+          // A failure to tell the shared store only delays the new token; these recipients are retried anyway.
+          tokenRejected = this.#tokens.rejected(this.#key, providerToken).catch(() => {});
+        }
+        try {
+          onOutcome?.(i, outcome);
+        } catch (error) {
+          listenerError ??= { error };
+        }
+        if (--left === 0) resolve();
+      };
+      void this.#sendAll(targets, built, answered);
+    });
+    await tokenRejected;
+    if (listenerError !== undefined) throw listenerError.error;
+    return outcomes;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#session.close();
+  }
+
+  /** The request as node-apn's `provider.send` builds it, once for every token of the slice. */
+  #build(message: ApnsMessage, providerToken: string): Built {
     const note = new apn.Notification({
       rawPayload: message.payload,
       topic: this.#topic,
@@ -111,98 +149,47 @@ export class ApnsClient {
       expiry: message.expiration,
       ...(message.collapseId ? { collapseId: message.collapseId } : {}),
     } as Partial<apn.Notification>);
-    // Built once, as provider.send does: only the path differs per token.
-    const compiled = note as unknown as { headers(): Record<string, unknown>; compile(): string };
-    const built = { headers: compiled.headers(), body: compiled.compile() };
-    const providerToken = await this.#tokens.current(this.#key);
-    this.#client.config.token.current = providerToken;
-    return Promise.all(
-      targets.map(async (t, i) => {
-        const outcome = await this.#sendOne(t.token, built, providerToken);
-        onOutcome?.(i, outcome);
-        return outcome;
-      }),
-    );
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#provider.shutdown();
-  }
-
-  async #sendOne(token: string, built: { headers: Record<string, unknown>; body: string }, providerToken: string): Promise<SendOutcome> {
-    await this.#slots.acquire();
-    let failure: ApnsFailure | undefined;
-    try {
-      if (this.#closed) return { kind: 'retry', notBefore: this.#now(), reason: 'client_closed' };
-      const answered = this.#observer?.requestStarted(this.#origin);
-      try {
-        await this.#client.write(built, token, 'device', 'post');
-      } finally {
-        answered?.();
-      }
-    } catch (error) {
-      failure = (typeof error === 'object' && error !== null ? error : { error }) as ApnsFailure;
-    } finally {
-      this.#slots.release();
-    }
-    if (failure && apnsReason(failure) === 'ExpiredProviderToken') {
-      // A failure to tell the shared store only delays the new token; this recipient is retried anyway.
-      await this.#tokens.rejected(this.#key, providerToken).catch(() => {});
-    }
-    return apnsOutcome(failure, this.#now());
-  }
-
-  /** The library's token object, replaced by one that only carries the shared token. */
-  #takeOverProviderToken(): void {
-    this.#client.config.token = {
-      generation: 0,
-      current: '',
-      // Expiry and regeneration are the shared token source's business.
-      isExpired: () => false,
-      regenerate: () => {},
+    const compiled = note as unknown as { headers(): Record<string, string | number>; compile(): string };
+    return {
+      headers: { ...compiled.headers(), ':method': 'POST', authorization: `bearer ${providerToken}` },
+      body: Buffer.from(compiled.compile()),
     };
   }
 
-  /** Wraps the session each request uses, to catch the `retry-after` of its response. */
-  #readRetryAfter(): void {
-    const client = this.#client;
-    const original = client.request.bind(client);
-    client.request = async (session, address, notification, path, method) => {
-      let retryAfter: string | undefined;
-      const watched = new Proxy(session, {
-        get(target, property) {
-          if (property === 'request') {
-            return (headers: OutgoingHttpHeaders, options?: ClientSessionRequestOptions): ClientHttp2Stream => {
-              const stream = target.request(headers, options);
-              stream.once('response', (h: IncomingHttpHeaders) => {
-                const value = h['retry-after'];
-                retryAfter = Array.isArray(value) ? value[0] : value;
-              });
-              return stream;
-            };
-          }
-          const value: unknown = Reflect.get(target, property, target);
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
+  async #sendAll(targets: readonly ApnsTarget[], built: Built, answered: (i: number, o: SendOutcome) => void): Promise<void> {
+    for (let i = 0; i < targets.length; i += 1) {
+      await this.#slots.acquire();
+      if (this.#closed) {
+        this.#slots.release();
+        answered(i, { kind: 'retry', notBefore: this.#now(), reason: 'client_closed' });
+        continue;
+      }
       try {
-        return await original(watched, address, notification, path, method);
+        const headers: OutgoingHttpHeaders = { ...built.headers, ':path': `/3/device/${targets[i]!.token}` };
+        const done = this.#observer?.requestStarted(this.#origin);
+        this.#session.post(headers, built.body, (error, status, retryAfter, text) => {
+          this.#slots.release();
+          done?.();
+          answered(i, apnsOutcome(error !== undefined ? { error } : answerFailure(status, retryAfter, text), this.#now()));
+        });
       } catch (error) {
-        if (typeof error === 'object' && error !== null) {
-          const failure = error as { status?: unknown; answeredStatus?: number; retryAfterHeader?: string };
-          if (retryAfter !== undefined) failure.retryAfterHeader = retryAfter;
-          if (failure.status === 500) {
-            // node-apn destroys the whole session on a 500, with up to `maxInFlight` requests on it
-            // whose answers are then lost (and resent: measured, 9,657 duplicates in a 200,000
-            // broadcast with 100 500s). A 500 is an answer on a healthy session: hide it from
-            // node-apn's write() and keep it where apnsOutcome reads it.
-            failure.answeredStatus = 500;
-            failure.status = undefined;
-          }
-        }
-        throw error;
+        // Not sent (a header Node refuses, say): this recipient fails, the others go on.
+        this.#slots.release();
+        answered(i, apnsOutcome({ error }, this.#now()));
       }
-    };
+    }
   }
+}
+
+/** An APNs answer as a failure, or undefined for 200 (Apple's body is then empty). */
+function answerFailure(status: number, retryAfter: string | undefined, text: string | undefined): ApnsFailure | undefined {
+  if (status === 200) return undefined;
+  let reason: string | undefined;
+  try {
+    const parsed = JSON.parse(text ?? '') as { reason?: unknown };
+    if (typeof parsed?.reason === 'string') reason = parsed.reason;
+  } catch {
+    // No JSON body (a proxy's answer, say): the status alone decides.
+  }
+  return { status, ...(reason === undefined ? {} : { response: { reason } }), ...(retryAfter === undefined ? {} : { retryAfterHeader: retryAfter }) };
 }

@@ -107,10 +107,8 @@ describe('APNs answers', () => {
     [{ status: 429, response: { reason: 'TooManyRequests' }, retryAfterHeader: '7' }, { kind: 'retry', notBefore: now + 7000, reason: 'apns_TooManyRequests' }],
     [{ status: 503, response: { reason: 'ServiceUnavailable' } }, { kind: 'retry', notBefore: now, reason: 'apns_ServiceUnavailable' }],
     [{ status: 403, response: { reason: 'ExpiredProviderToken' } }, { kind: 'retry', notBefore: now, reason: 'apns_ExpiredProviderToken' }],
-    // What node-apn actually rejects an expired provider token with: the reason only in the error.
-    [{ status: 403, error: new Error('ExpiredProviderToken') }, { kind: 'retry', notBefore: now, reason: 'apns_ExpiredProviderToken' }],
     [{ error: new Error('apn write timeout') }, { kind: 'retry', notBefore: now, reason: 'apns_transport' }],
-    // A connection that failed TLS verification: node-apn passes the socket's error on as is.
+    // A connection that failed TLS verification: the socket's error, as the session reports it.
     [{ error: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) }, { kind: 'retry', notBefore: now, reason: 'apns_transport_DEPTH_ZERO_SELF_SIGNED_CERT' }],
     [{ error: { cause: () => Object.assign(new Error('reset'), { code: 'ECONNRESET' }) } }, { kind: 'retry', notBefore: now, reason: 'apns_transport_ECONNRESET' }],
   ])('%o → %o', (failure, outcome) => {

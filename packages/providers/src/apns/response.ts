@@ -3,15 +3,13 @@ import { retryAfterTime } from '../webpush/response.ts';
 
 const DELIVERED: SendOutcome = Object.freeze({ kind: 'delivered' });
 
-/** What @parse/node-apn rejects a token with: an APNs answer (status + reason) or a transport error. */
+/** How a request for one device failed: an APNs answer (status, Apple's reason) or no answer (`error`). */
 export interface ApnsFailure {
-  readonly status?: number | string;
+  readonly status?: number;
   readonly response?: { readonly reason?: string };
   readonly error?: unknown;
-  /** Added by Pushcast's wrapper: the library reads `Retry-After`, HTTP/2 sends `retry-after`. */
+  /** The answer's `retry-after`, as APNs sends it with a 429 or 503. */
   readonly retryAfterHeader?: string;
-  /** Added by Pushcast's wrapper: a status hidden from node-apn (500, on which it would drop the session). */
-  readonly answeredStatus?: number;
 }
 
 /** Reasons that mean the device token will never work again: prune the subscription. */
@@ -25,9 +23,8 @@ const GONE_REASONS = new Set(['Unregistered', 'BadDeviceToken']);
  */
 export function apnsOutcome(failure: ApnsFailure | undefined, now: number): SendOutcome {
   if (failure === undefined) return DELIVERED;
-  const raw = failure.answeredStatus ?? failure.status;
-  const status = typeof raw === 'number' ? raw : Number(raw);
-  const reason = apnsReason(failure);
+  const status = failure.status ?? 0;
+  const reason = failure.response?.reason;
   if (!Number.isInteger(status) || status === 0) {
     // Timeout, reset, refused connection, TLS: APNs may not have seen it; try again. The code goes
     // into the reason, so that a certificate problem retried round after round shows in the logs.
@@ -45,22 +42,12 @@ export function apnsOutcome(failure: ApnsFailure | undefined, now: number): Send
   return { kind: 'failed', reason: `apns_${safeReason(reason ?? String(status))}`, status };
 }
 
-/**
- * Apple's reason. node-apn keeps the response body for most errors, but for 403
- * ExpiredProviderToken it keeps only an error whose message is the reason.
- */
-export function apnsReason(failure: ApnsFailure): string | undefined {
-  if (failure.response?.reason !== undefined) return failure.response.reason;
-  const message = failure.error instanceof Error ? failure.error.message : undefined;
-  return failure.status === 403 && message === 'ExpiredProviderToken' ? message : undefined;
-}
-
 /** Reasons become ledger codes and JSON keys: keep them to a plain alphabet. */
 function safeReason(reason: string): string {
   return reason.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
 }
 
-/** The `code` of a transport error, looking through node-apn's VError wrapping (`cause()`). */
+/** The `code` of a transport error, looking through its causes (a `cause` property, or VError's `cause()`). */
 function errorCode(error: unknown, depth = 0): string | undefined {
   if (typeof error !== 'object' || error === null || depth > 3) return undefined;
   const e = error as { code?: unknown; cause?: unknown };

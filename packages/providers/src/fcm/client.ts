@@ -10,7 +10,7 @@ import { AccessTokens } from './access-token.ts';
 import type { FcmMessageTemplate } from './payload.ts';
 import { FCM_HOST } from './local-endpoint.ts';
 import { fcmOutcome, type FcmFailure } from './response.ts';
-import { FcmSession } from './session.ts';
+import { ExchangeSession } from '../http2/exchange-session.ts';
 
 /** Recipients per `send` call that the channel groups (a slice); the wire has no batches. */
 export const FCM_MAX_BATCH = 500;
@@ -66,15 +66,16 @@ interface Compiled {
  *   (camelCase → FCM's snake_case, `ttl` → "3600s", every check), caught where it would go on the
  *   wire; and its mapping of FCM's error answers to `messaging/...` codes.
  * - Pushcast: one long-lived HTTP/2 session per credential with up to `maxInFlight` concurrent
- *   `POST /v1/projects/{project}/messages:send` streams (session.ts), where `sendEach` deep-copies,
- *   validates and serialises every message, and opens a new session (TCP + TLS) per call of 500.
+ *   `POST /v1/projects/{project}/messages:send` streams (../http2/exchange-session.ts), where
+ *   `sendEach` deep-copies, validates and serialises every message, and opens a new session (TCP +
+ *   TLS) per call of 500.
  * No retries here: every 429/5xx/reset is an outcome (with Retry-After) for the pipeline to retry.
  */
 export class FcmClient {
   readonly #app: App;
   readonly #messaging: Messaging;
   readonly #tokens: AccessTokens;
-  readonly #session: FcmSession;
+  readonly #session: ExchangeSession;
   readonly #slots: Semaphore;
   readonly #compiled = new WeakMap<FcmMessageTemplate, Promise<Compiled | FcmFailure>>();
   /** Requests caught by the hook, by the placeholder token they were built with. */
@@ -96,7 +97,7 @@ export class FcmClient {
     this.#messaging = getMessaging(this.#app);
     this.#now = options.now ?? Date.now;
     this.#tokens = new AccessTokens(credential, this.#now);
-    this.#session = new FcmSession({ origin: FCM_ORIGIN, ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}) });
+    this.#session = new ExchangeSession({ origin: FCM_ORIGIN, peer: 'FCM', ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}) });
     this.#slots = new Semaphore(options.maxInFlight);
     this.#observer = options.observer;
     this.#hookTransport();

@@ -1,34 +1,40 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
-import { leanRequest } from '../http2/lean-request.ts';
+import { leanRequest } from './lean-request.ts';
 
 /** How one request ended: an HTTP answer (`error` undefined), or no answer at all. */
 export type ExchangeDone = (error: Error | undefined, status: number, retryAfter: string | undefined, body: string | undefined) => void;
 
-export interface FcmSessionOptions {
-  /** Default https://fcm.googleapis.com (a local server is reached under this name too, see local-endpoint.ts). */
-  readonly origin?: string;
-  /** A request unanswered after this long is cancelled and reported as a timeout (firebase-admin's 15 s). */
+export interface ExchangeSessionOptions {
+  /** Where requests go, e.g. https://fcm.googleapis.com (a local server may be reached under that name, see fcm/local-endpoint.ts). */
+  readonly origin: string;
+  /** The service's name in error messages ("no answer from APNs within …"). */
+  readonly peer: string;
+  /** A request unanswered after this long is cancelled and reported as a timeout. Default 15 s (firebase-admin's). */
   readonly timeoutMs?: number;
   /** A session with no traffic for this long is closed; the next request opens another. */
   readonly idleMs?: number;
+  /** Streams assumed allowed until the peer's SETTINGS say (default 100). */
+  readonly peerMaxConcurrentStreams?: number;
+  /** PEM trusted besides the system roots (a local server in tests). */
+  readonly ca?: string | undefined;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** Sends of one request refused unprocessed (REFUSED_STREAM) before it counts as a failure. */
 const MAX_ATTEMPTS = 3;
-const EXCHANGE = Symbol('fcmExchange');
-const TIMEOUT = 'FcmTimeoutError';
+const EXCHANGE = Symbol('exchange');
+const TIMEOUT = 'ExchangeTimeoutError';
 
 interface Exchange {
-  readonly owner: FcmSession;
+  readonly owner: ExchangeSession;
   readonly headers: OutgoingHttpHeaders;
-  readonly body: string;
+  readonly body: string | Buffer;
   attempts: number;
   readonly done: ExchangeDone;
   startedAt: number;
   status: number;
   retryAfter: string | undefined;
-  /** Only an error answer's body is kept: a 200's is FCM's message name, which nothing reads. */
+  /** Only an error answer's body is kept: a 200's (FCM's message name, APNs' nothing) is never read. */
   chunks: Buffer[] | undefined;
   error: Error | undefined;
 }
@@ -36,21 +42,26 @@ interface Exchange {
 type TaggedStream = ClientHttp2Stream & { [EXCHANGE]: Exchange };
 
 /**
- * One long-lived HTTP/2 session to FCM carrying every request of a credential as concurrent
- * streams, where firebase-admin's `sendEach` opens a session (TCP + TLS handshake) per call of 500.
+ * One long-lived HTTP/2 session to a push service (FCM, APNs) carrying every request of a credential
+ * as concurrent streams, each a request body out and a status, `retry-after` and (for an error) a
+ * body back, at as little cost per request as Node's HTTP/2 allows: where firebase-admin's
+ * `sendEach` opens a session (TCP + TLS handshake) per call of 500, and node-apn binds a promise, a
+ * timer, a string decoder and five listeners to every stream.
  * - GOAWAY: the session stops taking requests at once; streams it had accepted finish on it, the
- *   ones above its last stream id fail (FCM never saw them) and the caller retries them; the next
+ *   ones above its last stream id fail (the service never saw them) and the caller retries them; the next
  *   request opens a new session.
  * - A session error or close drops it the same way; a request that finds its session closing
  *   (`ERR_HTTP2_GOAWAY_SESSION`, thrown synchronously) goes once more on a fresh one.
  * - More requests than the peer's SETTINGS_MAX_CONCURRENT_STREAMS wait in nghttp2's queue; the
- *   caller bounds what it starts (FcmClient's permits).
+ *   caller bounds what it starts (the clients' permits).
  * Listeners are shared functions reading the stream's own state, not closures per request.
  */
-export class FcmSession {
+export class ExchangeSession {
   readonly #origin: string;
+  readonly #peer: string;
   readonly #timeoutMs: number;
   readonly #idleMs: number;
+  readonly #connectOptions: http2.SecureClientSessionOptions;
   readonly #pending = new Set<TaggedStream>();
   readonly #sweep: NodeJS.Timeout;
   #session: ClientHttp2Session | undefined;
@@ -58,17 +69,19 @@ export class FcmSession {
   /** Sessions opened, for tests and metrics. */
   opened = 0;
 
-  constructor(options: FcmSessionOptions = {}) {
-    this.#origin = options.origin ?? 'https://fcm.googleapis.com';
+  constructor(options: ExchangeSessionOptions) {
+    this.#origin = options.origin;
+    this.#peer = options.peer;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#idleMs = options.idleMs ?? 60_000;
+    this.#connectOptions = { peerMaxConcurrentStreams: options.peerMaxConcurrentStreams ?? 100, ...(options.ca ? { ca: options.ca } : {}) };
     // One timer for all requests instead of one per stream.
     this.#sweep = setInterval(() => this.#cancelOverdue(), Math.max(10, Math.min(1000, this.#timeoutMs / 4)));
     this.#sweep.unref();
   }
 
   /** POSTs `body` on the current session (opened if need be); `done` is called exactly once. */
-  post(headers: OutgoingHttpHeaders, body: string, done: ExchangeDone): void {
+  post(headers: OutgoingHttpHeaders, body: string | Buffer, done: ExchangeDone): void {
     this.#start({ owner: this, headers, body, attempts: 0, done, startedAt: 0, status: 0, retryAfter: undefined, chunks: undefined, error: undefined });
   }
 
@@ -97,7 +110,7 @@ export class FcmSession {
 
   #start(exchange: Exchange): void {
     if (this.#closed) {
-      exchange.done(new Error('FcmSession is closed'), 0, undefined, undefined);
+      exchange.done(new Error(`the session to ${this.#peer} is closed`), 0, undefined, undefined);
       return;
     }
     let stream: ClientHttp2Stream;
@@ -153,7 +166,7 @@ export class FcmSession {
     const existing = this.#session;
     if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
     // Through the module object, so that redirectFcmTo (tests, the demo, the benchmark) applies here too.
-    const session = http2.connect(this.#origin, { peerMaxConcurrentStreams: 100 });
+    const session = http2.connect(this.#origin, this.#connectOptions);
     this.opened += 1;
     this.#session = session;
     const drop = () => {
@@ -177,7 +190,7 @@ export class FcmSession {
       const exchange = stream[EXCHANGE];
       if (exchange.startedAt > cutoff) break;
       this.#pending.delete(stream);
-      exchange.error ??= Object.assign(new Error(`no answer from FCM within ${this.#timeoutMs} ms`), { name: TIMEOUT, code: 'ETIMEDOUT' });
+      exchange.error ??= Object.assign(new Error(`no answer from ${this.#peer} within ${this.#timeoutMs} ms`), { name: TIMEOUT, code: 'ETIMEDOUT' });
       stream.close(NGHTTP2_CANCEL);
     }
   }
