@@ -48,8 +48,8 @@ type TaggedStream = ClientHttp2Stream & { [EXCHANGE]: Exchange };
  * `sendEach` opens a session (TCP + TLS handshake) per call of 500, and node-apn binds a promise, a
  * timer, a string decoder and five listeners to every stream.
  * - GOAWAY: the session stops taking requests at once; streams it had accepted finish on it, the
- *   ones above its last stream id fail (the service never saw them) and the caller retries them; the next
- *   request opens a new session.
+ *   ones above its last stream id fail (the service never saw them) and the caller retries them;
+ *   the next request opens a new session.
  * - A session error or close drops it the same way; a request that finds its session closing
  *   (`ERR_HTTP2_GOAWAY_SESSION`, thrown synchronously) goes once more on a fresh one.
  * - More requests than the peer's SETTINGS_MAX_CONCURRENT_STREAMS wait in nghttp2's queue; the
