@@ -24,7 +24,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { IMPORT_BATCH_BYTES, validateWork } from '@pushcast/core';
+import { IMPORT_BATCH_BYTES, ndjsonPieces, validateWork } from '@pushcast/core';
 import { benchDeployment, connectApi, dropRedisPrefix, fmt, gitLine, loadLine, log, machineLine } from './common.ts';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
@@ -52,36 +52,20 @@ async function writeNdjson(path: string): Promise<number> {
   return (await stat(path)).size;
 }
 
-function newlines(bytes: Buffer): number {
-  let n = 0;
-  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) n += 1;
-  return n;
-}
-
 /**
- * The API's validation alone, CPU µs a row: the file's first rows (200,000 at most) cut into
- * batches of whole lines as the import validates them (IMPORT_BATCH_BYTES), validated in this
- * process, three rounds (the first warms the JIT up; the best of the other two is printed).
+ * The API's validation alone, CPU µs a row: the file's first rows (200,000 at most) as the import
+ * reads them (ndjsonPieces: runs of whole lines, here of the import's batch size,
+ * IMPORT_BATCH_BYTES), validated in this process, three rounds (the first warms the JIT up; the
+ * best of the other two is printed).
  */
 async function validationAlone(path: string): Promise<number> {
   const rows = Math.min(ROWS, 200_000);
   const batches: Buffer[] = [];
-  let pending = Buffer.alloc(0);
   let seen = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
-    pending = Buffer.concat([pending, chunk as Buffer]);
-    while (pending.length >= IMPORT_BATCH_BYTES && seen < rows) {
-      const end = pending.indexOf(0x0a, IMPORT_BATCH_BYTES) + 1;
-      if (end === 0) break;
-      batches.push(pending.subarray(0, end));
-      seen += newlines(batches[batches.length - 1]!);
-      pending = pending.subarray(end);
-    }
+  for await (const piece of ndjsonPieces(createReadStream(path, { highWaterMark: IMPORT_BATCH_BYTES }))) {
+    batches.push(piece.bytes);
+    seen += piece.lines;
     if (seen >= rows) break;
-  }
-  if (seen < rows && pending.length > 0) {
-    batches.push(pending);
-    seen += newlines(pending);
   }
   let best = Infinity;
   for (let round = 0; round < 3; round += 1) {

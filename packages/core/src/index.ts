@@ -58,8 +58,9 @@ export {
   type WebhookWithSecret,
 } from './webhooks/manage-webhooks.ts';
 export { receiveImport, MAX_REPORTED_ERRORS, BATCH_BYTES as IMPORT_BATCH_BYTES, type ImportUpload } from './subscriptions/bulk/import-subscriptions.ts';
-/** The import's validation of one batch, for the bulk benchmark's in-process floor. */
+/** The import's reading and validation of one batch, for the bulk benchmark's in-process floor. */
 export { validateWork } from './subscriptions/bulk/validate-records.ts';
+export { ndjsonPieces } from './subscriptions/bulk/records.ts';
 export { exportSubscriptions, type ExportFormat } from './subscriptions/bulk/export-subscriptions.ts';
 export { CSV_COLUMNS } from './subscriptions/bulk/columns.ts';
 export { createSecretKey, deleteSecretKey, type SecretKeyWithSecret } from './secret-keys/manage-secret-keys.ts';
