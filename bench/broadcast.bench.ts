@@ -13,6 +13,8 @@
  *   BENCH_PROFILE_DIR=dir                # the worker writes a V8 CPU profile there (bench/profile-summary.ts)
  *   BENCH_COMPARE_TREE=/path/to/checkout # before/after in one run: the warm-up and the broadcast also by a worker started from that
  *                                        # checkout (same schema; its node_modules in place), alternating BENCH_ROUNDS (default 1) times
+ *   BENCH_COMPARE_ENV='{"PUSH_MIN_IN_FLIGHT_PER_ORIGIN":"256"}'   # the same, by this checkout's worker with these variables set
+ *   BENCH_PUSH_LATENCY_MS=50             # the local push service answers that late, as a push service far away would
  *   BENCH_WEBHOOKS=1 [BENCH_ROUNDS=3] npm run bench:web   # the broadcast without, then with a webhook taking every event (alternating, that many rounds)
  *   BENCH_RECORDS=1 [BENCH_ROUNDS=3] npm run bench:web    # record_deliveries "failures" (nothing to write when all are delivered), then "all" (a record per delivery), alternating
  * (`npm run bench` runs this and then bench/mobile.bench.ts, see bench/all.ts.)
@@ -44,6 +46,10 @@ const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 const WEBHOOKS = process.env.BENCH_WEBHOOKS === '1';
 /** BENCH_RECORDS=1: the broadcast with record_deliveries "failures", then "all" (a delivery record per recipient). */
 const RECORDS = process.env.BENCH_RECORDS === '1';
+/** BENCH_PUSH_LATENCY_MS: how late the local push service answers (a push service tens of milliseconds away). */
+const LATENCY_MS = Number(process.env.BENCH_PUSH_LATENCY_MS ?? 0);
+/** BENCH_COMPARE_ENV: the compared worker is this checkout's, with these variables. */
+const COMPARE_ENV = process.env.BENCH_COMPARE_ENV ? (JSON.parse(process.env.BENCH_COMPARE_ENV) as Record<string, string>) : undefined;
 
 /** A local HTTPS webhook receiver answering 204; counts what it got. */
 async function startReceiver(): Promise<{ url: string; caPem: string; count: () => number; close(): Promise<void> }> {
@@ -151,13 +157,13 @@ async function watch(proc: Proc, progress: () => Promise<number>, target: number
 
 log(`# Pushcast broadcast benchmark`);
 log(machineLine());
-log(`command: ${WARMUP !== 2000 ? `BENCH_WARMUP=${WARMUP} ` : ''}npm run bench:web -- ${SUBSCRIBERS} ${BASELINE} ${LEAN}  (${loadLine()})`);
+log(`command: ${WARMUP !== 2000 ? `BENCH_WARMUP=${WARMUP} ` : ''}${LATENCY_MS ? `BENCH_PUSH_LATENCY_MS=${LATENCY_MS} ` : ''}${COMPARE_ENV ? `BENCH_COMPARE_ENV='${JSON.stringify(COMPARE_ENV)}' ` : ''}npm run bench:web -- ${SUBSCRIBERS} ${BASELINE} ${LEAN}  (${loadLine()})`);
 log(gitLine());
 log(`subscribers: ${SUBSCRIBERS.toLocaleString('en')} (distinct keys), lean sender over the first ${LEAN.toLocaleString('en')}, baseline over the first ${BASELINE.toLocaleString('en')}, payload ~1 KB; warm-up broadcast: ${WARMUP.toLocaleString('en')} subscribers`);
 
 const procs: Proc[] = [];
 try {
-  const push = run('packages/local-push-service/src/main.ts', { PORT: '0', DECRYPT: '0', RECORD: '0' });
+  const push = run('packages/local-push-service/src/main.ts', { PORT: '0', DECRYPT: '0', RECORD: '0', LATENCY_MS: String(LATENCY_MS) });
   procs.push(push);
   const { origin, caFile } = JSON.parse(await push.firstLine()) as { origin: string; caFile: string };
 
@@ -205,9 +211,9 @@ try {
   // BENCH_PROFILE_DIR=dir: the worker writes a V8 CPU profile there (see bench/profile-summary.ts).
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const withHooks: { result: Awaited<ReturnType<typeof watch>> & { gc: number }; final: any }[] = [];
-  const broadcast = async (label: string, projectId = project.id, target = SUBSCRIBERS, tree = '.') => {
+  const broadcast = async (label: string, projectId = project.id, target = SUBSCRIBERS, tree = '.', env: Record<string, string> = {}) => {
     const gcFile = join(gcDir, `worker-${(gcFiles += 1)}.json`);
-    const worker = run(`${tree}/apps/worker/src/main.ts`, { ...common, BENCH_GC_FILE: gcFile }, [], [...GC_PRELOAD, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
+    const worker = run(`${tree}/apps/worker/src/main.ts`, { ...common, ...env, BENCH_GC_FILE: gcFile }, [], [...GC_PRELOAD, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
     procs.push(worker);
     await startedUp(worker.pid);
     const gc0 = await gcNow(worker.pid, gcFile);
@@ -232,19 +238,21 @@ try {
   // A fresh worker's first broadcast, a small one: JIT warm-up, connections, the first chunks.
   const warm = small ? await broadcast(` of ${WARMUP.toLocaleString('en')} (warm-up, a fresh worker)`, small.id, WARMUP) : null;
   const { result: ours, final } = await broadcast('');
-  // BENCH_COMPARE_TREE: the same two broadcasts by the other checkout's worker, then again by this one's, alternating.
-  const compareTree = process.env.BENCH_COMPARE_TREE;
-  const compared: { tree: string; warm: number; main: number; warmGc: number; mainGc: number }[] = [];
+  // BENCH_COMPARE_TREE / BENCH_COMPARE_ENV: the same two broadcasts by the other worker, then again by this one's, alternating.
+  const compareTree = process.env.BENCH_COMPARE_TREE ?? (COMPARE_ENV ? `this checkout with ${JSON.stringify(COMPARE_ENV)}` : undefined);
+  const compared: { tree: string; warm: number; main: number; warmGc: number; mainGc: number; rate: number }[] = [];
   if (compareTree) {
     const perMsg = (x: { result: { cpu: number }; final: any }) => (x.result.cpu / x.final.successfully_sent_count) * 1e6;
-    compared.push({ tree: '.', warm: warm ? perMsg(warm) : NaN, main: perMsg({ result: ours, final }), warmGc: warm?.result.gc ?? NaN, mainGc: ours.gc });
+    const rate = (x: { result: { seconds: number }; final: any }) => x.final.successfully_sent_count / x.result.seconds;
+    compared.push({ tree: '.', warm: warm ? perMsg(warm) : NaN, main: perMsg({ result: ours, final }), warmGc: warm?.result.gc ?? NaN, mainGc: ours.gc, rate: rate({ result: ours, final }) });
     const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
     for (let r = 0; r < rounds; r += 1) {
       for (const tree of r === 0 ? [compareTree] : [compareTree, '.']) {
-        const label = tree === '.' ? ' (this checkout again)' : ` (worker from ${tree})`;
-        const w = small ? await broadcast(` of ${WARMUP.toLocaleString('en')} (warm-up)${label}`, small.id, WARMUP, tree) : null;
-        const m = await broadcast(label, project.id, SUBSCRIBERS, tree);
-        compared.push({ tree, warm: w ? perMsg(w) : NaN, main: perMsg(m), warmGc: w?.result.gc ?? NaN, mainGc: m.result.gc });
+        const label = tree === '.' ? ' (this checkout again)' : ` (worker: ${tree})`;
+        const [dir, env] = tree === '.' || !COMPARE_ENV ? [tree, {}] : ['.', COMPARE_ENV];
+        const w = small ? await broadcast(` of ${WARMUP.toLocaleString('en')} (warm-up)${label}`, small.id, WARMUP, dir, env) : null;
+        const m = await broadcast(label, project.id, SUBSCRIBERS, dir, env);
+        compared.push({ tree, warm: w ? perMsg(w) : NaN, main: perMsg(m), warmGc: w?.result.gc ?? NaN, mainGc: m.result.gc, rate: rate(m) });
       }
     }
   }
@@ -371,12 +379,12 @@ try {
 
   if (compared.length > 0) {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const of = (tree: string, k: 'warm' | 'main' | 'warmGc' | 'mainGc') => median(compared.filter((c) => c.tree === tree).map((c) => c[k]));
+    const of = (tree: string, k: 'warm' | 'main' | 'warmGc' | 'mainGc' | 'rate') => median(compared.filter((c) => c.tree === tree).map((c) => c[k]));
     log(`\nbefore/after in this run (worker CPU per delivered message; medians of ${compared.filter((c) => c.tree === '.').length} vs ${compared.filter((c) => c.tree !== '.').length} broadcasts, alternating):`);
-    log('| worker | warm-up µs/msg | GC | broadcast µs/msg | GC |');
-    log('|---|---|---|---|---|');
-    for (const tree of [compareTree!, '.']) log(`| ${tree === '.' ? `this checkout (${gitLine().replace('code: ', '')})` : tree} | ${of(tree, 'warm').toFixed(0)} | ${(of(tree, 'warmGc') * 100).toFixed(1)} % | ${of(tree, 'main').toFixed(0)} | ${(of(tree, 'mainGc') * 100).toFixed(1)} % |`);
-    log(`this ÷ compared: warm-up ${(of('.', 'warm') / of(compareTree!, 'warm')).toFixed(3)}×, broadcast ${(of('.', 'main') / of(compareTree!, 'main')).toFixed(3)}×`);
+    log('| worker | warm-up µs/msg | GC | broadcast µs/msg | GC | broadcast msg/s |');
+    log('|---|---|---|---|---|---|');
+    for (const tree of [compareTree!, '.']) log(`| ${tree === '.' ? `this checkout (${gitLine().replace('code: ', '')})` : tree} | ${of(tree, 'warm').toFixed(0)} | ${(of(tree, 'warmGc') * 100).toFixed(1)} % | ${of(tree, 'main').toFixed(0)} | ${(of(tree, 'mainGc') * 100).toFixed(1)} % | ${of(tree, 'rate').toFixed(0)} |`);
+    log(`this ÷ compared: warm-up ${(of('.', 'warm') / of(compareTree!, 'warm')).toFixed(3)}×, broadcast ${(of('.', 'main') / of(compareTree!, 'main')).toFixed(3)}×, broadcast msg/s ${(of('.', 'rate') / of(compareTree!, 'rate')).toFixed(3)}×`);
   }
 
   // Issue 18's yardstick: CPU per delivered message, worker ÷ lean sender, and the GC share of each.

@@ -376,6 +376,35 @@ describe('local push service without recording or decryption', () => {
   });
 });
 
+describe('local push service far away (latencyMs)', () => {
+  it('answers every push that late, a scripted delay on top, and a refusal too', async () => {
+    const service = await startLocalPushService({ latencyMs: 120 });
+    const client = new Client(service.origin, { connect: { ca: service.caPem }, allowH2: true });
+    try {
+      service.script('later', [{ status: 201, delayMs: 100 }]);
+      const timed = async (req: PushRequest): Promise<{ status: number; ms: number }> => {
+        const started = performance.now();
+        const { status } = await viaH2(client, req);
+        return { status, ms: performance.now() - started };
+      };
+      const [plain, later, refused] = await Promise.all([
+        timed(pushRequest(service, 'far', 'p')),
+        timed(pushRequest(service, 'later', 'p')),
+        timed({ ...pushRequest(service, 'no-ttl', 'p'), headers: { ...pushRequest(service, 'no-ttl', 'p').headers, TTL: 'soon' } }),
+      ]);
+      expect(plain).toMatchObject({ status: 201 });
+      expect(plain.ms).toBeGreaterThanOrEqual(110);
+      expect(later).toMatchObject({ status: 201 });
+      expect(later.ms).toBeGreaterThanOrEqual(210);
+      expect(refused).toMatchObject({ status: 400 });
+      expect(refused.ms).toBeGreaterThanOrEqual(110);
+    } finally {
+      await client.close();
+      await service.close();
+    }
+  });
+});
+
 describe('CLI (src/main.ts)', () => {
   it('prints origin and caFile, serves counters, and exits on SIGTERM', async () => {
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));

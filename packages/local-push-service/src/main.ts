@@ -1,6 +1,6 @@
 /**
  * Runs the service in its own process, so the benchmark can keep its CPU apart from Pushcast's:
- *   PORT=0 DECRYPT=0 RECORD=0 SEED=pushcast-local node --import tsx packages/local-push-service/src/main.ts
+ *   PORT=0 DECRYPT=0 RECORD=0 SEED=pushcast-local [LATENCY_MS=50] node --import tsx packages/local-push-service/src/main.ts
  * Prints {"origin","caFile"} as one JSON line, then one JSON line of counters per SIGUSR2
  * (also served at GET /__counters). Subscriptions: deriveSubscription(origin, id, SEED) in the caller.
  */
@@ -19,11 +19,18 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+const latencyMs = Number(process.env['LATENCY_MS'] ?? 0);
+if (!Number.isFinite(latencyMs) || latencyMs < 0) {
+  process.stderr.write(`LATENCY_MS must be a number of milliseconds >= 0, got ${JSON.stringify(process.env['LATENCY_MS'])}\n`);
+  process.exit(2);
+}
+
 const service = await startLocalPushService({
   port,
   decrypt: flag('DECRYPT', true),
   record: flag('RECORD', true),
   seed: process.env['SEED'] || DEFAULT_SEED,
+  latencyMs,
 });
 process.stdout.write(`${JSON.stringify({ origin: service.origin, caFile: service.caFile })}\n`);
 

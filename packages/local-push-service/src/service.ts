@@ -51,6 +51,11 @@ export interface LocalPushServiceOptions {
   maxRequestsPerSession?: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, default 100 (what FCM advertises). */
   maxConcurrentStreams?: number;
+  /**
+   * Every answer to a push waits this long, as from a push service tens of milliseconds away
+   * (added to a scripted answer's `delayMs`). Default 0.
+   */
+  latencyMs?: number;
 }
 
 export interface Counters {
@@ -252,15 +257,17 @@ export async function startLocalPushService(opts: LocalPushServiceOptions = {}):
     return answer;
   };
 
+  const latencyMs = opts.latencyMs ?? 0;
   const send = (req: Incoming, answer: Answer): void => {
-    if (answer.delayMs <= 0) {
+    const delayMs = answer.delayMs + latencyMs;
+    if (delayMs <= 0) {
       req.respond(answer.status, answer.headers, answer.text);
       return;
     }
     const timer = setTimeout(() => {
       timers.delete(timer);
       req.respond(answer.status, answer.headers, answer.text);
-    }, answer.delayMs);
+    }, delayMs);
     timers.add(timer);
   };
 
