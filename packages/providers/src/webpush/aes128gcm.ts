@@ -1,4 +1,5 @@
-import { createCipheriv, createECDH, createHmac, randomFillSync, type ECDH } from 'node:crypto';
+import { createCipheriv, createECDH, randomFillSync, type ECDH } from 'node:crypto';
+import { hmacSha256 } from './hmac-sha256.ts';
 
 /**
  * RFC 8291 message encryption (Web Push, "aes128gcm" content coding of RFC 8188), one record, as
@@ -7,6 +8,11 @@ import { createCipheriv, createECDH, createHmac, randomFillSync, type ECDH } fro
  * application-server ECDH key pair and a fresh random salt, as RFC 8291 §3.1 requires: only the
  * `ECDH` object that holds the key is reused (`generateKeys()` replaces its key pair each time;
  * creating the object costs as much again as generating a key).
+ *
+ * Native objects made per message cost the garbage collector most (docs/benchmarks.md: each is
+ * finalised by a weak callback on the main thread at the next scavenge), so HKDF's HMACs are
+ * one-shot hashes (hmac-sha256.ts) and salts come from a buffer of CSPRNG bytes filled once per
+ * SALTS_PER_FILL messages: of the seven such objects a message made, the cipher alone is left.
  *
  *   ecdh_secret = ECDH(as_private, ua_public)
  *   IKM   = HKDF(salt = auth_secret, ecdh_secret, "WebPush: info" ‖ 0x00 ‖ ua_public ‖ as_public, 32)
@@ -20,8 +26,11 @@ const TAG_BYTES = 16;
 const KEY_INFO = Buffer.from('WebPush: info\0');
 const CEK_INFO = Buffer.from('Content-Encoding: aes128gcm\0\x01');
 const NONCE_INFO = Buffer.from('Content-Encoding: nonce\0\x01');
-const ONE = Buffer.from([1]);
 const DELIMITER = Buffer.from([2]);
+const SALT_BYTES = 16;
+const SALTS_PER_FILL = 256;
+/** KEY_INFO ‖ ua_public ‖ as_public ‖ 0x01: the IKM's HKDF-Expand input. */
+const IKM_INPUT_BYTES = KEY_INFO.length + 65 + 65 + 1;
 
 /** The subscription's keys cannot be used (wrong length, not a point on P-256). */
 export class SubscriptionKeyError extends Error {
@@ -38,6 +47,9 @@ export interface SubscriptionKeys {
 /** Encrypts Web Push payloads; not safe to share between threads (it is not: one per client). */
 export class Aes128gcmEncrypter {
   readonly #ecdh: ECDH = createECDH('prime256v1');
+  /** Random salts, each used once; refilled when all are used. */
+  readonly #salts = Buffer.alloc(SALT_BYTES * SALTS_PER_FILL);
+  #saltAt = this.#salts.length;
 
   /** The request body for `keys`; throws SubscriptionKeyError when the keys are unusable. */
   encrypt(keys: SubscriptionKeys, plaintext: Buffer): Buffer {
@@ -58,16 +70,26 @@ export class Aes128gcmEncrypter {
     }
 
     const body = Buffer.allocUnsafe(HEADER_BYTES + plaintext.length + 1 + TAG_BYTES);
-    const salt = randomFillSync(body, 0, 16).subarray(0, 16);
+    if (this.#saltAt === this.#salts.length) {
+      randomFillSync(this.#salts);
+      this.#saltAt = 0;
+    }
+    this.#salts.copy(body, 0, this.#saltAt, this.#saltAt + SALT_BYTES);
+    this.#saltAt += SALT_BYTES;
+    const salt = body.subarray(0, SALT_BYTES);
     body.writeUInt32BE(RECORD_SIZE, 16);
     body[20] = 65;
     asPublic.copy(body, 21);
 
-    const prkKey = createHmac('sha256', authSecret).update(ecdhSecret).digest();
-    const ikm = createHmac('sha256', prkKey).update(KEY_INFO).update(uaPublic).update(asPublic).update(ONE).digest();
-    const prk = createHmac('sha256', salt).update(ikm).digest();
-    const cek = createHmac('sha256', prk).update(CEK_INFO).digest().subarray(0, 16);
-    const nonce = createHmac('sha256', prk).update(NONCE_INFO).digest().subarray(0, 12);
+    const ikmInput = Buffer.allocUnsafe(IKM_INPUT_BYTES);
+    let i = KEY_INFO.copy(ikmInput, 0);
+    i += uaPublic.copy(ikmInput, i);
+    i += asPublic.copy(ikmInput, i);
+    ikmInput[i] = 1;
+    const ikm = hmacSha256(hmacSha256(authSecret, ecdhSecret), ikmInput);
+    const prk = hmacSha256(salt, ikm);
+    const cek = hmacSha256(prk, CEK_INFO).subarray(0, 16);
+    const nonce = hmacSha256(prk, NONCE_INFO).subarray(0, 12);
 
     const cipher = createCipheriv('aes-128-gcm', cek, nonce);
     let at = HEADER_BYTES;
