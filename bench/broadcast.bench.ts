@@ -31,7 +31,7 @@ import { createLocalCertificate } from '@pushcast/local-tls';
 import type pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
 import { insertWebSubscriptionsBulk } from '@pushcast/store';
-import { benchDeployment, connectApi, dropRedisPrefix, gitLine, loadLine, log, machineLine } from './common.ts';
+import { benchDeployment, checkCompareTree, connectApi, dropRedisPrefix, gitLine, loadLine, log, machineLine } from './common.ts';
 import { cpuSeconds, memoryMiB, percentile, run, type Proc } from './proc.ts';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 1_000_000);
@@ -239,6 +239,7 @@ try {
   const warm = small ? await broadcast(` of ${WARMUP.toLocaleString('en')} (warm-up, a fresh worker)`, small.id, WARMUP) : null;
   const { result: ours, final } = await broadcast('');
   // BENCH_COMPARE_TREE / BENCH_COMPARE_ENV: the same two broadcasts by the other worker, then again by this one's, alternating.
+  if (process.env.BENCH_COMPARE_TREE) checkCompareTree(process.env.BENCH_COMPARE_TREE);
   const compareTree = process.env.BENCH_COMPARE_TREE ?? (COMPARE_ENV ? `this checkout with ${JSON.stringify(COMPARE_ENV)}` : undefined);
   const compared: { tree: string; warm: number; main: number; warmGc: number; mainGc: number; rate: number }[] = [];
   if (compareTree) {

@@ -1,7 +1,8 @@
 /** What the broadcast benchmarks share: ports, a fresh database, the machine line, the API, sampling /proc. */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import pg from 'pg';
@@ -97,6 +98,22 @@ export function gitLine(): string {
     return `code: ${git('rev-parse', '--short', 'HEAD')}${dirty ? ` + uncommitted changes in ${dirty} files under apps/ and packages/` : ''}`;
   } catch {
     return 'code: (not a git checkout)';
+  }
+}
+
+/**
+ * A checkout to compare against runs its own packages only if its node_modules resolves
+ * `@pushcast/*` inside it. A worktree whose node_modules is a symlink to this checkout's resolves
+ * them here (the workspace links are relative), and the "comparison" runs this code twice.
+ */
+export function checkCompareTree(tree: string): void {
+  const root = realpathSync(tree);
+  const resolved = realpathSync(join(tree, 'node_modules', '@pushcast', 'providers'));
+  if (!resolved.startsWith(`${root}/`)) {
+    throw new Error(
+      `${tree}/node_modules/@pushcast/providers resolves to ${resolved}, outside ${root}: the comparison would run this checkout's packages. ` +
+        `Give the tree a node_modules of its own (npm ci there), or a real directory of links whose @pushcast/* are copied as the relative links they are.`,
+    );
   }
 }
 

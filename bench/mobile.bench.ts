@@ -12,7 +12,8 @@
  * rounds show the noise), BENCH_TIMEOUT_S (Pushcast, default 900), BENCH_BASELINE_TIMEOUT_S (default: 5 × Pushcast's
  * time, at least 120 s; a baseline still running then is killed and reported as such),
  * BENCH_PROFILE_DIR (the worker and the baselines write V8 CPU profiles to <dir>/pushcast-<platform> and
- * <dir>/baseline-<platform>, see bench/profile-summary.ts; a baseline killed at its timeout writes none),
+ * <dir>/baseline-<platform>, the local servers to <dir>/server-<platform> when they stop, see
+ * bench/profile-summary.ts; a baseline killed at its timeout writes none),
  * BENCH_WORKER_ENV (extra worker settings as JSON, e.g. '{"WORKER_CONCURRENCY":"16"}'),
  * BENCH_COMPARE_WORKER (a checkout of Pushcast, e.g. a worktree at an earlier commit with its own
  * node_modules: each round's baseline is then that checkout's worker instead of the library, over the
@@ -37,7 +38,7 @@ import { generateApnsKey } from '@pushcast/local-apns-service';
 import { generateServiceAccount } from '@pushcast/local-fcm-service';
 import { apnsMessage, apnsPayloadBytes, fcmMessage, fcmPayloadBytes } from '@pushcast/providers';
 import { createDb, insertDeviceSubscriptionsBulk, migrate, type Db } from '@pushcast/store';
-import { connectApi, dropRedisPrefix, fmt, freePort, gitLine, loadLine, log, machineLine, MachineWindow, ProcWindow, progress, REDIS_URL, resetDatabase, sleep, type Api } from './common.ts';
+import { checkCompareTree, connectApi, dropRedisPrefix, fmt, freePort, gitLine, loadLine, log, machineLine, MachineWindow, ProcWindow, progress, REDIS_URL, resetDatabase, sleep, type Api } from './common.ts';
 import { cpuSeconds, run, type Proc } from './proc.ts';
 
 type Platform = 'apns' | 'fcm';
@@ -49,6 +50,7 @@ const BASELINE_TIMEOUT_S = process.env.BENCH_BASELINE_TIMEOUT_S ? Number(process
 const FAULTS = Number(process.env.BENCH_FAULTS ?? 0);
 const FAULTS_5XX = process.env.BENCH_FAULTS_5XX?.split(',').map(Number);
 const COMPARE_WORKER = process.env.BENCH_COMPARE_WORKER;
+if (COMPARE_WORKER) checkCompareTree(COMPARE_WORKER);
 const DATABASE = 'pushcast_bench_mobile';
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 const TOPIC = 'com.pushcast.bench';
@@ -224,7 +226,7 @@ try {
   const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-mobile-'));
   const servers = {} as Record<Platform, { proc: Proc; origin: string; caFile: string }>;
   const startServer = async (platform: Platform, env: Record<string, string>) => {
-    const proc = run('bench/local-server.ts', { PLATFORM: platform, ...env });
+    const proc = run('bench/local-server.ts', { PLATFORM: platform, ...env }, [], process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE_DIR, `server-${platform}`)}`] : []);
     procs.push(proc);
     const { origin, caFile } = JSON.parse(await proc.firstLine()) as { origin: string; caFile: string };
     servers[platform] = { proc, origin, caFile };
