@@ -423,17 +423,23 @@ describe('local APNs service, driven by the real @parse/node-apn', () => {
     });
   });
 
-  it('keeps counters only when record is off', async () => {
+  it('keeps counters only when record is off, and tells onAnswer of every answer', async () => {
+    const answers: [string, number][] = [];
     await withService(
       async (service, cred) => {
+        service.script(deviceToken(701), [{ status: 410 }]);
         await withProvider(service, cred, async (provider) => {
-          await provider.send(new apn.Notification({ alert: 'x', topic: TOPIC, pushType: 'alert' }), deviceToken(700));
+          await provider.send(new apn.Notification({ alert: 'x', topic: TOPIC, pushType: 'alert' }), [deviceToken(700), deviceToken(701)]);
         });
         expect(service.received()).toEqual([]);
-        expect(service.counters().byStatus).toEqual({ 200: 1 });
+        expect(service.counters().byStatus).toEqual({ 200: 1, 410: 1 });
       },
-      { record: false },
+      { record: false, onAnswer: (token, status) => answers.push([token, status]) },
     );
+    expect(answers.sort()).toEqual([
+      [deviceToken(700), 200],
+      [deviceToken(701), 410],
+    ]);
   });
 
   it('works with rejectUnauthorized: false, and with Apple host names redirected by `host`', async () => {

@@ -59,6 +59,11 @@ export interface LocalApnsServiceOptions {
   port?: number;
   /** Default true: keep ReceivedApnsRequest objects; false = counters only (the benchmark). */
   record?: boolean;
+  /**
+   * Told of every answer to a push, recorded or not: the benchmark counts each device's deliveries
+   * with it, without keeping 200,000 requests alive in a heap the server's GC must walk.
+   */
+  onAnswer?: (token: string, status: number) => void;
   /** SETTINGS_MAX_CONCURRENT_STREAMS per connection; default 1000, what api.push.apple.com advertises. */
   maxConcurrentStreams?: number;
 }
@@ -158,6 +163,7 @@ interface Answer {
 
 export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}): Promise<LocalApnsService> {
   const record = opts.record ?? true;
+  const onAnswer = opts.onAnswer;
   const maxConcurrentStreams = opts.maxConcurrentStreams ?? 1000;
   if (!Number.isInteger(maxConcurrentStreams) || maxConcurrentStreams < 1) {
     throw new Error(`maxConcurrentStreams must be a positive integer, got ${maxConcurrentStreams}`);
@@ -292,6 +298,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
     }
 
     count(status, reason);
+    onAnswer?.(token, status);
     if (record) {
       const request: ReceivedApnsRequest = {
         token,

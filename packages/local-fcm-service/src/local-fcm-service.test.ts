@@ -541,6 +541,26 @@ describe('local FCM service with the real firebase-admin', () => {
   });
 });
 
+describe('local FCM service without recording', () => {
+  it('keeps counters only, and tells onAnswer of every answer', async () => {
+    const answers: [string, number][] = [];
+    const service = await startLocalFcmService({ record: false, onAnswer: (token, status) => answers.push([token, status]) });
+    try {
+      service.script('tok-gone', [{ status: 404 }]);
+      const sent = await Promise.all(['tok-ok', 'tok-gone'].map((token) => rawH2(service, { message: { token, data: { a: '1' } } })));
+      expect(sent.map((r) => r.status)).toEqual([200, 404]);
+      expect(answers.sort()).toEqual([
+        ['tok-gone', 404],
+        ['tok-ok', 200],
+      ]);
+      expect(service.received()).toEqual([]);
+      expect(service.counters().byStatus).toEqual({ 200: 1, 404: 1 });
+    } finally {
+      await service.close();
+    }
+  });
+});
+
 describe('main.ts', () => {
   it('prints its origin, serves the control endpoints, and talks to firebase-admin', async () => {
     const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url));

@@ -111,6 +111,11 @@ export interface LocalFcmServiceOptions {
   port?: number;
   /** Default true: keep ReceivedFcmMessage objects; false = counters only (the benchmark). */
   record?: boolean;
+  /**
+   * Told of every answer to a send, recorded or not: the benchmark counts each device's deliveries
+   * with it, without keeping 200,000 messages alive in a heap the server's GC must walk.
+   */
+  onAnswer?: (token: string, status: number) => void;
   /** SETTINGS_MAX_CONCURRENT_STREAMS, default 100 like FCM. */
   maxConcurrentStreams?: number;
   /**
@@ -256,6 +261,7 @@ interface Incoming {
  */
 export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): Promise<LocalFcmService> {
   const record = opts.record ?? true;
+  const onAnswer = opts.onAnswer;
   const acceptSchemeWithColon = opts.acceptSchemeWithColon ?? true;
 
   const certificate = await createLocalCertificate('fcm');
@@ -340,6 +346,7 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
     if (answer.errorCode !== undefined) {
       counters.byErrorCode[answer.errorCode] = (counters.byErrorCode[answer.errorCode] ?? 0) + 1;
     }
+    onAnswer?.(parsed?.token ?? '', answer.status);
     if (record) {
       const token = parsed?.token ?? '';
       const entry: ReceivedFcmMessage = {
