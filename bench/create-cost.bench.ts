@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { deriveSubscription } from '@pushcast/local-push-service';
 import { insertWebSubscriptionsBulk } from '@pushcast/store';
-import { benchDeployment, connectApi, freePort, gitLine, loadLine, log, machineLine, PG_SERVER, sleep } from './common.ts';
+import { benchDeployment, checkCompareTree, connectApi, freePort, gitLine, loadLine, log, machineLine, PG_SERVER, sleep } from './common.ts';
 import { startPrivatePostgres, startPrivateRedis } from './private-servers.ts';
 import { cpuSeconds, run, type Proc } from './proc.ts';
 
@@ -50,6 +50,7 @@ try {
   procs.push(api);
   const { call } = await connectApi(api, port, adminToken);
   const compareTree = process.env.BENCH_COMPARE_TREE;
+  if (compareTree) checkCompareTree(compareTree);
   const apis: { tree: string; proc: Proc; root: string; call: typeof call }[] = [{ tree: '.', proc: api, root: `http://127.0.0.1:${port}`, call }];
   if (compareTree) {
     const otherPort = await freePort();
