@@ -13,7 +13,7 @@
  *   BENCH_PROFILE_DIR=dir                # the worker writes a V8 CPU profile there (bench/profile-summary.ts)
  *   BENCH_COMPARE_TREE=/path/to/checkout # before/after in one run: the warm-up and the broadcast also by a worker started from that
  *                                        # checkout (same schema; its node_modules in place), alternating BENCH_ROUNDS (default 1) times
- *   BENCH_COMPARE_ENV='{"PUSH_MIN_IN_FLIGHT_PER_ORIGIN":"256"}'   # the same, by this checkout's worker with these variables set
+ *   BENCH_COMPARE_ENV='{"PUSH_MAX_IN_FLIGHT_PER_ORIGIN":"64"}'   # the same, by this checkout's worker with these variables set
  *   BENCH_PUSH_LATENCY_MS=50             # the local push service answers that late, as a push service far away would
  *   BENCH_WEBHOOKS=1 [BENCH_ROUNDS=3] npm run bench:web   # the broadcast without, then with a webhook taking every event (alternating, that many rounds)
  *   BENCH_RECORDS=1 [BENCH_ROUNDS=3] npm run bench:web    # record_deliveries "failures" (nothing to write when all are delivered), then "all" (a record per delivery), alternating
