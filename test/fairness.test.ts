@@ -8,7 +8,9 @@ import { seedSubscribers, startPipeline, waitForNotification, type Pipeline } fr
 
 let p: Pipeline;
 beforeAll(async () => {
-  p = await startPipeline('fairness');
+  // Who received a message and when, not what: the push service leaves the bodies encrypted
+  // (test/broadcast.test.ts decrypts every one).
+  p = await startPipeline('fairness', {}, { push: { decrypt: false } });
   // Two workers of 4 chunk slots; web chunks are 500 recipients.
   for (let i = 0; i < 2; i += 1) await p.startWorker({}, { WORKER_CONCURRENCY: '4' });
 });

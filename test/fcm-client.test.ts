@@ -6,6 +6,7 @@ import { cert, deleteApp, initializeApp } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fcmToken } from './support/devices.ts';
+import { testRsaKeyPair } from './support/rsa-keys.ts';
 
 // FcmClient against the local FCM server (TLS, HTTP/2, Google's OAuth token endpoint): one
 // long-lived session per credential, firebase-admin's message and error mapping, and what happens
@@ -30,7 +31,7 @@ afterEach(async () => {
 async function setup(opts: { server?: LocalFcmServiceOptions; maxInFlight?: number; trust?: boolean; now?: () => number; timeoutMs?: number } = {}): Promise<Setup> {
   const server = await startLocalFcmService({ record: true, ...opts.server });
   cleanups.push(() => server.close());
-  const account = generateServiceAccount(`fcm-client-${randomUUID().slice(0, 8)}`);
+  const account = generateServiceAccount(`fcm-client-${randomUUID().slice(0, 8)}`, { keyPair: testRsaKeyPair() });
   if (opts.trust !== false) server.trustServiceAccount({ clientEmail: account.clientEmail, projectId: account.projectId, publicKeyPem: account.publicKeyPem });
   const transport = localFcmTransport(server.origin, server.caPem);
   cleanups.push(() => transport.close());

@@ -16,7 +16,9 @@ let p: Pipeline;
 let redis: Redis;
 const children: Child[] = [];
 beforeAll(async () => {
-  p = await startPipeline('sigterm');
+  // Who received a message and when, not what: the push service leaves the bodies encrypted
+  // (test/broadcast.test.ts decrypts every one).
+  p = await startPipeline('sigterm', {}, { push: { decrypt: false } });
   redis = new Redis(TEST_REDIS_URL);
 });
 afterAll(async () => {

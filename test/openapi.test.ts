@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, launchChromium } from './support/browser.ts';
 import { apnsToken, fcmToken } from './support/devices.ts';
 import { browserKeys, call, localEndpoint, type ApiResponse } from './support/http.ts';
+import { testRsaKeyPair } from './support/rsa-keys.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 // The OpenAPI 3.1 document at /api/v1/openapi.json is generated from the zod schemas the routes
@@ -134,7 +135,7 @@ describe('the contract: every route answers as its document says', () => {
       name: 'Shop',
       website: 'https://shop.example',
       apns_credentials: { key: apnsKey.keyPem, key_id: apnsKey.keyId, team_id: apnsKey.teamId, topic: 'com.example.shop', production: false },
-      fcm_credentials: { service_account: generateServiceAccount('pushcast-openapi').json },
+      fcm_credentials: { service_account: generateServiceAccount('pushcast-openapi', { keyPair: testRsaKeyPair() }).json },
       browser_tags_allowed: ['news'],
     });
     expectStatus(created, 201);

@@ -7,6 +7,7 @@ import { freshDatabaseUrl, type TestDatabase } from './support/database.ts';
 import { createProject, insertLegacySender, scopedToken } from './support/fixtures.ts';
 import { call, type ApiResponse } from './support/http.ts';
 import { startProcess, waitFor, type Child } from './support/processes.ts';
+import { testRsaKeyPair } from './support/rsa-keys.ts';
 import { deleteRedisPrefix, startTestServer, TEST_REDIS_URL, type TestServer } from './support/server.ts';
 
 // APNs and FCM credentials per project: set, replaced and removed through the projects API,
@@ -37,11 +38,7 @@ function apnsCredentials(overrides: Record<string, unknown> = {}) {
 
 /** A service-account JSON file as the Firebase console hands it out, with a real RSA key. */
 function serviceAccount(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const { privateKey } = testRsaKeyPair();
   return {
     type: 'service_account',
     project_id: 'pushcast-test',

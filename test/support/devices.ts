@@ -3,6 +3,7 @@ import { generateApnsKey, type ApnsCredentialForTests } from '@pushcast/local-ap
 import { generateServiceAccount, type GeneratedServiceAccount } from '@pushcast/local-fcm-service';
 import { call } from './http.ts';
 import type { Pipeline } from './pipeline.ts';
+import { testRsaKeyPair } from './rsa-keys.ts';
 
 /** A 32-byte APNs device token as hex, derived from a label so that tests can name devices. */
 export const apnsToken = (label: string): string => createHash('sha256').update(label).digest('hex');
@@ -28,7 +29,7 @@ export async function giveProjectCredentials(
 ): Promise<DeviceCredentials> {
   const apnsKey = generateApnsKey();
   const topic = opts.topic ?? `com.example.app${projectId}`;
-  const serviceAccount = generateServiceAccount(opts.firebaseProject ?? `pushcast-test-${projectId}`);
+  const serviceAccount = generateServiceAccount(opts.firebaseProject ?? `pushcast-test-${projectId}`, { keyPair: testRsaKeyPair() });
   if (opts.trustApns !== false) p.apns.trustKey({ keyId: apnsKey.keyId, teamId: apnsKey.teamId, keyPem: apnsKey.keyPem }, [topic]);
   if (opts.trustFcm !== false) {
     p.fcm.trustServiceAccount({ clientEmail: serviceAccount.clientEmail, projectId: serviceAccount.projectId, publicKeyPem: serviceAccount.publicKeyPem });

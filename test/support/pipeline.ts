@@ -2,7 +2,7 @@ import { loadConfig } from '@pushcast/config';
 import { randomBytes } from 'node:crypto';
 import { startLocalApnsService, type LocalApnsService } from '@pushcast/local-apns-service';
 import { startLocalFcmService, type LocalFcmService } from '@pushcast/local-fcm-service';
-import { startLocalPushService, type LocalPushService } from '@pushcast/local-push-service';
+import { startLocalPushService, type LocalPushService, type LocalPushServiceOptions } from '@pushcast/local-push-service';
 import { createLogger } from '@pushcast/runtime';
 import { insertWebSubscriptionsBulk, type Db } from '@pushcast/store';
 import { startWorker, type RunningWorker, type WorkerOptions } from '@pushcast/worker';
@@ -21,9 +21,17 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** API, a local push service and in-process workers, over a fresh database and Redis prefix. */
-export async function startPipeline(label: string, env: Record<string, string> = {}): Promise<Pipeline> {
-  const [push, apns, fcm] = await Promise.all([startLocalPushService(), startLocalApnsService(), startLocalFcmService()]);
+/**
+ * API, a local push service and in-process workers, over a fresh database and Redis prefix.
+ * `push`: the local push service's options, e.g. `decrypt: false` for a test of tens of thousands of
+ * messages that asserts who received them and when, not what (decrypting is most of its CPU).
+ */
+export async function startPipeline(
+  label: string,
+  env: Record<string, string> = {},
+  opts: { push?: LocalPushServiceOptions } = {},
+): Promise<Pipeline> {
+  const [push, apns, fcm] = await Promise.all([startLocalPushService(opts.push), startLocalApnsService(), startLocalFcmService()]);
   const secretKey = env.PUSHCAST_SECRET_KEY ?? randomBytes(32).toString('base64');
   const server = await startTestServer(label, { PUSHCAST_SECRET_KEY: secretKey, ...env });
   const workers: RunningWorker[] = [];

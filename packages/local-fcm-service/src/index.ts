@@ -16,7 +16,9 @@ export {
   OAUTH_ERROR_DESCRIPTIONS,
   OAUTH_HOST,
   OAUTH_TOKEN_URL,
+  generateRsaKeyPair,
   generateServiceAccount,
   type GeneratedServiceAccount,
+  type RsaKeyPairPem,
   type ServiceAccountToTrust,
 } from './oauth.ts';

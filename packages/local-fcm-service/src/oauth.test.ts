@@ -14,6 +14,7 @@ import {
   OAUTH_HOST,
   OAUTH_TOKEN_URL,
   createFcmAgent,
+  generateRsaKeyPair,
   generateServiceAccount,
   redirectFcmTo,
   redirectOAuthTo,
@@ -672,5 +673,20 @@ describe('the OAuth token endpoint with the real firebase-admin service-account 
     expect(json['client_id']).toMatch(/^\d{21}$/);
     expect(privateKeyPem.startsWith('-----BEGIN PRIVATE KEY-----\n')).toBe(true);
     expect(saB.clientEmail).not.toBe(stranger.clientEmail);
+  });
+
+  it('makes an account around a key pair made earlier, which gets tokens once trusted', async () => {
+    const keyPair = generateRsaKeyPair();
+    const sa = generateServiceAccount(PROJECT_A, { keyPair });
+    expect(sa.privateKeyPem).toBe(keyPair.privateKey);
+    expect(sa.publicKeyPem).toBe(keyPair.publicKey);
+    expect(sa.json['private_key']).toBe(keyPair.privateKey);
+    // Another account around the same pair is another account: its own email and key id.
+    const twin = generateServiceAccount(PROJECT_A, { keyPair });
+    expect(twin.clientEmail).not.toBe(sa.clientEmail);
+    expect(twin.privateKeyId).not.toBe(sa.privateKeyId);
+    service.trustServiceAccount(sa);
+    const res = await withApp(sa.json, PROJECT_A, (m) => m.sendEach([{ token: 'kp', notification: { title: 'pair' } }]));
+    expect(res.successCount).toBe(1);
   });
 });

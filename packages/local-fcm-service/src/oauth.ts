@@ -75,18 +75,30 @@ export interface GeneratedServiceAccount {
   publicKeyPem: string;
 }
 
-/**
- * A new service account with a fresh RSA-2048 key, shaped like a console download
- * (`firebase-adminsdk-xxxxx@<project>.iam.gserviceaccount.com`). Pass it to `trustServiceAccount`
- * as is, and its `json` to firebase-admin's `cert()`. Key generation takes tens to hundreds of ms.
- */
-export function generateServiceAccount(projectId: string): GeneratedServiceAccount {
-  if (projectId === '') throw new Error('generateServiceAccount needs a project id');
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+/** An RSA key pair as PEM: the private half PKCS#8, as in a service account's JSON; the public half SPKI. */
+export interface RsaKeyPairPem {
+  privateKey: string;
+  publicKey: string;
+}
+
+/** A fresh RSA-2048 key pair, as Google makes for a service account. Takes tens to hundreds of ms. */
+export function generateRsaKeyPair(): RsaKeyPairPem {
+  return generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+}
+
+/**
+ * A new service account with a fresh RSA-2048 key, shaped like a console download
+ * (`firebase-adminsdk-xxxxx@<project>.iam.gserviceaccount.com`). Pass it to `trustServiceAccount`
+ * as is, and its `json` to firebase-admin's `cert()`. Key generation takes tens to hundreds of ms;
+ * `keyPair` gives one made earlier instead.
+ */
+export function generateServiceAccount(projectId: string, opts: { keyPair?: RsaKeyPairPem } = {}): GeneratedServiceAccount {
+  if (projectId === '') throw new Error('generateServiceAccount needs a project id');
+  const { privateKey, publicKey } = opts.keyPair ?? generateRsaKeyPair();
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   const suffix = Array.from({ length: 5 }, () => alphabet[randomInt(alphabet.length)]).join('');
   const clientEmail = `firebase-adminsdk-${suffix}@${projectId}.iam.gserviceaccount.com`;
