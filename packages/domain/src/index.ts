@@ -15,6 +15,7 @@ export * from './credential-rules.ts';
 export * from './device-token.ts';
 export * from './quota.ts';
 export * from './open-token.ts';
+export * from './hmac-sha256.ts';
 export * from './browser-rules.ts';
 export * from './rules.ts';
 export * from './webhooks.ts';

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OPEN_TOKEN_LENGTH, openToken, openTrackingKey, readOpenToken } from './open-token.ts';
 
@@ -10,6 +11,15 @@ describe('open tokens', () => {
       expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
       expect(token).toHaveLength(OPEN_TOKEN_LENGTH);
       expect(readOpenToken(key, n, token)).toBe(s);
+    }
+  });
+
+  it('are the documented bytes, so that tokens sent before an upgrade are still read after it', () => {
+    for (const [n, s] of [[1, 1], [42, 9_000_000], [7, 2 ** 32 + 5], [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]] as const) {
+      const sid = Buffer.alloc(8);
+      sid.writeBigUInt64BE(BigInt(s));
+      const mac = createHmac('sha256', key).update(`pushcast-open:v1:${n}:${s}`).digest().subarray(0, 16);
+      expect(openToken(key, n, s)).toBe(Buffer.concat([sid, mac]).toString('base64url'));
     }
   });
 

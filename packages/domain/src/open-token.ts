@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { hkdfSync, timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from './hmac-sha256.ts';
 
 /**
  * Open tracking: each Web Push message carries a token bound to its notification and its
@@ -22,13 +23,18 @@ export function openTrackingKey(secret: Uint8Array): Buffer {
 }
 
 function mac(key: Uint8Array, notificationId: number, subscriptionId: number): Buffer {
-  return createHmac('sha256', key).update(`pushcast-open:v1:${notificationId}:${subscriptionId}`).digest().subarray(0, MAC_BYTES);
+  // Not createHmac: its native object per call is finalised by the garbage collector on the main
+  // thread (hmac-sha256.ts), and this runs once per Web Push message.
+  return hmacSha256(key, Buffer.from(`pushcast-open:v1:${notificationId}:${subscriptionId}`, 'latin1')).subarray(0, MAC_BYTES);
 }
 
 export function openToken(key: Uint8Array, notificationId: number, subscriptionId: number): string {
-  const sid = Buffer.alloc(SID_BYTES);
-  sid.writeBigUInt64BE(BigInt(subscriptionId));
-  return Buffer.concat([sid, mac(key, notificationId, subscriptionId)]).toString('base64url');
+  // Written in place (no BigInt, no concat): one per Web Push message.
+  const token = Buffer.allocUnsafe(SID_BYTES + MAC_BYTES);
+  token.writeUInt32BE(Math.floor(subscriptionId / 2 ** 32), 0);
+  token.writeUInt32BE(subscriptionId >>> 0, 4);
+  mac(key, notificationId, subscriptionId).copy(token, SID_BYTES, 0, MAC_BYTES);
+  return token.toString('base64url');
 }
 
 /** The subscription id a token vouches for with this notification, or null when it is not one of ours. */

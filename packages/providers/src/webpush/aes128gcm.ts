@@ -1,5 +1,5 @@
 import { createCipheriv, createECDH, randomFillSync, type ECDH } from 'node:crypto';
-import { hmacSha256 } from './hmac-sha256.ts';
+import { hmacSha256 } from '@pushcast/domain';
 
 /**
  * RFC 8291 message encryption (Web Push, "aes128gcm" content coding of RFC 8188), one record, as
@@ -11,7 +11,7 @@ import { hmacSha256 } from './hmac-sha256.ts';
  *
  * Native objects made per message cost the garbage collector most (docs/benchmarks.md: each is
  * finalised by a weak callback on the main thread at the next scavenge), so HKDF's HMACs are
- * one-shot hashes (hmac-sha256.ts) and salts come from a buffer of CSPRNG bytes filled once per
+ * one-shot hashes (@pushcast/domain's hmac-sha256.ts) and salts come from a buffer of CSPRNG bytes filled once per
  * SALTS_PER_FILL messages: of the seven such objects a message made, the cipher alone is left.
  *
  *   ecdh_secret = ECDH(as_private, ua_public)

@@ -7,10 +7,10 @@ const OPAD = 0x5c;
 /**
  * HMAC-SHA-256 (RFC 2104) over two `crypto.hash` one-shots. `createHmac` makes a native object per
  * call, freed only by a weak callback that the next scavenge runs on the main thread: five of them
- * per Web Push message were most of what a scavenge spent on weak handles (docs/benchmarks.md).
- * A one-shot hash leaves nothing to finalise.
+ * per Web Push message were most of what a scavenge spent on weak handles (docs/benchmarks.md),
+ * and the open-tracking token made a sixth. A one-shot hash leaves nothing to finalise.
  */
-export function hmacSha256(key: Buffer, message: Buffer): Buffer {
+export function hmacSha256(key: Uint8Array, message: Uint8Array): Buffer {
   const k = key.length > BLOCK_BYTES ? hash('sha256', key, 'buffer') : key;
   const inner = Buffer.allocUnsafe(BLOCK_BYTES + message.length);
   const outer = Buffer.allocUnsafe(BLOCK_BYTES + 32);
@@ -19,7 +19,7 @@ export function hmacSha256(key: Buffer, message: Buffer): Buffer {
     inner[i] = byte ^ IPAD;
     outer[i] = byte ^ OPAD;
   }
-  message.copy(inner, BLOCK_BYTES);
+  inner.set(message, BLOCK_BYTES);
   hash('sha256', inner, 'buffer').copy(outer, BLOCK_BYTES);
   return hash('sha256', outer, 'buffer');
 }
