@@ -26,6 +26,9 @@ async function workersOn(url: string, n: number, processor: Processor = async ()
   for (const w of workers) w.on('error', () => {});
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const blocking = await Promise.all(workers.map(blockingClient));
+  // BullMQ's own connections too: a worker left unclosed would otherwise go on reconnecting for
+  // the rest of the test process (files share it, vitest.config.ts).
+  for (const c of blocking) if (c !== undefined) opened.push(c as unknown as { disconnect(): void });
   return { connections, workers, blocking };
 }
 
