@@ -346,9 +346,9 @@ export async function startLocalFcmService(opts: LocalFcmServiceOptions = {}): P
     if (answer.errorCode !== undefined) {
       counters.byErrorCode[answer.errorCode] = (counters.byErrorCode[answer.errorCode] ?? 0) + 1;
     }
-    onAnswer?.(parsed?.token ?? '', answer.status);
+    const token = parsed?.token ?? '';
+    onAnswer?.(token, answer.status);
     if (record) {
-      const token = parsed?.token ?? '';
       const entry: ReceivedFcmMessage = {
         token,
         project,
