@@ -40,8 +40,9 @@ if [ "${PUSHCAST_TEST_LTS:-1}" != 0 ]; then
     # same on either Node, while the server code they call runs on the LTS in the other files. On
     # the slower 2-core host the whole run took 14.3 min with them (2026-12-07), against CI's 15;
     # they are ~50 s of this pass, and Chromium's own CPU beside it.
-    # Node 22+ keeps compiled code on disk (NODE_COMPILE_CACHE): each of the pass's ~95 forks and
-    # ~45 child processes compiles the same dependencies. 12 files took 4-5 % less CPU with it.
+    # Node 22+ keeps compiled code on disk (NODE_COMPILE_CACHE): the ~45 child processes a pass
+    # starts compile the same dependencies. 12 files took 4-5 % less CPU with it (measured with a
+    # fork per file, before vitest.config.ts's isolate: false).
     PATH="$lts_bin:$PATH" NODE_COMPILE_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/pushcast/node-compile-cache" npx vitest run --passWithNoTests --exclude test/console.test.ts --exclude test/browser-sdk.test.ts --exclude test/beams-web-sdk.test.ts "$@" >"$lts_log" 2>&1 &
     lts_pid=$!
   fi
