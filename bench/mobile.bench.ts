@@ -18,6 +18,8 @@
  * BENCH_COMPARE_WORKER (a checkout of Pushcast, e.g. a worktree at an earlier commit with its own
  * node_modules: each round's baseline is then that checkout's worker instead of the library, over the
  * same devices, API and servers, in alternating order — a change's before and after in the same run),
+ * BENCH_COMPARE_ENV (JSON, e.g. '{"NODE_OPTIONS":"--v8-pool-size=2"}': the same, with this checkout's
+ * worker and these variables added to its settings, or to BENCH_COMPARE_WORKER's),
  * BENCH_VERBOSE=1 (the worker's log on stderr),
  * BENCH_FAULTS (default 0: every request answered 200): the fraction of devices whose first request the
  * local server answers as a provider under load does, the same devices for Pushcast and for the baseline:
@@ -51,6 +53,8 @@ const FAULTS = Number(process.env.BENCH_FAULTS ?? 0);
 const FAULTS_5XX = process.env.BENCH_FAULTS_5XX?.split(',').map(Number);
 const COMPARE_WORKER = process.env.BENCH_COMPARE_WORKER;
 if (COMPARE_WORKER) checkCompareTree(COMPARE_WORKER);
+const COMPARE_ENV = process.env.BENCH_COMPARE_ENV ? (JSON.parse(process.env.BENCH_COMPARE_ENV) as Record<string, string>) : undefined;
+const COMPARING = COMPARE_WORKER !== undefined || COMPARE_ENV !== undefined;
 const DATABASE = 'pushcast_bench_mobile';
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 const TOPIC = 'com.pushcast.bench';
@@ -121,6 +125,7 @@ interface ServerStats {
     tokensMintedByKey?: Record<string, number>;
     sessions?: number;
     peakInFlight?: number;
+    filteredSessions?: number;
     oauthTokensIssued?: number;
   };
   delivered: number;
@@ -285,13 +290,15 @@ try {
     profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${who}-${platform}${ROUNDS > 1 ? `-${round}` : ''}`)}`] : [];
 
   /** Pushcast: a worker process, a notification created over the API, done when PostgreSQL says sent. */
-  const runPushcast = async (platform: Platform, round: number, checkout?: string): Promise<{ row: Row; n: any }> => {
+  const runPushcast = async (platform: Platform, round: number, compared = false): Promise<{ row: Row; n: any }> => {
     const server = servers[platform];
     await resetServer(server.proc, platform);
     // One CA per worker: the local servers' self-signed certificates share their subject (CN=localhost),
     // and OpenSSL trusts only the first of two such certificates in one NODE_EXTRA_CA_CERTS file.
+    const checkout = compared ? COMPARE_WORKER : undefined;
     const entry = checkout ? join(checkout, 'apps/worker/src/main.ts') : 'apps/worker/src/main.ts';
-    const worker = run(entry, { ...workerEnv, NODE_EXTRA_CA_CERTS: server.caFile }, [], profile(checkout ? 'compared' : 'pushcast', platform, round));
+    const env = { ...workerEnv, ...(compared ? COMPARE_ENV : undefined), NODE_EXTRA_CA_CERTS: server.caFile };
+    const worker = run(entry, env, [], profile(compared ? 'compared' : 'pushcast', platform, round));
     procs.push(worker);
     if (process.env.BENCH_VERBOSE) worker.child.stdout.on('data', (d) => process.stderr.write(d));
     await settled(worker);
@@ -352,7 +359,7 @@ try {
     const stats = n.platforms[platform];
     await worker.stop();
     const row: Row = {
-      sender: checkout ? `before: the worker of ${checkout} (${gitCommit(checkout)})` : 'Pushcast (API + queues + worker)',
+      sender: compared ? comparedName(checkout) : 'Pushcast (API + queues + worker)',
       round,
       delivered: ours.delivered,
       senderDelivered: stats.successfully_sent_count,
@@ -493,10 +500,10 @@ try {
     const rows: Row[] = [];
     let payloadBytes = 0;
     for (let round = 1; round <= ROUNDS; round += 1) {
-      if (COMPARE_WORKER) {
+      if (COMPARING) {
         // Odd rounds this checkout first, even rounds the other: neither always runs on a warmer machine.
-        const first = await runPushcast(platform, round, round % 2 === 1 ? undefined : COMPARE_WORKER);
-        const second = await runPushcast(platform, round, round % 2 === 1 ? COMPARE_WORKER : undefined);
+        const first = await runPushcast(platform, round, round % 2 === 0);
+        const second = await runPushcast(platform, round, round % 2 === 1);
         rows.push(...(round % 2 === 1 ? [first.row, second.row] : [second.row, first.row]));
         continue;
       }
@@ -513,6 +520,12 @@ try {
 } finally {
   for (const p of procs.reverse()) await p.stop();
   await dropRedisPrefix(PREFIX).catch(() => 0);
+}
+
+/** The compared worker's row name: another checkout's, or this one's with other settings. */
+function comparedName(checkout: string | undefined): string {
+  const env = COMPARE_ENV ? ` with ${JSON.stringify(COMPARE_ENV)}` : '';
+  return checkout ? `before: the worker of ${checkout} (${gitCommit(checkout)})${env}` : `compared: this worker${env}`;
 }
 
 /** The commit a checkout is at, and whether its apps/ or packages/ have uncommitted changes. */
@@ -558,7 +571,7 @@ function printPlatform(platform: Platform, rows: Row[], payloadBytes: number): v
       ...(c.byReason && Object.keys(c.byReason).length ? [`reasons ${JSON.stringify(c.byReason)}`] : []),
       ...(c.byErrorCode && Object.keys(c.byErrorCode).length ? [`errors ${JSON.stringify(c.byErrorCode)}`] : []),
       ...(c.tokensMintedByKey ? [`provider tokens minted per key ${JSON.stringify(Object.values(c.tokensMintedByKey))}`] : []),
-      ...(c.sessions !== undefined ? [`HTTP/2 sessions ${c.sessions}, peak in flight ${c.peakInFlight}, OAuth tokens ${c.oauthTokensIssued}`] : []),
+      ...(c.sessions !== undefined ? [`HTTP/2 sessions ${c.sessions}${c.filteredSessions !== undefined ? ` (${c.filteredSessions} through the :scheme filter)` : ''}, peak in flight ${c.peakInFlight}, OAuth tokens ${c.oauthTokensIssued}`] : []),
       `server CPU ${r.serverCpu.toFixed(1)} s`,
     ].join('; ');
     const machine = `${r.apiCpu !== undefined ? `API CPU ${r.apiCpu.toFixed(1)} s; ` : ''}machine ${r.machineBusy.toFixed(0)}% busy (both cores, every process)`;

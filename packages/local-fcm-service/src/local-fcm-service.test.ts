@@ -18,7 +18,7 @@ import {
   type LocalFcmService,
   type ScriptedFcmAnswer,
 } from './index.ts';
-import { fixHeaderBlock } from './scheme-fix.ts';
+import { fixHeaderBlock, needsSchemeFilter } from './scheme-fix.ts';
 
 const PROJECT = 'demo-project';
 const SEND_PATH = `/v1/projects/${PROJECT}/messages:send`;
@@ -413,6 +413,59 @@ describe('local FCM service with the real firebase-admin', () => {
       // Undoing the inner redirect gives the outer one back.
       const batch = await withMessaging({}, (m) => m.sendEach([{ token: 'tok-after-undo' }]));
       expect(batch.successCount).toBe(1);
+    });
+
+    it('is filtered only on connections whose first request needs it', async () => {
+      const plain = await rawH2(service, { message: { token: 'tok-plain' } });
+      expect(plain.status).toBe(200);
+      expect(service.counters()).toMatchObject({ sessions: 1, filteredSessions: 0, schemeFixes: 0 });
+      const admin = await withMessaging({}, (m) => m.sendEach([{ token: 'tok-admin-1' }, { token: 'tok-admin-2' }]));
+      expect(admin.successCount).toBe(2);
+      expect(service.counters()).toMatchObject({ sessions: 2, filteredSessions: 1, schemeFixes: 1 });
+    });
+
+    it('does not wait for a request from a client that waits for the server first', async () => {
+      const session = http2.connect(service.origin, { ca: service.caPem });
+      session.on('error', () => {});
+      try {
+        // Held for a request that never comes, the server's SETTINGS would never arrive.
+        await new Promise((resolve) => session.once('remoteSettings', resolve));
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = session.request({ ':method': 'POST', ':path': SEND_PATH, authorization: 'Bearer raw-token', 'content-type': 'application/json' });
+          req.on('response', (h) => resolve(Number(h[':status'])));
+          req.on('error', reject);
+          req.resume();
+          req.end(JSON.stringify({ message: { token: 'tok-waiting' } }));
+        });
+        expect(status).toBe(200);
+        // Its first bytes held no request, so it is filtered as every connection used to be.
+        expect(service.counters()).toMatchObject({ sessions: 1, filteredSessions: 1 });
+      } finally {
+        session.close();
+      }
+    });
+
+    it('judges a connection by its first complete frames, waiting only for an incomplete one', () => {
+      const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+      const frame = (type: number, flags: number, payload: Buffer): Buffer =>
+        Buffer.concat([Buffer.from([payload.length >> 16, (payload.length >> 8) & 0xff, payload.length & 0xff, type, flags, 0, 0, 0, type === 0x4 ? 0 : 1]), payload]);
+      const settings = frame(0x4, 0, Buffer.alloc(6));
+      // 0x83 :method POST, 0x87 :scheme https, 0x84 :path /; then the same with a raw `https:` literal.
+      const valid = frame(0x1, 0x4, Buffer.from('838784', 'hex'));
+      const broken = frame(0x1, 0x4, Buffer.from(`830706${Buffer.from('https:').toString('hex')}84`, 'hex'));
+      const continued = frame(0x1, 0x0, Buffer.from('8387', 'hex'));
+
+      expect(needsSchemeFilter(preface.subarray(0, 10))).toBeUndefined();
+      expect(needsSchemeFilter(Buffer.concat([preface, settings.subarray(0, 5)]))).toBeUndefined();
+      expect(needsSchemeFilter(Buffer.concat([preface, settings, valid.subarray(0, 11)]))).toBeUndefined();
+      expect(needsSchemeFilter(Buffer.concat([preface, settings, valid]))).toBe(false);
+      expect(needsSchemeFilter(Buffer.concat([preface, valid, broken]))).toBe(false);
+      expect(needsSchemeFilter(Buffer.concat([preface, settings, broken]))).toBe(true);
+      expect(needsSchemeFilter(Buffer.concat([preface, settings, continued]))).toBe(true);
+      // No request in what arrived: the filter, at once (the client may be waiting for the server).
+      expect(needsSchemeFilter(preface)).toBe(true);
+      expect(needsSchemeFilter(Buffer.concat([preface, settings]))).toBe(true);
+      expect(needsSchemeFilter(Buffer.from('GET / HTTP/1.1\r\n'))).toBe(true);
     });
 
     it('rewrites Huffman-coded and raw literals, and leaves other blocks alone', () => {

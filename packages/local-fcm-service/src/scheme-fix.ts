@@ -13,7 +13,8 @@
  * names the same entry, and an indexed reference to the stored entry yields the fixed value.
  */
 
-const PREFACE_LENGTH = 24; // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const PREFACE_LENGTH = PREFACE.length;
 const FRAME_HEADER_LENGTH = 9;
 const TYPE_HEADERS = 0x1;
 const TYPE_CONTINUATION = 0x9;
@@ -72,20 +73,10 @@ export function createSchemeFixer(onFix: (count: number) => void = noop): Scheme
   const onHeadersFrame = (frame: Buffer): Buffer[] | undefined => {
     const flags = frame[4] ?? 0;
     const streamId = frame.readUInt32BE(5) & 0x7fffffff;
-    const payload = frame.subarray(FRAME_HEADER_LENGTH);
-    let offset = 0;
-    let padding = 0;
-    if ((flags & FLAG_PADDED) !== 0) {
-      padding = payload[0] ?? 0;
-      offset = 1;
-    }
-    let priority: Buffer | undefined;
-    if ((flags & FLAG_PRIORITY) !== 0) {
-      priority = payload.subarray(offset, offset + 5);
-      offset += 5;
-    }
-    if (offset + padding > payload.length) return undefined;
-    const fragment = payload.subarray(offset, payload.length - padding);
+    const fragment = headerBlockFragment(frame);
+    if (fragment === undefined) return undefined;
+    const priorityAt = FRAME_HEADER_LENGTH + ((flags & FLAG_PADDED) !== 0 ? 1 : 0);
+    const priority = (flags & FLAG_PRIORITY) !== 0 ? frame.subarray(priorityAt, priorityAt + 5) : undefined;
     if ((flags & FLAG_END_HEADERS) === 0) {
       held = { streamId, flags, priority, fragments: [fragment], frames: [frame] };
       return [];
@@ -164,6 +155,36 @@ export function createSchemeFixer(onFix: (count: number) => void = noop): Scheme
   return push;
 }
 
+/**
+ * Whether a connection needs the filter, judged by the first bytes its client sent: true when its
+ * first request's `:scheme` must be rewritten (or the bytes are not what an HTTP/2 client sends:
+ * the filter, as before, leaves those to nghttp2), false when that request's header block is fine
+ * as it is, undefined while the preface or a frame is still incomplete. Nothing waits for bytes a
+ * client may never send: bytes that end on a frame boundary without a request mean true at once.
+ *
+ * A client that sends a valid `:scheme` first is taken to send it always (an encoder emits one
+ * value per connection); its bytes then go to nghttp2 directly, without the JS stream in between.
+ */
+export function needsSchemeFilter(bytes: Buffer): boolean | undefined {
+  if (bytes.length < PREFACE_LENGTH) return PREFACE.subarray(0, bytes.length).equals(bytes) ? undefined : true;
+  if (!bytes.subarray(0, PREFACE_LENGTH).equals(PREFACE)) return true;
+  let pos = PREFACE_LENGTH;
+  while (bytes.length - pos >= FRAME_HEADER_LENGTH) {
+    const length = bytes.readUIntBE(pos, 3);
+    if (length > MAX_FRAME_SIZE) return true;
+    const end = pos + FRAME_HEADER_LENGTH + length;
+    if (end > bytes.length) return undefined;
+    if (bytes[pos + 3] === TYPE_HEADERS) {
+      const fragment = headerBlockFragment(bytes.subarray(pos, end));
+      // A block continued in CONTINUATION frames is left to the filter, which reassembles it.
+      if (fragment === undefined || ((bytes[pos + 4] ?? 0) & FLAG_END_HEADERS) === 0) return true;
+      return fixHeaderBlock(fragment) !== undefined;
+    }
+    pos = end;
+  }
+  return pos === bytes.length ? true : undefined;
+}
+
 /** The header block with its broken `:scheme` values replaced, or undefined if nothing changed or it does not parse. */
 export function fixHeaderBlock(block: Buffer): { block: Buffer; fixes: number } | undefined {
   const pieces: Buffer[] = [];
@@ -211,6 +232,21 @@ export function fixHeaderBlock(block: Buffer): { block: Buffer; fixes: number } 
   if (fixes === 0) return undefined;
   pieces.push(block.subarray(copiedUpTo));
   return { block: Buffer.concat(pieces), fixes };
+}
+
+/** A HEADERS frame's header block fragment, without padding and priority; undefined if the padding does not fit. */
+function headerBlockFragment(frame: Buffer): Buffer | undefined {
+  const flags = frame[4] ?? 0;
+  const payload = frame.subarray(FRAME_HEADER_LENGTH);
+  let offset = 0;
+  let padding = 0;
+  if ((flags & FLAG_PADDED) !== 0) {
+    padding = payload[0] ?? 0;
+    offset = 1;
+  }
+  if ((flags & FLAG_PRIORITY) !== 0) offset += 5;
+  if (offset + padding > payload.length) return undefined;
+  return payload.subarray(offset, payload.length - padding);
 }
 
 /** HEADERS (+ CONTINUATION) frames for a header block; padding is dropped, END_STREAM and priority kept. */
