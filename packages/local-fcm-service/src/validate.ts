@@ -298,10 +298,25 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function pick(value: object, snakeName: string): unknown {
   const record = value as Record<string, unknown>;
   if (Object.hasOwn(record, snakeName)) return record[snakeName];
-  const camel = snakeName.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  const camel = remembered(camelNames, snakeName, (name) => name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()));
   return Object.hasOwn(record, camel) ? record[camel] : undefined;
 }
 
 function snakeCase(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return remembered(snakeNames, name, (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+}
+
+// Every request repeats the same few field names: converted once, not by a regex per field per request.
+const camelNames = new Map<string, string>();
+const snakeNames = new Map<string, string>();
+/** Names come from clients, so the memory is bounded: past it, names are converted each time. */
+const MAX_REMEMBERED = 1024;
+
+function remembered(names: Map<string, string>, name: string, convert: (name: string) => string): string {
+  let converted = names.get(name);
+  if (converted === undefined) {
+    converted = convert(name);
+    if (names.size < MAX_REMEMBERED) names.set(name, converted);
+  }
+  return converted;
 }
