@@ -30,6 +30,13 @@ function tally(codes: Iterable<[string, number]>): NotificationStats {
   return s;
 }
 
+/** A chunk's ledger as read at one moment. */
+export interface ChunkLedgerState {
+  /** Whether the ledger has a final outcome for this subscription. */
+  holds(subscriptionId: number): boolean;
+  readonly stats: NotificationStats;
+}
+
 /**
  * Per-recipient ledger of final outcomes, in Redis. A chunk that runs again skips everyone with a
  * final outcome. Keys of one notification share a hash tag, so they live in one Redis Cluster slot.
@@ -66,6 +73,14 @@ export class Ledger {
   /** Subscription ids of the chunk that already have a final outcome. */
   async finalIds(notificationId: number, chunk: number): Promise<Set<number>> {
     return new Set((await this.redis.hkeys(this.chunkKey(notificationId, chunk))).map(Number));
+  }
+
+  /** Which subscriptions the chunk's ledger holds and their counts, from one read. */
+  async chunkState(notificationId: number, chunk: number): Promise<ChunkLedgerState> {
+    const held = await this.redis.hgetall(this.chunkKey(notificationId, chunk));
+    const counts = new Map<string, number>();
+    for (const code of Object.values(held)) counts.set(code, (counts.get(code) ?? 0) + 1);
+    return { holds: (subscriptionId) => held[subscriptionId] !== undefined, stats: tally(counts) };
   }
 
   async chunkStats(notificationId: number, chunk: number): Promise<NotificationStats> {

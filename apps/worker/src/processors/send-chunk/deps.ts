@@ -58,7 +58,7 @@ export function chunkStore(db: Db): ChunkStore {
 }
 
 /** What a chunk run uses of the Redis state (narrow, so that tests can give in-memory versions). */
-export type ChunkLedger = Pick<Ledger, 'finalIds' | 'chunkStats' | 'record' | 'forgetChunk'>;
+export type ChunkLedger = Pick<Ledger, 'finalIds' | 'chunkState' | 'chunkStats' | 'record' | 'forgetChunk'>;
 export type ChunkQuota = Pick<QuotaCounter, 'blockedUntil' | 'reserve' | 'release' | 'releaseHold'>;
 export type ChunkThrottle = Pick<ThrottleGate, 'take'>;
 export type ChunkBreaker = Pick<CredentialBreaker, 'observe'>;

@@ -12,7 +12,7 @@ import {
   type Project,
   type SendOutcome,
 } from '@pushcast/domain';
-import { OutcomeBatcher, type LedgerEntry, type LedgerOutcome, type Reservation } from '@pushcast/redis-state';
+import { OutcomeBatcher, type ChunkLedgerState, type LedgerEntry, type LedgerOutcome, type Reservation } from '@pushcast/redis-state';
 import type { Chunk, DeliveryRecordBatch, Db } from '@pushcast/store';
 import { pino } from 'pino';
 import type { Channel, OutcomeSink, Recipient } from '../../channels/channel.ts';
@@ -165,6 +165,10 @@ export class FakeLedger implements ChunkLedger {
   }
   async finalIds(_n: number, chunk: number) {
     return new Set(this.ledgerOf(chunk).keys());
+  }
+  async chunkState(n: number, chunk: number): Promise<ChunkLedgerState> {
+    const held = new Set(this.ledgerOf(chunk).keys());
+    return { holds: (id) => held.has(id), stats: await this.chunkStats(n, chunk) };
   }
   async chunkStats(_n: number, chunk: number): Promise<NotificationStats> {
     const s = { ...emptyStats(), failed: {} as Record<string, number> };

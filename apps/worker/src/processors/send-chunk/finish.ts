@@ -38,15 +38,14 @@ export function retryStep(deps: StepDeps, run: ChunkRun, retry: RetryTally, roun
 }
 
 /**
- * Everyone has a final outcome: the run's outcomes are written again (in case Redis lost the
- * ledger meanwhile), the chunk's counts go to PostgreSQL once (the last chunk marks the
+ * Everyone has a final outcome: what the ledger lost of the run's outcomes (Redis restarted empty
+ * meanwhile) is written again, the chunk's counts go to PostgreSQL once (the last chunk marks the
  * notification sent and gives back its quota hold) and its ledger is dropped.
  */
 export async function completeRun(deps: StepDeps, run: ChunkRun, recipients: number, recording: RunRecording): Promise<ChunkStep> {
   const { id: notificationId, projectId } = run.notification;
   const { index } = run.chunk;
-  await recording.rewrite();
-  const stats = await deps.ledger.chunkStats(notificationId, index);
+  const stats = await recording.completeStats();
   if (outcomeCount(stats) < recipients) {
     // Redis lost outcomes this run did not record itself (emptied while another run of the chunk
     // had recorded them): run the chunk again rather than count too few. Those recipients may

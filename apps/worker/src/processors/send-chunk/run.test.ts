@@ -43,6 +43,26 @@ describe('a chunk run, against a fake channel', () => {
     expect(seen).toEqual([range(1, 5), range(1, 15)]);
   });
 
+  it('counts from one read of the ledger, writing nothing again when the ledger holds the whole run', async () => {
+    const f = fixture(25, { recorder: { maxBatch: 5, maxDelayMs: 1000 } });
+    await run(f);
+    expect(f.store.completed).toMatchObject({ delivered: 25 });
+    // Only the recording rounds: five outcomes each, none of them twice.
+    expect(f.ledger.writes).toEqual([range(1, 5), range(6, 10), range(11, 15), range(16, 20), range(21, 25)]);
+  });
+
+  it('writes again what the ledger lost while the run went on (Redis restarted empty), and counts everyone', async () => {
+    const f = fixture(25, { recorder: { maxBatch: 5, maxDelayMs: 1000 } });
+    f.channel.beforeAnswer = (i, id) => {
+      // Between the second and third slices Redis forgets the first 20 outcomes.
+      if (i === 0 && id === 21) f.ledger.chunks.delete(0);
+    };
+    expect(await run(f)).toEqual({ kind: 'finished' });
+    expect(f.store.completed).toMatchObject({ delivered: 25 });
+    expect(f.ledger.writes.at(-1)).toEqual(range(1, 20));
+    expect(f.channel.sent).toEqual(range(1, 25));
+  });
+
   it('cancelled between two slices: stops after the slice it sent, which keeps its counts', async () => {
     const f = fixture(25);
     f.store.onStatusRead = () => f.store.cancel();

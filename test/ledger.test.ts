@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedis, deleteKeysWithPrefix, Ledger } from '@pushcast/redis-state';
+import { TEST_REDIS_URL } from './support/server.ts';
+
+// The ledger against a real Redis: what a chunk's completion reads to count, and to find what
+// Redis lost of a run's outcomes.
+
+const prefix = `pushcast-test-ledger-${randomBytes(4).toString('hex')}`;
+const redis = createRedis(TEST_REDIS_URL, 'worker');
+const ledger = new Ledger(redis, prefix);
+
+afterAll(async () => {
+  await deleteKeysWithPrefix(redis, prefix);
+  redis.disconnect();
+});
+
+describe('a chunk ledger read in one go', () => {
+  it('says which subscriptions it holds and counts their outcomes by kind and reason', async () => {
+    const big = 2 ** 40 + 7; // ids past 2^32 are properties, not array indexes, of the reply
+    await ledger.record(
+      1,
+      3,
+      'fcm',
+      [
+        [10, { kind: 'delivered' }],
+        [11, { kind: 'delivered' }],
+        [12, { kind: 'pruned', status: 404 }],
+        [13, { kind: 'expired' }],
+        [14, { kind: 'failed', reason: 'messaging/invalid|argument' }],
+        [big, { kind: 'failed', reason: 'messaging/invalid|argument' }],
+      ],
+      60,
+    );
+    // A second write of an id keeps the first outcome, as a re-run chunk's would.
+    await ledger.record(1, 3, 'fcm', [[10, { kind: 'failed', reason: 'late' }]], 60);
+
+    const state = await ledger.chunkState(1, 3);
+    expect([10, 11, 12, 13, 14, big].map((id) => state.holds(id))).toEqual([true, true, true, true, true, true]);
+    expect([9, 15, big + 1].map((id) => state.holds(id))).toEqual([false, false, false]);
+    expect(state.stats).toEqual({ delivered: 2, pruned: 1, expired: 1, failed: { 'messaging/invalid_argument': 2 } });
+    expect(state.stats).toEqual(await ledger.chunkStats(1, 3));
+  });
+
+  it('of a chunk with nothing recorded (or lost with Redis) holds no one', async () => {
+    const state = await ledger.chunkState(1, 4);
+    expect(state.holds(10)).toBe(false);
+    expect(state.stats).toEqual({ delivered: 0, pruned: 0, expired: 0, failed: {} });
+  });
+});
