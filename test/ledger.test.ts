@@ -3,8 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis, deleteKeysWithPrefix, Ledger } from '@pushcast/redis-state';
 import { TEST_REDIS_URL } from './support/server.ts';
 
-// The ledger against a real Redis: what a chunk's completion reads to count, and to find what
-// Redis lost of a run's outcomes.
+// The ledger against a real Redis: what a chunk's completion reads to count and to find what Redis
+// lost of a run's outcomes, and the live counters the API reads while a broadcast runs.
 
 const prefix = `pushcast-test-ledger-${randomBytes(4).toString('hex')}`;
 const redis = createRedis(TEST_REDIS_URL, 'worker');
@@ -40,6 +40,10 @@ describe('a chunk ledger read in one go', () => {
     expect([9, 15, big + 1].map((id) => state.holds(id))).toEqual([false, false, false]);
     expect(state.stats).toEqual({ delivered: 2, pruned: 1, expired: 1, failed: { 'messaging/invalid_argument': 2 } });
     expect(state.stats).toEqual(await ledger.chunkStats(1, 3));
+    // The live counters (what the API shows while the broadcast runs) count each recipient once.
+    const live = await ledger.liveStats(1, new Set());
+    expect(live.fcm).toEqual(state.stats);
+    expect(live.web).toEqual({ delivered: 0, pruned: 0, expired: 0, failed: {} });
   });
 
   it('of a chunk with nothing recorded (or lost with Redis) holds no one', async () => {
