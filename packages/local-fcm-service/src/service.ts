@@ -766,10 +766,6 @@ function errorAnswer(status: number, message: string, errorCode?: string, violat
 }
 
 /**
- * The TLS socket's plaintext, filtered, as a stream an HTTP/2 session can run on (Node wraps a
- * non-native stream in a JSStreamSocket). Backpressure goes both ways.
- */
-/**
  * Holds a new connection's first bytes until `needsSchemeFilter` can judge them, then puts them back
  * for the HTTP/2 session: Node's session reads what a socket already buffered before its first
  * native read (nodejs/node#34532).
@@ -795,6 +791,10 @@ function whenFirstRequestSeen(socket: TLSSocket, decide: (filter: boolean) => vo
   socket.on('error', onError);
 }
 
+/**
+ * The TLS socket's plaintext, filtered, as a stream an HTTP/2 session can run on (Node wraps a
+ * non-native stream in a JSStreamSocket). Backpressure goes both ways.
+ */
 function filteredSocket(socket: TLSSocket, filter: (chunk: Buffer) => Buffer[]): Duplex {
   // Node's HTTP/2 disables Nagle on a native socket, not on a stream it has to wrap; without this,
   // small responses wait for delayed ACKs and throughput drops sixfold.
