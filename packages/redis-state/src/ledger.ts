@@ -30,6 +30,13 @@ function tally(codes: Iterable<[string, number]>): NotificationStats {
   return s;
 }
 
+/** The counts of a chunk ledger's outcome codes, one code per recipient. */
+function statsOfCodes(codes: readonly string[]): NotificationStats {
+  const counts = new Map<string, number>();
+  for (const code of codes) counts.set(code, (counts.get(code) ?? 0) + 1);
+  return tally(counts);
+}
+
 /** A chunk's ledger as read at one moment. */
 export interface ChunkLedgerState {
   /** Whether the ledger has a final outcome for this subscription. */
@@ -78,16 +85,11 @@ export class Ledger {
   /** Which subscriptions the chunk's ledger holds and their counts, from one read. */
   async chunkState(notificationId: number, chunk: number): Promise<ChunkLedgerState> {
     const held = await this.redis.hgetall(this.chunkKey(notificationId, chunk));
-    const counts = new Map<string, number>();
-    for (const code of Object.values(held)) counts.set(code, (counts.get(code) ?? 0) + 1);
-    return { holds: (subscriptionId) => held[subscriptionId] !== undefined, stats: tally(counts) };
+    return { holds: (subscriptionId) => held[subscriptionId] !== undefined, stats: statsOfCodes(Object.values(held)) };
   }
 
   async chunkStats(notificationId: number, chunk: number): Promise<NotificationStats> {
-    const codes = await this.redis.hvals(this.chunkKey(notificationId, chunk));
-    const counts = new Map<string, number>();
-    for (const c of codes) counts.set(c, (counts.get(c) ?? 0) + 1);
-    return tally(counts);
+    return statsOfCodes(await this.redis.hvals(this.chunkKey(notificationId, chunk)));
   }
 
   /** Counts recorded so far per platform, for chunks not in `exclude` (those already counted in PostgreSQL). */
