@@ -180,6 +180,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
 
   const keys = new Map<string, TrustedKey>();
   const verifier = createProviderTokenVerifier((keyId) => keys.get(keyId));
+  const payloads = new LastPayload();
   const scripts = new Map<string, Script>();
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -237,7 +238,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
     const expiration = headerValue(headers['apns-expiration']);
     const collapseId = headerValue(headers['apns-collapse-id']);
     const apnsId = headerValue(headers['apns-id']);
-    const payload = body === undefined ? undefined : parsePayload(body);
+    const payload = body === undefined ? undefined : payloads.parse(body);
     const limit = pushType === 'voip' ? MAX_VOIP_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;
     // Apple's default when the header is absent.
     const effectivePriority = priority === undefined ? '10' : priority.trim();
@@ -501,6 +502,23 @@ function topicAllowed(key: TrustedKey, topic: string): boolean {
     if (topic.endsWith(suffix) && key.topics.has(topic.slice(0, -suffix.length))) return true;
   }
   return false;
+}
+
+/**
+ * {@link parsePayload} of the last body, kept while the next is the same bytes: a broadcast sends
+ * one payload to every device, and parsing it anew for each took 3 % of the server's CPU in the
+ * benchmark. Requests recorded with the same body share the parsed value.
+ */
+class LastPayload {
+  #body: Buffer | undefined;
+  #parsed: unknown;
+
+  parse(body: Buffer): unknown {
+    if (this.#body !== undefined && this.#body.equals(body)) return this.#parsed;
+    this.#parsed = parsePayload(body);
+    this.#body = body;
+    return this.#parsed;
+  }
 }
 
 /** A JSON object with an `aps` dictionary, or undefined. */

@@ -21,14 +21,25 @@ export class SendMetrics {
   readonly #requestSeconds: Histogram<'provider'>;
   readonly #inFlight: Gauge<'provider' | 'origin'>;
   readonly #inFlightCounts = new Map<Provider, Map<string, { n: number }>>();
+  /** Recorded outcomes not yet added to `#sends`, by provider and outcome. */
+  readonly #unsent = new Map<Provider, Map<Exclude<SendOutcomeLabel, 'retry'>, number>>();
 
   constructor(registry: Registry) {
     const registers = [registry];
+    const unsent = this.#unsent;
     this.#sends = new Counter({
       name: 'pushcast_sends_total',
       help: 'Recipients given an outcome by a chunk run: delivered, pruned, failed and expired as recorded, retry for each provider answer to try again',
       labelNames: ['provider', 'outcome'],
       registers,
+      // Recorded outcomes come one recipient at a time: they are counted in plain numbers and
+      // added at scrape time, as the in-flight gauge below is.
+      collect() {
+        for (const [provider, byOutcome] of unsent) {
+          for (const [outcome, n] of byOutcome) if (n > 0) this.inc({ provider, outcome }, n);
+          byOutcome.clear();
+        }
+      },
     });
     this.#pruned = new Counter({
       name: 'pushcast_subscriptions_pruned_total',
@@ -92,7 +103,9 @@ export class SendMetrics {
   }
 
   recorded(provider: Provider, entries: readonly (readonly [number, { readonly kind: Exclude<SendOutcomeLabel, 'retry'> }])[]): void {
-    for (const [, outcome] of entries) this.#sends.inc({ provider, outcome: outcome.kind });
+    let byOutcome = this.#unsent.get(provider);
+    if (byOutcome === undefined) this.#unsent.set(provider, (byOutcome = new Map()));
+    for (const [, outcome] of entries) byOutcome.set(outcome.kind, (byOutcome.get(outcome.kind) ?? 0) + 1);
   }
 
   retrying(provider: Provider, count: number): void {

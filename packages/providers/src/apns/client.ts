@@ -4,7 +4,7 @@ import apn from '@parse/node-apn';
 import type { ApnsCredentials, SendOutcome } from '@pushcast/domain';
 import { ExchangeSession } from '../http2/exchange-session.ts';
 import type { ProviderObserver } from '../observer.ts';
-import { Semaphore } from '../webpush/semaphore.ts';
+import { RequestWindow } from '../http2/request-window.ts';
 import type { ApnsMessage } from './payload.ts';
 import type { ApnsProviderTokens, ApnsSigningKey } from './provider-token.ts';
 import { apnsOutcome, type ApnsFailure } from './response.ts';
@@ -58,7 +58,7 @@ interface Built {
  */
 export class ApnsClient {
   readonly #session: ExchangeSession;
-  readonly #slots: Semaphore;
+  readonly #window: RequestWindow;
   readonly #tokens: ApnsProviderTokens;
   readonly #key: ApnsSigningKey;
   readonly #topic: string;
@@ -81,7 +81,7 @@ export class ApnsClient {
       peerMaxConcurrentStreams: options.maxInFlight,
       ca: options.ca,
     });
-    this.#slots = new Semaphore(options.maxInFlight);
+    this.#window = new RequestWindow(options.maxInFlight);
     this.#tokens = options.tokens;
     this.#key = {
       // Apple counts token updates per key: projects sharing a .p8 key share its token.
@@ -127,7 +127,7 @@ export class ApnsClient {
         }
         if (--left === 0) resolve();
       };
-      void this.#sendAll(targets, built, answered);
+      this.#sendAll(targets, built, answered);
     });
     await tokenRejected;
     if (listenerError !== undefined) throw listenerError.error;
@@ -156,28 +156,27 @@ export class ApnsClient {
     };
   }
 
-  async #sendAll(targets: readonly ApnsTarget[], built: Built, answered: (i: number, o: SendOutcome) => void): Promise<void> {
-    for (let i = 0; i < targets.length; i += 1) {
-      await this.#slots.acquire();
+  #sendAll(targets: readonly ApnsTarget[], built: Built, answered: (i: number, o: SendOutcome) => void): void {
+    this.#window.enqueue(targets.length, (i) => {
       if (this.#closed) {
-        this.#slots.release();
+        this.#window.finished();
         answered(i, { kind: 'retry', notBefore: this.#now(), reason: 'client_closed' });
-        continue;
+        return;
       }
       try {
         const headers: OutgoingHttpHeaders = { ...built.headers, ':path': `/3/device/${targets[i]!.token}` };
         const done = this.#observer?.requestStarted(this.#origin);
         this.#session.post(headers, built.body, (error, status, retryAfter, text) => {
-          this.#slots.release();
+          this.#window.finished();
           done?.();
           answered(i, apnsOutcome(error !== undefined ? { error } : answerFailure(status, retryAfter, text), this.#now()));
         });
       } catch (error) {
         // Not sent (a header Node refuses, say): this recipient fails, the others go on.
-        this.#slots.release();
+        this.#window.finished();
         answered(i, apnsOutcome({ error }, this.#now()));
       }
-    }
+    });
   }
 }
 

@@ -5,7 +5,7 @@ import type { FcmCredentials, SendOutcome } from '@pushcast/domain';
 import { cert, deleteApp, initializeApp, SDK_VERSION, type App } from 'firebase-admin/app';
 import { getMessaging, type Messaging } from 'firebase-admin/messaging';
 import type { ProviderObserver } from '../observer.ts';
-import { Semaphore } from '../webpush/semaphore.ts';
+import { RequestWindow } from '../http2/request-window.ts';
 import { AccessTokens } from './access-token.ts';
 import type { FcmMessageTemplate } from './payload.ts';
 import { FCM_HOST } from './local-endpoint.ts';
@@ -76,7 +76,7 @@ export class FcmClient {
   readonly #messaging: Messaging;
   readonly #tokens: AccessTokens;
   readonly #session: ExchangeSession;
-  readonly #slots: Semaphore;
+  readonly #window: RequestWindow;
   readonly #compiled = new WeakMap<FcmMessageTemplate, Promise<Compiled | FcmFailure>>();
   /** Requests caught by the hook, by the placeholder token they were built with. */
   readonly #caught = new Map<string, { path: string; json: string }>();
@@ -98,7 +98,7 @@ export class FcmClient {
     this.#now = options.now ?? Date.now;
     this.#tokens = new AccessTokens(credential, this.#now);
     this.#session = new ExchangeSession({ origin: FCM_ORIGIN, peer: 'FCM', ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}) });
-    this.#slots = new Semaphore(options.maxInFlight);
+    this.#window = new RequestWindow(options.maxInFlight);
     this.#observer = options.observer;
     this.#hookTransport();
   }
@@ -138,7 +138,7 @@ export class FcmClient {
         settle(i, outcome);
         if (--left === 0) resolve();
       };
-      void this.#sendAll(targets, compiled, token, answered);
+      this.#sendAll(targets, compiled, token, answered);
     });
     if (listenerError !== undefined) throw listenerError.error;
     return outcomes;
@@ -155,13 +155,12 @@ export class FcmClient {
     return this.#session.opened;
   }
 
-  async #sendAll(targets: readonly FcmTarget[], compiled: Compiled, token: string, answered: (i: number, o: SendOutcome) => void): Promise<void> {
-    for (let i = 0; i < targets.length; i += 1) {
-      await this.#slots.acquire();
+  #sendAll(targets: readonly FcmTarget[], compiled: Compiled, token: string, answered: (i: number, o: SendOutcome) => void): void {
+    this.#window.enqueue(targets.length, (i) => {
       if (this.#closed) {
-        this.#slots.release();
+        this.#window.finished();
         answered(i, { kind: 'retry', notBefore: this.#now(), reason: 'client_closed' });
-        continue;
+        return;
       }
       try {
         // A token refreshed while this slice was under way is used from here on.
@@ -169,16 +168,16 @@ export class FcmClient {
         const body = compiled.head + JSON.stringify(targets[i]!.token) + compiled.tail;
         const done = this.#observer?.requestStarted(FCM_ORIGIN);
         this.#session.post(this.#headersFor(compiled.path, current), body, (error, status, retryAfter, text) => {
-          this.#slots.release();
+          this.#window.finished();
           done?.();
           answered(i, error !== undefined ? this.#transportOutcome(error) : this.#answerOutcome(status, retryAfter, text, current));
         });
       } catch (error) {
         // Not sent (a header Node refuses, say): this recipient fails, the others go on.
-        this.#slots.release();
+        this.#window.finished();
         answered(i, this.#transportOutcome(error instanceof Error ? error : new Error(String(error))));
       }
-    }
+    });
   }
 
   #headersFor(path: string, token: string): OutgoingHttpHeaders {

@@ -19,7 +19,7 @@ export interface ExchangeSessionOptions {
   readonly ca?: string | undefined;
 }
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** Sends of one request refused unprocessed (REFUSED_STREAM) before it counts as a failure. */
 const MAX_ATTEMPTS = 3;
 const EXCHANGE = Symbol('exchange');
@@ -138,7 +138,6 @@ export class ExchangeSession {
     tagged[EXCHANGE] = exchange;
     this.#pending.add(tagged);
     stream.on('response', onResponse);
-    stream.on('data', onData);
     stream.on('error', onError);
     stream.once('close', onClose);
     stream.end(exchange.body);
@@ -196,7 +195,12 @@ export class ExchangeSession {
   }
 }
 
-function onResponse(this: TaggedStream, headers: IncomingHttpHeaders): void {
+/**
+ * A response that has a body is read (kept for an error, dropped for a 200); one whose HEADERS
+ * frame ended the stream (APNs' 200s) is not: with nothing to read, Node ends and closes the stream
+ * by itself, and a reader would only put it in flowing mode for nothing (a `resume` and its tick).
+ */
+function onResponse(this: TaggedStream, headers: IncomingHttpHeaders, flags: number): void {
   const exchange = this[EXCHANGE];
   exchange.status = Number(headers[':status']);
   if (exchange.status !== 200) {
@@ -204,6 +208,7 @@ function onResponse(this: TaggedStream, headers: IncomingHttpHeaders): void {
     const retryAfter = headers['retry-after'];
     exchange.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   }
+  if ((flags & NGHTTP2_FLAG_END_STREAM) === 0) this.on('data', onData);
 }
 
 function onData(this: TaggedStream, chunk: Buffer): void {

@@ -11,11 +11,13 @@ const nodeBind: Bind = AsyncResource.prototype.bind;
  */
 const leanBind = function bind(this: AsyncResource, fn: (...args: unknown[]) => unknown, thisArg?: unknown) {
   const resource = this;
+  // Anonymous on purpose: tsx (esbuild's keepNames) wraps a named function expression in a
+  // `__name` call, an Object.defineProperty for every request.
   return thisArg === undefined
-    ? function bound(this: unknown, ...args: unknown[]) {
+    ? function (this: unknown, ...args: unknown[]) {
         return resource.runInAsyncScope(fn, this, ...args);
       }
-    : function bound(...args: unknown[]) {
+    : function (...args: unknown[]) {
         return resource.runInAsyncScope(fn, thisArg, ...args);
       };
 } as unknown as Bind;
