@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { PlainHistogram } from './plain-histogram.ts';
 
 /** The label every sending metric carries: a push provider, as the queues name them. */
 export type Provider = 'web' | 'apns' | 'fcm';
@@ -18,7 +19,7 @@ export class SendMetrics {
   readonly #pruned: Counter<'provider'>;
   readonly #retryRounds: Counter<'provider'>;
   readonly #deferrals: Counter<'provider' | 'reason'>;
-  readonly #requestSeconds: Histogram<'provider'>;
+  readonly #requestSeconds: PlainHistogram<'provider'>;
   readonly #inFlight: Gauge<'provider' | 'origin'>;
   readonly #inFlightCounts = new Map<Provider, Map<string, { n: number }>>();
   /** Recorded outcomes not yet added to `#sends`, by provider and outcome. */
@@ -59,10 +60,10 @@ export class SendMetrics {
       labelNames: ['provider', 'reason'],
       registers,
     });
-    this.#requestSeconds = new Histogram({
+    this.#requestSeconds = new PlainHistogram({
       name: 'pushcast_provider_request_duration_seconds',
       help: 'Time from a request (Web Push, APNs, FCM) leaving until it is answered or fails',
-      labelNames: ['provider'],
+      labelName: 'provider',
       buckets: REQUEST_BUCKETS,
       registers,
     });
@@ -82,7 +83,7 @@ export class SendMetrics {
 
   /** The observer a provider's client takes in its options. */
   providerObserver(provider: Provider): { requestStarted(origin: string): () => void } {
-    const labels = { provider };
+    const observe = this.#requestSeconds.series(provider);
     return {
       requestStarted: (origin) => {
         let byOrigin = this.#inFlightCounts.get(provider);
@@ -95,7 +96,7 @@ export class SendMetrics {
         return () => {
           if (done) return;
           done = true;
-          this.#requestSeconds.observe(labels, (performance.now() - started) / 1000);
+          observe((performance.now() - started) / 1000);
           count.n -= 1;
         };
       },

@@ -150,10 +150,12 @@ export class ApnsClient {
       ...(message.collapseId ? { collapseId: message.collapseId } : {}),
     } as Partial<apn.Notification>);
     const compiled = note as unknown as { headers(): Record<string, string | number>; compile(): string };
-    return {
-      headers: { ...compiled.headers(), ':method': 'POST', authorization: `bearer ${providerToken}` },
-      body: Buffer.from(compiled.compile()),
-    };
+    const headers: OutgoingHttpHeaders = {};
+    // As strings once, where Node would turn apns-priority and apns-expiration into text per request.
+    for (const [name, value] of Object.entries(compiled.headers())) headers[name] = String(value);
+    headers[':method'] = 'POST';
+    headers['authorization'] = `bearer ${providerToken}`;
+    return { headers, body: Buffer.from(compiled.compile()) };
   }
 
   #sendAll(targets: readonly ApnsTarget[], built: Built, answered: (i: number, o: SendOutcome) => void): void {
