@@ -52,3 +52,20 @@ describe('a chunk ledger read in one go', () => {
     expect(state.stats).toEqual({ delivered: 0, pruned: 0, expired: 0, failed: {} });
   });
 });
+
+describe('a recording round', () => {
+  it('sends the script calls it starts to Redis in one write, and each is recorded', async () => {
+    await redis.ping(); // connected: `together` corks only a ready connection
+    const socket = (redis as unknown as { stream: import('node:net').Socket }).stream;
+    const recorded: Promise<number>[] = [];
+    let heldBack = 0;
+    ledger.together(() => {
+      for (let chunk = 0; chunk < 5; chunk += 1) recorded.push(ledger.record(2, chunk, 'apns', [[chunk + 100, { kind: 'delivered' }]], 60));
+      // Still in the socket's buffer: nothing went to the kernel yet (uncorked, each would have).
+      heldBack = socket.writableLength;
+    });
+    expect(heldBack).toBeGreaterThan(0);
+    expect(await Promise.all(recorded)).toEqual([1, 1, 1, 1, 1]);
+    for (let chunk = 0; chunk < 5; chunk += 1) expect((await ledger.chunkState(2, chunk)).holds(chunk + 100)).toBe(true);
+  });
+});

@@ -100,7 +100,7 @@ export async function startWorker(
     db,
     ledger,
     // One round of ledger writes every 10 ms for all the chunks the process runs.
-    outcomes: new OutcomeBatcher(),
+    outcomes: new OutcomeBatcher(undefined, (sendAll) => ledger.together(sendAll)),
     handBack: handBack.signal,
     quota,
     throttle: new ThrottleGate(producer, config.redisStatePrefix),

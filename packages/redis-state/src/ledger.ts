@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { emptyStats, type NotificationStats, type Platform } from '@pushcast/domain';
+import { Redis } from 'ioredis';
 import type { RedisConnection } from './connection.ts';
 
 /**
@@ -54,6 +55,26 @@ export class Ledger {
     private readonly prefix: string,
   ) {
     redis.defineCommand('pushcastRecordOutcomes', { numberOfKeys: 2, lua: RECORD_OUTCOMES });
+  }
+
+  /**
+   * Runs `issue` with this connection's socket corked, so that the commands it sends go to Redis
+   * in one write: a recording round sends one script call per chunk the process runs, and a write
+   * each cost the worker a system call and Redis a wake-up per chunk (docs/benchmarks.md). On a
+   * Redis Cluster, or before the connection is up, the commands go as they come.
+   */
+  together(issue: () => void): void {
+    const socket = this.redis instanceof Redis ? this.redis.stream : undefined;
+    if (socket === undefined || this.redis.status !== 'ready') {
+      issue();
+      return;
+    }
+    socket.cork();
+    try {
+      issue();
+    } finally {
+      socket.uncork();
+    }
   }
 
   private chunkKey(notificationId: number, chunk: number): string {

@@ -57,6 +57,21 @@ describe('OutcomeRecorder', () => {
     expect(b.writes.map((w) => w.entries.map(([id]) => id))).toEqual([[2], [3]]);
   });
 
+  it('starts the writes of a round inside `together` (the ledger corks its connection there)', () => {
+    const a = fakeWrites();
+    const b = fakeWrites();
+    const inside: number[] = [];
+    const batcher = new OutcomeBatcher({ maxBatch: 100, maxDelayMs: 10 }, (sendAll) => {
+      const before = a.writes.length + b.writes.length;
+      sendAll();
+      inside.push(a.writes.length + b.writes.length - before);
+    });
+    batcher.recorder(a.write).add(delivered(1));
+    batcher.recorder(b.write).add(delivered(2));
+    vi.advanceTimersByTime(10);
+    expect(inside).toEqual([2]);
+  });
+
   it('flush writes what waits and resolves only when every write is done', async () => {
     const { writes, write } = fakeWrites();
     const r = new OutcomeBatcher({ maxBatch: 2, maxDelayMs: 1000 }).recorder(write);

@@ -1,4 +1,4 @@
-import type { LedgerOutcome } from './ledger.ts';
+import type { Ledger, LedgerOutcome } from './ledger.ts';
 
 export type LedgerEntry = readonly [subscriptionId: number, outcome: LedgerOutcome];
 
@@ -24,11 +24,17 @@ export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = { maxBatch: 500, maxDel
 export class OutcomeBatcher {
   readonly options: RecorderOptions;
   readonly #due = new Set<OutcomeRecorder>();
+  readonly #together: ((sendAll: () => void) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: RecorderOptions = DEFAULT_RECORDER_OPTIONS) {
+  /**
+   * `together` runs each round's sends, e.g. {@link Ledger.together}: the writes that start
+   * synchronously then reach Redis as one.
+   */
+  constructor(options: RecorderOptions = DEFAULT_RECORDER_OPTIONS, together?: (sendAll: () => void) => void) {
     if (!(options.maxBatch >= 1) || !(options.maxDelayMs >= 0)) throw new RangeError('maxBatch must be ≥ 1 and maxDelayMs ≥ 0');
     this.options = options;
+    this.#together = together;
   }
 
   /** A recorder for one chunk run, whose batches `write` stores (one call per batch). */
@@ -51,7 +57,11 @@ export class OutcomeBatcher {
     this.#timer = undefined;
     const due = [...this.#due];
     this.#due.clear();
-    for (const recorder of due) recorder.send();
+    const sendAll = (): void => {
+      for (const recorder of due) recorder.send();
+    };
+    if (this.#together) this.#together(sendAll);
+    else sendAll();
   }
 }
 
