@@ -404,9 +404,18 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
       refuse(stream, 405, 'MethodNotAllowed');
       return;
     }
-    const token = path.slice(DEVICE_PREFIX.length);
-    readBody(stream, MAX_VOIP_PAYLOAD_BYTES, (bytes, body) => send(stream, evaluatePush(headers, token, bytes, body)));
+    // The push's body is read by listeners shared by every stream, with its state on the stream:
+    // no closures per request on the benchmark's hot path.
+    const push = stream as PushStream;
+    push[PUSH] = { headers, token: path.slice(DEVICE_PREFIX.length), bytes: 0, chunks: [] };
+    push.on('data', onPushData);
+    push.on('end', onPushEnd);
   });
+  const onPushEnd = function (this: PushStream): void {
+    const { headers, token, bytes, chunks } = this[PUSH];
+    const body = bytes <= MAX_VOIP_PAYLOAD_BYTES ? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes)) : undefined;
+    send(this, evaluatePush(headers, token, bytes, body));
+  };
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -542,6 +551,20 @@ function respond(stream: ServerHttp2Stream, status: number, headers: Record<stri
     stream.respond({ ':status': status, 'content-type': 'application/json', ...headers });
     stream.end(text);
   }
+}
+
+const PUSH = Symbol('push');
+
+/** A push request's stream, with what its shared listeners need. */
+type PushStream = ServerHttp2Stream & {
+  [PUSH]: { readonly headers: IncomingHttpHeaders; readonly token: string; bytes: number; readonly chunks: Buffer[] };
+};
+
+/** Counts every byte of a push but keeps at most the largest payload Apple takes (see readBody). */
+function onPushData(this: PushStream, chunk: Buffer): void {
+  const state = this[PUSH];
+  state.bytes += chunk.length;
+  if (state.bytes <= MAX_VOIP_PAYLOAD_BYTES) state.chunks.push(chunk);
 }
 
 /** Counts every byte but keeps at most `limit` of them: an oversized body is answered without being buffered. */
