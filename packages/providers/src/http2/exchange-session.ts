@@ -139,7 +139,8 @@ export class ExchangeSession {
     this.#pending.add(tagged);
     stream.on('response', onResponse);
     stream.on('error', onError);
-    stream.once('close', onClose);
+    // 'close' comes once: `on` spares the wrapper `once` makes per request.
+    stream.on('close', onClose);
     stream.end(exchange.body);
   }
 
