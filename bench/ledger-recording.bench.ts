@@ -99,10 +99,7 @@ async function runChunk(ledger: Ledger, answers: Answers, shape: Shape, notifica
       const arrive = (n: number) => {
         const batch: LedgerEntry[] = [];
         for (let i = 0; i < n; i += 1) batch.push([next++, { kind: 'delivered' }]);
-        if (recorder) {
-          if (shape.together) recorder.add(...batch);
-          else for (const e of batch) recorder.add(e);
-        }
+        if (recorder) for (const e of batch) recorder.add(e);
         entries.push(...batch);
         if (entries.length === slice) resolve();
       };

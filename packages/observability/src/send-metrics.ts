@@ -103,10 +103,10 @@ export class SendMetrics {
     };
   }
 
-  recorded(provider: Provider, entries: readonly (readonly [number, { readonly kind: Exclude<SendOutcomeLabel, 'retry'> }])[]): void {
+  recorded(provider: Provider, outcome: { readonly kind: Exclude<SendOutcomeLabel, 'retry'> }): void {
     let byOutcome = this.#unsent.get(provider);
     if (byOutcome === undefined) this.#unsent.set(provider, (byOutcome = new Map()));
-    for (const [, outcome] of entries) byOutcome.set(outcome.kind, (byOutcome.get(outcome.kind) ?? 0) + 1);
+    byOutcome.set(outcome.kind, (byOutcome.get(outcome.kind) ?? 0) + 1);
   }
 
   retrying(provider: Provider, count: number): void {

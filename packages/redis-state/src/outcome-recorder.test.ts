@@ -74,8 +74,8 @@ describe('OutcomeRecorder', () => {
 
   it('flush writes what waits and resolves only when every write is done', async () => {
     const { writes, write } = fakeWrites();
-    const r = new OutcomeBatcher({ maxBatch: 2, maxDelayMs: 1000 }).recorder(write);
-    r.add(delivered(1), delivered(2), delivered(3));
+    const r = new OutcomeBatcher({ maxBatch: 4, maxDelayMs: 1000 }).recorder(write);
+    for (const id of [1, 2, 3]) r.add(delivered(id));
     let flushed = false;
     const flushing = r.flush().then(() => (flushed = true));
     expect(writes.map((w) => w.entries.length)).toEqual([3]);

@@ -84,10 +84,9 @@ export class OutcomeRecorder {
     this.#batcher = batcher;
   }
 
-  /** Outcomes written or waiting to be. */
-  add(...entries: LedgerEntry[]): void {
-    if (entries.length === 0) return;
-    this.#buffer.push(...entries);
+  /** An outcome, written or waiting to be (one per call: no rest array per answer). */
+  add(entry: LedgerEntry): void {
+    this.#buffer.push(entry);
     if (this.#buffer.length >= this.#batcher.options.maxBatch) this.send();
     else this.#batcher.schedule(this);
   }

@@ -6,8 +6,8 @@ import type { LedgerOutcome } from '@pushcast/redis-state';
  * implements it). Every call is synchronous and cheap: counters in memory.
  */
 export interface ChunkMetrics {
-  /** Final outcomes as the chunk records them in the ledger (delivered, pruned, failed, expired). */
-  recorded(platform: Platform, entries: readonly (readonly [subscriptionId: number, outcome: LedgerOutcome])[]): void;
+  /** A final outcome as the chunk records it in the ledger (delivered, pruned, failed, expired). */
+  recorded(platform: Platform, outcome: LedgerOutcome): void;
   /** Recipients a provider answered with a retryable error in this slice (429, 5xx, timeouts). */
   retrying(platform: Platform, count: number): void;
   /** Subscriptions deleted because their provider called them gone. */

@@ -37,15 +37,17 @@ export class RunRecording {
     });
   }
 
-  record(...entries: LedgerEntry[]): void {
-    this.#recorded.push(...entries);
-    this.#deps.metrics?.recorded(this.#run.platform, entries);
-    this.#recorder.add(...entries);
+  /** One recipient's final outcome: called once per answer, so no arrays beyond the entry. */
+  record(subscriptionId: number, outcome: LedgerOutcome): void {
+    const entry: LedgerEntry = [subscriptionId, outcome];
+    this.#recorded.push(entry);
+    this.#deps.metrics?.recorded(this.#run.platform, outcome);
+    this.#recorder.add(entry);
   }
 
   /** The same outcome for every one of `ids`. */
   recordAll(ids: readonly number[], outcome: LedgerOutcome): void {
-    this.record(...ids.map((id) => [id, outcome] as const));
+    for (const id of ids) this.record(id, outcome);
   }
 
   /** Resolves when everything recorded so far is in the ledger. */

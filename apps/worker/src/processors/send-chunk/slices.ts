@@ -18,6 +18,9 @@ export interface RetryTally {
   notBefore: number;
 }
 
+/** Every delivery's ledger outcome: one shared object, not one per message. */
+const DELIVERED: LedgerOutcome = Object.freeze({ kind: 'delivered' });
+
 /**
  * The ledger's outcome for a provider's answer (with the provider's status and reason, for the
  * delivery records), or null for an answer to try again: a retry, or a refused credential (the
@@ -26,7 +29,7 @@ export interface RetryTally {
 export function finalOutcome(o: SendOutcome): LedgerOutcome | null {
   switch (o.kind) {
     case 'delivered':
-      return { kind: 'delivered' };
+      return DELIVERED;
     case 'gone':
       return { kind: 'pruned', status: o.status, reason: o.reason };
     case 'failed':
@@ -124,7 +127,7 @@ async function sendSlice<R extends Recipient>(
     answered += 1;
     const final = finalOutcome(o);
     if (final) {
-      recording.record([id, final]);
+      recording.record(id, final);
       if (o.kind === 'delivered') delivered += 1;
       else if (o.kind === 'gone') gone.push(id);
     } else if (o.kind === 'retry' || o.kind === 'refused') {
