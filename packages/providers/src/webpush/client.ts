@@ -217,19 +217,17 @@ export class WebPushClient {
       this.#dispatch(route, url, target, plaintext, batch, authorization, i, settle);
       return;
     }
-    route.slots.acquire(batch.signal).then(
-      (granted) => {
-        if (!granted) settle(i, this.#aborted());
-        else {
-          try {
-            this.#dispatch(route, url, target, plaintext, batch, authorization, i, settle);
-          } catch (error) {
-            batch.fail(error);
-          }
+    // Dispatched by the answer that frees a slot (or told the batch was aborted first).
+    route.slots.wait((granted) => {
+      if (!granted) settle(i, this.#aborted());
+      else {
+        try {
+          this.#dispatch(route, url, target, plaintext, batch, authorization, i, settle);
+        } catch (error) {
+          batch.fail(error);
         }
-      },
-      () => settle(i, this.#aborted()),
-    );
+      }
+    }, batch.signal);
   }
 
   /** With a slot of the route: encrypts and posts, then gives the slot back. */

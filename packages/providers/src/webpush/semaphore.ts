@@ -1,5 +1,7 @@
 interface Waiter {
-  readonly grant: () => void;
+  readonly granted: (ok: boolean) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
   settled: boolean;
 }
 
@@ -11,6 +13,7 @@ export class Semaphore {
   #available: number;
   #queue: Waiter[] = [];
   #head = 0;
+  #granting = false;
 
   constructor(permits: number) {
     if (!Number.isInteger(permits) || permits < 1) throw new RangeError(`permits must be a positive integer, got ${permits}`);
@@ -24,44 +27,53 @@ export class Semaphore {
     return true;
   }
 
+  /**
+   * `granted(true)` with a permit once one is free, called by the `release()` that frees it; or
+   * `granted(false)`, without one, if `signal` aborts first. Without a promise per waiter, and
+   * without an abort listener when there is no signal: a broadcast queues most of its messages
+   * here. Call only when {@link tryAcquire} said no, with a signal not yet aborted.
+   */
+  wait(granted: (ok: boolean) => void, signal?: AbortSignal): void {
+    const waiter: Waiter = { granted, signal, onAbort: undefined, settled: false };
+    if (signal !== undefined) {
+      waiter.onAbort = () => {
+        if (waiter.settled) return;
+        waiter.settled = true;
+        granted(false);
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    this.#queue.push(waiter);
+  }
+
   /** Resolves true with a permit, or false (without one) if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
-    if (this.#available > 0) {
-      this.#available -= 1;
-      return Promise.resolve(true);
-    }
-    return new Promise<boolean>((resolve) => {
-      const onAbort = (): void => {
-        if (waiter.settled) return;
-        waiter.settled = true;
-        resolve(false);
-      };
-      const waiter: Waiter = {
-        settled: false,
-        grant: () => {
-          // Long-lived signals would otherwise collect one listener per request.
-          signal?.removeEventListener('abort', onAbort);
-          resolve(true);
-        },
-      };
-      this.#queue.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    if (this.tryAcquire()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => this.wait(resolve, signal));
   }
 
   release(): void {
-    while (this.#head < this.#queue.length) {
-      const waiter = this.#queue[this.#head]!;
-      this.#head += 1;
-      if (waiter.settled) continue;
-      waiter.settled = true;
-      this.#compact();
-      waiter.grant();
-      return;
-    }
-    this.#compact();
     this.#available += 1;
+    // A waiter that gives its permit back at once (a request that could not go out) lands here
+    // again: the loop already running hands it on, instead of a recursion as deep as the queue.
+    if (this.#granting) return;
+    this.#granting = true;
+    try {
+      while (this.#available > 0 && this.#head < this.#queue.length) {
+        const waiter = this.#queue[this.#head]!;
+        this.#head += 1;
+        if (waiter.settled) continue;
+        waiter.settled = true;
+        this.#available -= 1;
+        // Long-lived signals would otherwise collect one listener per request.
+        if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+        waiter.granted(true);
+      }
+    } finally {
+      this.#granting = false;
+      this.#compact();
+    }
   }
 
   #compact(): void {
