@@ -16,3 +16,16 @@ describe('hmacSha256', () => {
     }
   });
 });
+
+describe('hmacSha256 with its reused scratch', () => {
+  it('gives each call its own result, whatever the calls before and after (lengths reused, longer than the scratch)', () => {
+    const key = randomBytes(32);
+    const messages = [randomBytes(32), randomBytes(144), randomBytes(32), randomBytes(2000), randomBytes(144)];
+    const results = messages.map((m) => hmacSha256(key, m));
+    // Nested as Web Push's key derivation nests them: the inner result is the outer call's key.
+    const nested = hmacSha256(hmacSha256(key, messages[0]!), messages[1]!);
+    messages.forEach((m, i) => expect(results[i]!.toString('hex')).toBe(createHmac('sha256', key).update(m).digest('hex')));
+    const innerKey = createHmac('sha256', key).update(messages[0]!).digest();
+    expect(nested.toString('hex')).toBe(createHmac('sha256', innerKey).update(messages[1]!).digest('hex'));
+  });
+});
