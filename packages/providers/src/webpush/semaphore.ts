@@ -46,13 +46,6 @@ export class Semaphore {
     this.#queue.push(waiter);
   }
 
-  /** Resolves true with a permit, or false (without one) if `signal` aborts first. */
-  acquire(signal?: AbortSignal): Promise<boolean> {
-    if (signal?.aborted) return Promise.resolve(false);
-    if (this.tryAcquire()) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => this.wait(resolve, signal));
-  }
-
   release(): void {
     this.#available += 1;
     // A waiter that gives its permit back at once (a request that could not go out) lands here
