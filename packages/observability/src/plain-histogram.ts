@@ -33,8 +33,8 @@ export interface PlainHistogramConfiguration<L extends string> {
 export class PlainHistogram<L extends string> {
   readonly name: string;
   readonly help: string;
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
+  readonly type = 'histogram' as const;
+  readonly aggregator = 'sum' as const;
   readonly #labelName: L;
   readonly #bounds: readonly number[];
   readonly #series = new Map<string, Series>();
@@ -79,7 +79,7 @@ export class PlainHistogram<L extends string> {
       values.push({ metricName: `${this.name}_sum`, labels: { [this.#labelName]: labelValue }, value: series.sum });
       values.push({ metricName: `${this.name}_count`, labels: { [this.#labelName]: labelValue }, value: series.count });
     }
-    return { name: this.name, help: this.help, type: 'histogram', aggregator: 'sum', values };
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
   /** Zeroes every series; functions from `series` keep observing into them. */
