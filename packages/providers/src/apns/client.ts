@@ -3,8 +3,9 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import apn from '@parse/node-apn';
 import type { ApnsCredentials, SendOutcome } from '@pushcast/domain';
 import { ExchangeSession } from '../http2/exchange-session.ts';
+import { postEach } from '../http2/post-each.ts';
+import { Permits } from '../permits.ts';
 import type { ProviderObserver } from '../observer.ts';
-import { RequestWindow } from '../http2/request-window.ts';
 import type { ApnsMessage } from './payload.ts';
 import type { ApnsProviderTokens, ApnsSigningKey } from './provider-token.ts';
 import { apnsOutcome, type ApnsFailure } from './response.ts';
@@ -58,7 +59,7 @@ interface Built {
  */
 export class ApnsClient {
   readonly #session: ExchangeSession;
-  readonly #window: RequestWindow;
+  readonly #permits: Permits;
   readonly #tokens: ApnsProviderTokens;
   readonly #key: ApnsSigningKey;
   readonly #topic: string;
@@ -81,7 +82,7 @@ export class ApnsClient {
       peerMaxConcurrentStreams: options.maxInFlight,
       ca: options.ca,
     });
-    this.#window = new RequestWindow(options.maxInFlight);
+    this.#permits = new Permits(options.maxInFlight);
     this.#tokens = options.tokens;
     this.#key = {
       // Apple counts token updates per key: projects sharing a .p8 key share its token.
@@ -159,25 +160,22 @@ export class ApnsClient {
   }
 
   #sendAll(targets: readonly ApnsTarget[], built: Built, answered: (i: number, o: SendOutcome) => void): void {
-    this.#window.enqueue(targets.length, (i) => {
-      if (this.#closed) {
-        this.#window.finished();
-        answered(i, { kind: 'retry', notBefore: this.#now(), reason: 'client_closed' });
-        return;
-      }
-      try {
+    postEach({
+      permits: this.#permits,
+      count: targets.length,
+      closed: () => this.#closed,
+      now: this.#now,
+      post: (i) => {
         const headers: OutgoingHttpHeaders = { ...built.headers, ':path': `/3/device/${targets[i]!.token}` };
         const done = this.#observer?.requestStarted(this.#origin);
         this.#session.post(headers, built.body, (error, status, retryAfter, text) => {
-          this.#window.finished();
+          this.#permits.release();
           done?.();
           answered(i, apnsOutcome(error !== undefined ? { error } : answerFailure(status, retryAfter, text), this.#now()));
         });
-      } catch (error) {
-        // Not sent (a header Node refuses, say): this recipient fails, the others go on.
-        this.#window.finished();
-        answered(i, apnsOutcome({ error }, this.#now()));
-      }
+      },
+      unsent: (error) => apnsOutcome({ error }, this.#now()),
+      answered,
     });
   }
 }

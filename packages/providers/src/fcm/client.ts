@@ -5,12 +5,13 @@ import type { FcmCredentials, SendOutcome } from '@pushcast/domain';
 import { cert, deleteApp, initializeApp, SDK_VERSION, type App } from 'firebase-admin/app';
 import { getMessaging, type Messaging } from 'firebase-admin/messaging';
 import type { ProviderObserver } from '../observer.ts';
-import { RequestWindow } from '../http2/request-window.ts';
+import { Permits } from '../permits.ts';
 import { AccessTokens } from './access-token.ts';
 import type { FcmMessageTemplate } from './payload.ts';
 import { FCM_HOST } from './local-endpoint.ts';
 import { fcmOutcome, type FcmFailure } from './response.ts';
 import { ExchangeSession } from '../http2/exchange-session.ts';
+import { postEach } from '../http2/post-each.ts';
 
 /** Recipients per `send` call that the channel groups (a slice); the wire has no batches. */
 export const FCM_MAX_BATCH = 500;
@@ -76,7 +77,7 @@ export class FcmClient {
   readonly #messaging: Messaging;
   readonly #tokens: AccessTokens;
   readonly #session: ExchangeSession;
-  readonly #window: RequestWindow;
+  readonly #permits: Permits;
   readonly #compiled = new WeakMap<FcmMessageTemplate, Promise<Compiled | FcmFailure>>();
   /** Requests caught by the hook, by the placeholder token they were built with. */
   readonly #caught = new Map<string, { path: string; json: string }>();
@@ -98,7 +99,7 @@ export class FcmClient {
     this.#now = options.now ?? Date.now;
     this.#tokens = new AccessTokens(credential, this.#now);
     this.#session = new ExchangeSession({ origin: FCM_ORIGIN, peer: 'FCM', ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}) });
-    this.#window = new RequestWindow(options.maxInFlight);
+    this.#permits = new Permits(options.maxInFlight);
     this.#observer = options.observer;
     this.#hookTransport();
   }
@@ -156,27 +157,24 @@ export class FcmClient {
   }
 
   #sendAll(targets: readonly FcmTarget[], compiled: Compiled, token: string, answered: (i: number, o: SendOutcome) => void): void {
-    this.#window.enqueue(targets.length, (i) => {
-      if (this.#closed) {
-        this.#window.finished();
-        answered(i, { kind: 'retry', notBefore: this.#now(), reason: 'client_closed' });
-        return;
-      }
-      try {
+    postEach({
+      permits: this.#permits,
+      count: targets.length,
+      closed: () => this.#closed,
+      now: this.#now,
+      post: (i) => {
         // A token refreshed while this slice was under way is used from here on.
         const current = this.#tokens.fresh() ?? token;
         const body = compiled.head + JSON.stringify(targets[i]!.token) + compiled.tail;
         const done = this.#observer?.requestStarted(FCM_ORIGIN);
         this.#session.post(this.#headersFor(compiled.path, current), body, (error, status, retryAfter, text) => {
-          this.#window.finished();
+          this.#permits.release();
           done?.();
           answered(i, error !== undefined ? this.#transportOutcome(error) : this.#answerOutcome(status, retryAfter, text, current));
         });
-      } catch (error) {
-        // Not sent (a header Node refuses, say): this recipient fails, the others go on.
-        this.#window.finished();
-        answered(i, this.#transportOutcome(error instanceof Error ? error : new Error(String(error))));
-      }
+      },
+      unsent: (error) => this.#transportOutcome(error instanceof Error ? error : new Error(String(error))),
+      answered,
     });
   }
 

@@ -5,7 +5,7 @@ import { CLIENT_CLOSED, PushOrigin } from './push-origin.ts';
 import { MAX_WEB_PUSH_PLAINTEXT, webPushHeaders, webPushPayload, type WebPushNotification } from './payload.ts';
 import type { ProviderObserver } from '../observer.ts';
 import { outcomeForError, outcomeForStatus } from './response.ts';
-import { Semaphore } from './semaphore.ts';
+import { Permits } from '../permits.ts';
 import { VapidCache, VapidKeyError, type VapidSender } from './vapid-cache.ts';
 
 export interface WebPushTarget {
@@ -56,7 +56,7 @@ const VAPID_KEYS_INVALID: SendOutcome = Object.freeze({ kind: 'failed', reason: 
 
 interface Route {
   readonly connections: PushOrigin;
-  readonly slots: Semaphore;
+  readonly slots: Permits;
 }
 
 /** What every recipient of one `send` shares. */
@@ -268,7 +268,7 @@ export class WebPushClient {
     if (!route) {
       route = {
         connections: new PushOrigin(origin, { connections: this.#connections, timeoutMs: this.#timeoutMs, secureContext: this.#secureContext }),
-        slots: new Semaphore(this.#maxInFlight),
+        slots: new Permits(this.#maxInFlight),
       };
       this.#routes.set(origin, route);
     }
