@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Permits } from './permits.ts';
 
@@ -100,6 +102,25 @@ describe('Permits', () => {
     expect(deepest).toBe(1);
     expect(permits.tryAcquire()).toBe(true);
     expect(permits.tryAcquire()).toBe(false);
+  });
+
+  it('lets go of a batch once all its requests have started, while later batches still wait', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const permits = new Permits(1);
+    let slice: { readonly tokens: string[] } | undefined = { tokens: Array.from({ length: 500 }, (_, i) => `token-${i}`) };
+    const gone = new WeakRef(slice);
+    permits.tryAcquire();
+    const started: string[] = [];
+    ((s) => permits.enqueue(1, (i) => started.push(s.tokens[i]!)))(slice);
+    permits.enqueue(3, (i) => started.push(`later-${i}`));
+    slice = undefined;
+    permits.release();
+    expect(started).toEqual(['token-0']);
+    // The queue still holds the later batch: the first must not be kept with it.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(gone.deref()).toBeUndefined();
   });
 
   it('refuses a permit count that is not a positive integer', () => {

@@ -19,7 +19,8 @@ interface Entry {
  */
 export class Permits {
   #available: number;
-  #queue: Entry[] = [];
+  /** Entries before `#head` are done and cleared: a done batch must not keep its slice alive. */
+  #queue: (Entry | undefined)[] = [];
   #head = 0;
   #granting = false;
 
@@ -79,6 +80,7 @@ export class Permits {
       while (this.#available > 0 && this.#head < this.#queue.length) {
         const entry = this.#queue[this.#head]!;
         if (entry.settled) {
+          this.#queue[this.#head] = undefined;
           this.#head += 1;
           continue;
         }
@@ -86,6 +88,7 @@ export class Permits {
         entry.next += 1;
         if (entry.next === entry.count) {
           entry.settled = true;
+          this.#queue[this.#head] = undefined;
           this.#head += 1;
         }
         this.#available -= 1;
