@@ -20,6 +20,8 @@
  * same devices, API and servers, in alternating order — a change's before and after in the same run),
  * BENCH_COMPARE_ENV (JSON, e.g. '{"NODE_OPTIONS":"--v8-pool-size=2"}': the same, with this checkout's
  * worker and these variables added to its settings, or to BENCH_COMPARE_WORKER's),
+ * BENCH_SERVER_NODE_ARGS (node options of the local APNs and FCM servers, space-separated, e.g.
+ * '--max-semi-space-size=64': they share the two cores with the sender, so what they cost shows in its msg/s),
  * BENCH_VERBOSE=1 (the worker's log on stderr),
  * BENCH_FAULTS (default 0: every request answered 200): the fraction of devices whose first request the
  * local server answers as a provider under load does, the same devices for Pushcast and for the baseline:
@@ -231,7 +233,9 @@ try {
   const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-mobile-'));
   const servers = {} as Record<Platform, { proc: Proc; origin: string; caFile: string }>;
   const startServer = async (platform: Platform, env: Record<string, string>) => {
-    const proc = run('bench/local-server.ts', { PLATFORM: platform, ...env }, [], process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE_DIR, `server-${platform}`)}`] : []);
+    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS ? process.env.BENCH_SERVER_NODE_ARGS.split(' ') : [];
+    if (process.env.BENCH_PROFILE_DIR) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE_DIR, `server-${platform}`)}`);
+    const proc = run('bench/local-server.ts', { PLATFORM: platform, ...env }, [], nodeArgs);
     procs.push(proc);
     const { origin, caFile } = JSON.parse(await proc.firstLine()) as { origin: string; caFile: string };
     servers[platform] = { proc, origin, caFile };
