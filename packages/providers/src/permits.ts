@@ -1,4 +1,7 @@
-/** A place in the queue: a batch of requests (`start`), or one waiter (`granted`) that may abort. */
+/**
+ * A place in the queue: a batch of requests (`start`), or one waiter (`granted`) that may abort.
+ * One shape for both, so that the grant loop reads its fields from a single object shape.
+ */
 interface Entry {
   readonly count: number;
   next: number;
@@ -13,9 +16,11 @@ interface Entry {
  * Counts permits for requests in flight (per HTTP/2 session for APNs and FCM, per push service
  * origin for Web Push). FIFO, so that a large batch cannot starve a smaller one that queued earlier.
  *
- * A request starts in the call that freed its permit, the previous request's answer: no promise,
- * microtask or closure per request, where a loop awaiting a semaphore paid all three (3 % of an
- * APNs worker's CPU, docs/benchmarks.md). A batch is one entry however many requests it holds.
+ * A request of a batch starts in the call that freed its permit, the previous request's answer: no
+ * promise, microtask or closure per request, where a loop awaiting a semaphore paid all three (3 %
+ * of an APNs worker's CPU, docs/benchmarks.md); a batch is one entry however many requests it
+ * holds. A waiter (Web Push, one per message that found no free permit) costs one entry and its
+ * callback, and no promise either.
  */
 export class Permits {
   #available: number;
