@@ -233,7 +233,7 @@ try {
   const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-mobile-'));
   const servers = {} as Record<Platform, { proc: Proc; origin: string; caFile: string }>;
   const startServer = async (platform: Platform, env: Record<string, string>) => {
-    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS ? process.env.BENCH_SERVER_NODE_ARGS.split(' ') : [];
+    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
     if (process.env.BENCH_PROFILE_DIR) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE_DIR, `server-${platform}`)}`);
     const proc = run('bench/local-server.ts', { PLATFORM: platform, ...env }, [], nodeArgs);
     procs.push(proc);
