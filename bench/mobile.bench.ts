@@ -4,6 +4,8 @@
  * of its own, and in the same run, for each platform, the baseline a user would write:
  *   APNs: @parse/node-apn, one `provider.send(note, allTokens)`            (bench/baseline-apns.ts)
  *   FCM:  firebase-admin `sendEachForMulticast`, 500 tokens a call, in a loop (bench/baseline-fcm.ts)
+ * and for APNs, whose library call never delivers, the lean sender as a yardstick of what this
+ * machine allows any Node sender (bench/lean-apns.ts: node:http2, 1,000 in flight, no queues).
  *
  *   npm run bench:mobile                     # 200,000 APNs and 200,000 FCM devices
  *   npm run bench:mobile -- 20000 apns       # devices per platform, platforms (apns, fcm, apns,fcm)
@@ -22,6 +24,8 @@
  * worker and these variables added to its settings, or to BENCH_COMPARE_WORKER's),
  * BENCH_SERVER_NODE_ARGS (node options of the local APNs and FCM servers, space-separated, e.g.
  * '--max-semi-space-size=64': they share the two cores with the sender, so what they cost shows in its msg/s),
+ * LEAN_APNS_REQUEST=pushcast (the lean APNs sender starts its requests with the worker's leanRequest,
+ * so that the two differ only by the queues, ledger and statistics),
  * BENCH_VERBOSE=1 (the worker's log on stderr),
  * BENCH_FAULTS (default 0: every request answered 200): the fraction of devices whose first request the
  * local server answers as a provider under load does, the same devices for Pushcast and for the baseline:
@@ -58,6 +62,8 @@ if (COMPARE_WORKER) checkCompareTree(COMPARE_WORKER);
 const COMPARE_ENV = process.env.BENCH_COMPARE_ENV ? (JSON.parse(process.env.BENCH_COMPARE_ENV) as Record<string, string>) : undefined;
 const COMPARING = COMPARE_WORKER !== undefined || COMPARE_ENV !== undefined;
 const DATABASE = 'pushcast_bench_mobile';
+/** The APNs yardstick's row name (bench/lean-apns.ts). */
+const LEAN_APNS = `lean sender: node:http2, one session, 1,000 in flight, no queues${process.env.LEAN_APNS_REQUEST === 'pushcast' ? ", Pushcast's leanRequest" : ''}`;
 const PREFIX = `pushcast-bench-${randomBytes(3).toString('hex')}`;
 const TOPIC = 'com.pushcast.bench';
 if (!Number.isInteger(DEVICES) || DEVICES < 1 || PLATFORMS.length === 0) {
@@ -383,8 +389,11 @@ try {
     return { row, n };
   };
 
-  /** The baseline, over the same devices and the same bytes on the wire as notification `n`. */
-  const runBaseline = async (platform: Platform, round: number, n: any, pushcastSeconds: number): Promise<{ row: Row; payloadBytes: number }> => {
+  /**
+   * The baseline, over the same devices and the same bytes on the wire as notification `n`: the
+   * library's documented call, or (APNs, `lean`) the lean node:http2 sender of bench/lean-apns.ts.
+   */
+  const runBaseline = async (platform: Platform, round: number, n: any, pushcastSeconds: number, lean = false): Promise<{ row: Row; payloadBytes: number }> => {
     const server = servers[platform];
     await resetServer(server.proc, platform);
     const source = {
@@ -412,7 +421,7 @@ try {
       writeFileSync(messageFile, JSON.stringify(message));
       writeFileSync(join(dir, 'key.p8'), apnsKey.keyPem);
       const url = new URL(server.origin);
-      label = 'baseline: node-apn, one provider.send(all tokens)';
+      label = lean ? LEAN_APNS : 'baseline: node-apn, one provider.send(all tokens)';
       const env = {
         DATABASE_URL: databaseUrl,
         PROJECT_ID: String(projects.apns),
@@ -426,7 +435,7 @@ try {
         TEAM_ID: apnsKey.teamId,
         TOPIC,
       };
-      baseline = run('bench/baseline-apns.ts', env, [], profile('baseline', platform, round));
+      baseline = run(lean ? 'bench/lean-apns.ts' : 'bench/baseline-apns.ts', env, [], profile(lean ? 'lean' : 'baseline', platform, round));
     } else {
       const message = fcmMessage(source);
       payloadBytes = fcmPayloadBytes(message);
@@ -448,7 +457,8 @@ try {
     await baseline.firstLine();
     await settled(baseline, 5000);
     progress(`${platform} round ${round}: ${label}`);
-    const limitS = BASELINE_TIMEOUT_S ?? Math.max(120, Math.ceil(5 * pushcastSeconds));
+    // The lean sender is a yardstick, not a library on trial: it gets the same time as the worker's default.
+    const limitS = lean ? Math.max(120, Math.ceil(5 * pushcastSeconds)) : (BASELINE_TIMEOUT_S ?? Math.max(120, Math.ceil(5 * pushcastSeconds)));
     const b = new ProcWindow(baseline);
     const bs = new ProcWindow(server.proc);
     const bm = new MachineWindow();
@@ -503,6 +513,8 @@ try {
   for (const platform of PLATFORMS) {
     const rows: Row[] = [];
     let payloadBytes = 0;
+    let lastN: any;
+    let lastSeconds = 0;
     for (let round = 1; round <= ROUNDS; round += 1) {
       if (COMPARING) {
         // Odd rounds this checkout first, even rounds the other: neither always runs on a warmer machine.
@@ -511,11 +523,18 @@ try {
         rows.push(...(round % 2 === 1 ? [first.row, second.row] : [second.row, first.row]));
         continue;
       }
+      // APNs: the lean sender too, before the worker in even rounds (with the previous round's
+      // notification, the same bytes), so that neither always runs on a warmer machine.
+      const leanFirst = platform === 'apns' && lastN !== undefined && round % 2 === 0;
+      const leanBefore = leanFirst ? await runBaseline(platform, round, lastN, lastSeconds, true) : undefined;
       const ours = await runPushcast(platform, round);
       rows.push(ours.row);
       const theirs = await runBaseline(platform, round, ours.n, ours.row.seconds);
       rows.push(theirs.row);
       payloadBytes = theirs.payloadBytes;
+      if (platform === 'apns') rows.push((leanBefore ?? (await runBaseline(platform, round, ours.n, ours.row.seconds, true))).row);
+      lastN = ours.n;
+      lastSeconds = ours.row.seconds;
     }
     printPlatform(platform, rows, payloadBytes);
   }
@@ -551,7 +570,7 @@ function median(xs: number[]): number {
 
 function printPlatform(platform: Platform, rows: Row[], payloadBytes: number): void {
   const name = platform === 'apns' ? 'APNs' : 'FCM';
-  log(`\n## ${name}: ${fmt(DEVICES)} devices, payload ${payloadBytes} bytes${ROUNDS > 1 ? `, ${ROUNDS} rounds (Pushcast, then its baseline, each round)` : ''}`);
+  log(`\n## ${name}: ${fmt(DEVICES)} devices, payload ${payloadBytes} bytes${ROUNDS > 1 ? `, ${ROUNDS} rounds (Pushcast, then its baseline, each round${platform === 'apns' && !COMPARING ? '; the lean sender after them in odd rounds, before them in even ones' : ''})` : ''}`);
   if (FAULTS > 0) log(`\n${faultLine(platform)}`);
   log(`\n| ${ROUNDS > 1 ? 'round | ' : ''}sender | delivered (at the server) | sender counted delivered | sender reported failed | not delivered | duplicates | seconds | msgs/s | CPU µs/msg | peak RSS (MiB) |`);
   log(`|${ROUNDS > 1 ? '---|' : ''}---|---|---|---|---|---|---|---|---|---|`);
@@ -585,7 +604,19 @@ function printPlatform(platform: Platform, rows: Row[], payloadBytes: number): v
     log(`  - at the local server: ${serverSide}; ${machine}`);
   }
   const ours = rows.filter((r) => r.sender.startsWith('Pushcast'));
-  const theirs = rows.filter((r) => !r.sender.startsWith('Pushcast'));
+  const leans = rows.filter((r) => r.sender === LEAN_APNS);
+  const theirs = rows.filter((r) => !r.sender.startsWith('Pushcast') && r.sender !== LEAN_APNS);
+  if (leans.length === ours.length && leans.length > 0) {
+    // The worker against what this machine allows a plain Node sender in the same round.
+    const perMsg = (r: Row) => (r.cpu / Math.max(1, r.delivered)) * 1e6;
+    const rate = (r: Row) => r.delivered / r.seconds;
+    const cpu = ours.map((o, i) => perMsg(o) / perMsg(leans[i]!));
+    const speed = ours.map((o, i) => rate(o) / rate(leans[i]!));
+    log(
+      `- Pushcast ÷ the lean sender, per round: CPU a message ${cpu.map((x) => `${x.toFixed(2)}×`).join(', ')}; ` +
+        `msg/s ${speed.map((x) => `${x.toFixed(2)}×`).join(', ')} (the lean sender: ${leans.map((r) => `${fmt(rate(r))} msg/s at ${fmt(perMsg(r))} µs`).join(', ')})`,
+    );
+  }
   if (ROUNDS > 1) {
     const rate = (r: Row) => r.delivered / r.seconds;
     const ratios = ours.map((o, i) => rate(o) / Math.max(1e-9, rate(theirs[i]!)));
