@@ -20,19 +20,50 @@ import { notificationAudience } from './audience.ts';
 export const PLATFORMS: readonly Platform[] = ['web', 'apns', 'fcm'];
 
 export interface PlanOptions {
-  /** Recipients per chunk job, per platform: a number applies to all. */
+  /** The most recipients per chunk job, per platform: a number applies to all. */
   readonly chunkSize: number | Readonly<Record<Platform, number>>;
-  /** Chunks planned per PostgreSQL round trip. */
+  /**
+   * A page of recipients too small to fill `chunks` chunks of `chunkSize` is cut into up to
+   * `chunks` smaller ones, none under `minSize` (see chunkCount). Without it, chunks are full.
+   */
+  readonly spread?: { readonly chunks: number; readonly minSize: number };
+  /** Chunks planned per PostgreSQL round trip (at their largest size). */
   readonly chunksPerPage: number;
 }
 
 /**
- * Web Push chunks of 500 (a slice of 100 is sent between cancel checks); APNs chunks of 1,000 (the
- * most tokens Pushcast hands node-apn per chunk); FCM chunks of 1,000 (two slices of 500).
+ * Web Push chunks of 500 (a slice of 100 is sent between cancel checks). APNs and FCM chunks of up
+ * to 4,000 (slices of 250 and 500): a chunk's fixed cost (its job, its PostgreSQL reads and
+ * statistics, its ledger) spread over four times the devices made the worker's CPU per message
+ * 0.93× and its msg/s 1.08× against chunks of 1,000 (medians of 8 rounds, docs/benchmarks.md).
+ * A broadcast too small for 8 such chunks still gets up to 8 (of at least 1,000 devices each), so
+ * that its slices fill the request windows of several chunks, or of several workers, at once.
  */
-export const DEFAULT_PLAN_OPTIONS: PlanOptions = { chunkSize: { web: 500, apns: 1000, fcm: 1000 }, chunksPerPage: 20 };
+export const DEFAULT_PLAN_OPTIONS: PlanOptions = {
+  chunkSize: { web: 500, apns: 4000, fcm: 4000 },
+  spread: { chunks: 8, minSize: 1000 },
+  chunksPerPage: 20,
+};
 
 const chunkSizeOf = (o: PlanOptions, p: Platform): number => (typeof o.chunkSize === 'number' ? o.chunkSize : o.chunkSize[p]);
+
+/**
+ * Chunks for a page of `count` recipients: as few as `size` allows, or more, up to
+ * `spread.chunks`, as long as each keeps at least `spread.minSize`.
+ */
+export function chunkCount(count: number, size: number, spread: PlanOptions['spread']): number {
+  const fewest = Math.ceil(count / size);
+  if (spread === undefined) return fewest;
+  return Math.max(fewest, Math.min(spread.chunks, Math.floor(count / spread.minSize)));
+}
+
+/** A page's ids cut into {@link chunkCount} runs, all of one length but the last. */
+export function cutPage<T>(ids: readonly T[], size: number, spread: PlanOptions['spread']): T[][] {
+  const step = Math.ceil(ids.length / chunkCount(ids.length, size, spread));
+  const runs: T[][] = [];
+  for (let i = 0; i < ids.length; i += step) runs.push(ids.slice(i, i + step));
+  return runs;
+}
 
 /** BullMQ's lowest priority. */
 const LOWEST_PRIORITY = 2_097_152;
@@ -96,8 +127,7 @@ export function makePlanNotificationProcessor(deps: {
         const ids = await nextAudienceIds(deps.db, filter, platform, cursors[platform], page);
         if (ids.length < page) open.delete(platform);
         if (ids.length === 0) continue;
-        for (let i = 0; i < ids.length; i += size) {
-          const slice = ids.slice(i, i + size);
+        for (const slice of cutPage(ids, size, options.spread)) {
           chunks.push({ notificationId: n.id, index: index++, platform, firstId: slice[0]!, lastId: slice[slice.length - 1]!, size: slice.length });
         }
         cursors[platform] = ids[ids.length - 1]!;
