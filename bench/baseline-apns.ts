@@ -11,16 +11,10 @@
  */
 import { readFileSync } from 'node:fs';
 import apn from '@parse/node-apn';
+import { apnsNoteOfMessageFile } from './apns-note.ts';
 import { failureReason, startWhenToldAndLoadTokens, tally } from './baseline-protocol.ts';
 
 const env = (k: string) => process.env[k] ?? '';
-const message = JSON.parse(readFileSync(env('MESSAGE_FILE'), 'utf8')) as {
-  payload: Record<string, unknown>;
-  pushType: string;
-  priority: number;
-  expiration: number;
-  collapseId?: string;
-};
 const provider = new apn.Provider({
   token: { key: readFileSync(env('KEY_FILE'), 'utf8'), keyId: env('KEY_ID'), teamId: env('TEAM_ID') },
   production: true,
@@ -30,13 +24,7 @@ const provider = new apn.Provider({
 });
 
 const { started, tokens, lines } = await startWhenToldAndLoadTokens('apns');
-const note = new apn.Notification();
-note.rawPayload = message.payload;
-note.topic = env('TOPIC');
-note.pushType = message.pushType as apn.NotificationPushType;
-note.priority = message.priority;
-note.expiry = message.expiration;
-if (message.collapseId) note.collapseId = message.collapseId;
+const note = apnsNoteOfMessageFile();
 
 const result = await provider.send(note, tokens);
 const seconds = (performance.now() - started) / 1000;

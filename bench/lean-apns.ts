@@ -10,37 +10,23 @@
  * another is answered. Plain `session.request()`: none of the worker's workarounds for Node 20's
  * per-request costs (packages/providers/src/http2/lean-request.ts), unless LEAN_APNS_REQUEST=pushcast
  * (then with them: what the queues, ledger and statistics cost beside the same requests).
- *   DATABASE_URL PROJECT_ID LIMIT MESSAGE_FILE APNS_HOST APNS_PORT CA_FILE KEY_FILE KEY_ID TEAM_ID [IN_FLIGHT] [LEAN_APNS_REQUEST]
+ *   DATABASE_URL PROJECT_ID LIMIT MESSAGE_FILE APNS_HOST APNS_PORT CA_FILE KEY_FILE KEY_ID TEAM_ID TOPIC [IN_FLIGHT] [LEAN_APNS_REQUEST]
  * Protocol: baseline-protocol.ts's, as baseline-apns.ts.
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import apn from '@parse/node-apn';
+import { apnsNoteOfMessageFile } from './apns-note.ts';
 import { failureReason, startWhenToldAndLoadTokens, tally } from './baseline-protocol.ts';
 
 const env = (k: string) => process.env[k] ?? '';
 const inFlight = Number(env('IN_FLIGHT') || 1000);
-const message = JSON.parse(readFileSync(env('MESSAGE_FILE'), 'utf8')) as {
-  payload: Record<string, unknown>;
-  pushType: string;
-  priority: number;
-  expiration: number;
-  collapseId?: string;
-};
 const key = createPrivateKey(readFileSync(env('KEY_FILE'), 'utf8'));
 const ca = readFileSync(env('CA_FILE'), 'utf8');
 
 const { started, tokens, lines } = await startWhenToldAndLoadTokens('apns');
 
-const note = new apn.Notification();
-note.rawPayload = message.payload;
-note.topic = env('TOPIC');
-note.pushType = message.pushType as apn.NotificationPushType;
-note.priority = message.priority;
-note.expiry = message.expiration;
-if (message.collapseId) note.collapseId = message.collapseId;
-const built = note as unknown as { headers(): Record<string, string | number>; compile(): string };
+const built = apnsNoteOfMessageFile() as unknown as { headers(): Record<string, string | number>; compile(): string };
 const body = Buffer.from(built.compile());
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
