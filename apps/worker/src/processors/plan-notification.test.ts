@@ -29,5 +29,6 @@ describe('cutPage: how the planner cuts a page of recipients into chunks', () =>
   it('leaves Web Push chunks of 500 as they were, and cuts full chunks without a spread', () => {
     expect(sizes(5_000, 500)).toEqual(Array(10).fill(500));
     expect(chunkCount(6_000, 4000, undefined)).toBe(2);
+    expect(cutPage([], 4000, spread)).toEqual([]);
   });
 });

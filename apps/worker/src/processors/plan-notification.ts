@@ -35,7 +35,8 @@ export interface PlanOptions {
  * Web Push chunks of 500 (a slice of 100 is sent between cancel checks). APNs and FCM chunks of up
  * to 4,000 (slices of 250 and 500): a chunk's fixed cost (its job, its PostgreSQL reads and
  * statistics, its ledger) spread over four times the devices made the worker's CPU per message
- * 0.93× and its msg/s 1.08× against chunks of 1,000 (medians of 8 rounds, docs/benchmarks.md).
+ * 0.94× (APNs) and 0.86× (FCM), its msg/s 1.07× and 1.11×, against chunks of 1,000 (medians of
+ * same-run rounds, docs/benchmarks.md); a newcomer's chunks wait longer for a slot (architecture.md).
  * A broadcast too small for 8 such chunks still gets up to 8 (of at least 1,000 devices each), so
  * that its slices fill the request windows of several chunks, or of several workers, at once.
  */
@@ -59,6 +60,7 @@ export function chunkCount(count: number, size: number, spread: PlanOptions['spr
 
 /** A page's ids cut into {@link chunkCount} runs, all of one length but the last. */
 export function cutPage<T>(ids: readonly T[], size: number, spread: PlanOptions['spread']): T[][] {
+  if (ids.length === 0) return [];
   const step = Math.ceil(ids.length / chunkCount(ids.length, size, spread));
   const runs: T[][] = [];
   for (let i = 0; i < ids.length; i += step) runs.push(ids.slice(i, i + step));
