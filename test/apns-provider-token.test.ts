@@ -36,7 +36,10 @@ describe('APNs provider tokens', () => {
     const res = await create(projectId, { body: 'One token for all' });
     const n = await waitForNotification(p.server, res.body.id);
     expect(n.platforms.apns.successfully_sent_count).toBe(6_000);
-    // Six chunks, handled by three workers (one chunk at a time each): one token minted for the key, used by all.
+    // Six chunks (a broadcast too small for chunks of 4,000 is spread over chunks of 1,000),
+    // handled by three workers (one chunk at a time each): one token minted for the key, used by all.
+    const chunks = await p.server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM notification_chunks WHERE notification_id = $1', [res.body.id]);
+    expect(chunks.rows[0]!.n).toBe(6);
     expect(p.apns.counters().tokensMintedByKey[creds.apnsKey.keyId]).toBe(1);
     expect(p.apns.counters().byStatus[403] ?? 0).toBe(0);
   });
