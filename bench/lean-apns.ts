@@ -13,15 +13,15 @@
  *   DATABASE_URL PROJECT_ID LIMIT MESSAGE_FILE APNS_HOST APNS_PORT CA_FILE KEY_FILE KEY_ID TEAM_ID TOPIC [IN_FLIGHT] [LEAN_APNS_REQUEST]
  * Protocol: baseline-protocol.ts's, as baseline-apns.ts.
  */
-import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { signApnsProviderToken } from '@pushcast/local-apns-service';
 import { apnsNoteOfMessageFile } from './apns-note.ts';
 import { failureReason, startWhenToldAndLoadTokens, tally } from './baseline-protocol.ts';
 
 const env = (k: string) => process.env[k] ?? '';
 const inFlight = Number(env('IN_FLIGHT') || 1000);
-const key = createPrivateKey(readFileSync(env('KEY_FILE'), 'utf8'));
+const keyPem = readFileSync(env('KEY_FILE'), 'utf8');
 const ca = readFileSync(env('CA_FILE'), 'utf8');
 
 const { started, tokens, lines } = await startWhenToldAndLoadTokens('apns');
@@ -29,10 +29,8 @@ const { started, tokens, lines } = await startWhenToldAndLoadTokens('apns');
 const built = apnsNoteOfMessageFile() as unknown as { headers(): Record<string, string | number>; compile(): string };
 const body = Buffer.from(built.compile());
 
-const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const unsigned = `${base64url({ alg: 'ES256', kid: env('KEY_ID') })}.${base64url({ iss: env('TEAM_ID'), iat: Math.floor(Date.now() / 1000) })}`;
-const signature = sign('sha256', Buffer.from(unsigned), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
-const headers: http2.OutgoingHttpHeaders = { ':method': 'POST', authorization: `bearer ${unsigned}.${signature}` };
+const providerToken = signApnsProviderToken({ keyId: env('KEY_ID'), teamId: env('TEAM_ID'), keyPem });
+const headers: http2.OutgoingHttpHeaders = { ':method': 'POST', authorization: `bearer ${providerToken}` };
 for (const [name, value] of Object.entries(built.headers())) headers[name] = String(value);
 
 const request: (session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders) => http2.ClientHttp2Stream =
