@@ -3,7 +3,8 @@
  * the baseline's) CPU is measured alone. It counts each device token's deliveries (duplicates show)
  * from the service's `onAnswer`, keeping no request, and answers commands on stdin, one JSON line
  * each on stdout:
- *   stats  → {counters, delivered: tokens answered 200 at least once, ok200: 200 answers, duplicates}
+ *   stats  → {counters, delivered: tokens answered 200 at least once, ok200: 200 answers, duplicates,
+ *             firstOkAt and lastOkAt: epoch ms of the first and the last 200}
  *   reset  → forgets requests, counters, minted provider tokens and scripts (trusted keys stay)
  *   script {"groups":[{"answers":[{"status":429,"retryAfterSeconds":1}],"tokens":[…]}]}
  *          → each token of a group gets that group's answers, one per request, then 200s again
@@ -37,12 +38,17 @@ Error.stackTraceLimit = 0;
  * 11–15 s now, on the two cores it shares with the sender it serves (docs/benchmarks.md). */
 const delivered = new Set<string>();
 let ok200 = 0;
+/** When the first and the last 200 of a round were answered (epoch ms): where a sender's time goes. */
+let firstOkAt: number | undefined;
+let lastOkAt: number | undefined;
 // A set of the tokens answered 200, not a count per token: one hash operation a request, and the
 // duplicates are the 200s beyond one per token.
 const onAnswer = (token: string, status: number): void => {
   if (status !== 200) return;
   ok200 += 1;
   delivered.add(token);
+  lastOkAt = Date.now();
+  firstOkAt ??= lastOkAt;
 };
 
 const platform = process.env.PLATFORM;
@@ -66,7 +72,7 @@ const print = (value: unknown) => void process.stdout.write(`${JSON.stringify(va
 print({ origin: service.origin, caFile: service.caFile });
 
 function stats() {
-  return { counters: service.counters(), delivered: delivered.size, ok200, duplicates: ok200 - delivered.size };
+  return { counters: service.counters(), delivered: delivered.size, ok200, duplicates: ok200 - delivered.size, firstOkAt, lastOkAt };
 }
 
 /** Scripted answers, as the platform's service takes them (ScriptedApnsAnswer / ScriptedFcmAnswer). */
@@ -90,6 +96,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       service.reset();
       delivered.clear();
       ok200 = 0;
+      firstOkAt = lastOkAt = undefined;
       print({ reset: true });
     } else if (verb === 'script') print(script(rest));
     else print({ error: `unknown command ${command.slice(0, 100)}` });

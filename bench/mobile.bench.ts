@@ -139,6 +139,8 @@ interface ServerStats {
   delivered: number;
   ok200: number;
   duplicates: number;
+  firstOkAt?: number;
+  lastOkAt?: number;
 }
 
 interface Row {
@@ -164,6 +166,8 @@ interface Row {
   apiCpu?: number;
   /** The whole machine's busy share over the window (both cores, every process: ours, PostgreSQL, Redis, anyone else's). */
   machineBusy: number;
+  /** Pushcast: seconds from the POST to the server's first 200, to its last, and to every chunk done. */
+  phases?: { firstOk: number; lastOk: number; done: number };
 }
 
 async function seed(db: Db, projectId: number, platform: Platform): Promise<void> {
@@ -318,6 +322,7 @@ try {
     const aw = new ProcWindow(apiProc);
     const mw = new MachineWindow();
     const t0 = performance.now();
+    const t0Epoch = Date.now();
     const created = await api.call('POST', `/projects/${projects[platform]}/notifications`, NOTIFICATION);
     if (created.status !== 201) throw new Error(`notification not created: ${JSON.stringify(created.body)}`);
     const id = created.body.id as number;
@@ -385,6 +390,9 @@ try {
       serverCpu: sw.cpu,
       apiCpu: aw.cpu,
       machineBusy,
+      ...(ours.firstOkAt !== undefined && ours.lastOkAt !== undefined
+        ? { phases: { firstOk: (ours.firstOkAt - t0Epoch) / 1000, lastOk: (ours.lastOkAt - t0Epoch) / 1000, done: seconds } }
+        : {}),
     };
     return { row, n };
   };
@@ -598,11 +606,14 @@ function printPlatform(platform: Platform, rows: Row[], payloadBytes: number): v
       ...(c.sessions !== undefined ? [`HTTP/2 sessions ${c.sessions}${c.filteredSessions !== undefined ? ` (${c.filteredSessions} through the :scheme filter)` : ''}, peak in flight ${c.peakInFlight}, OAuth tokens ${c.oauthTokensIssued}`] : []),
       `server CPU ${r.serverCpu.toFixed(1)} s`,
     ].join('; ');
+    const phases = r.phases
+      ? `; after the POST: first 200 at ${r.phases.firstOk.toFixed(2)} s, last at ${r.phases.lastOk.toFixed(2)} s (${fmt(r.delivered / (r.phases.lastOk - r.phases.firstOk))} msg/s between), every chunk done at ${r.phases.done.toFixed(2)} s`
+      : '';
     const machine = `${r.apiCpu !== undefined ? `API CPU ${r.apiCpu.toFixed(1)} s; ` : ''}machine ${r.machineBusy.toFixed(0)}% busy (both cores, every process)`;
     log(
       `- ${ROUNDS > 1 ? `round ${r.round}, ` : ''}${r.sender}: ${r.note ? `**${r.note}**; ` : ''}sender-reported failures: ${reasons || 'none'}${r.unaccounted ? `; never reported: ${fmt(r.unaccounted)}` : ''}`,
     );
-    log(`  - at the local server: ${serverSide}; ${machine}`);
+    log(`  - at the local server: ${serverSide}; ${machine}${phases}`);
   }
   const ours = rows.filter((r) => r.sender.startsWith('Pushcast'));
   const leans = rows.filter((r) => r.sender === LEAN_APNS);
