@@ -19,6 +19,7 @@ import {
 import type { Logger } from 'pino';
 import { rejectVapidIfCurrent } from '../../channels/web.ts';
 import type { ChunkMetrics } from '../chunk-metrics.ts';
+import { sharedReads, STATUS_FRESH_MS } from './shared-reads.ts';
 
 /** The PostgreSQL statements a chunk run uses, bound to a database (the steps' tests give their own). */
 export interface ChunkStore {
@@ -27,6 +28,7 @@ export interface ChunkStore {
   findProject(id: number): Promise<Project | null>;
   /** The first chunk to start marks its notification sending (and emits notification.sending), once. */
   markNotificationSending(notificationId: number): Promise<void>;
+  /** May be up to STATUS_FRESH_MS old: the chunk runs of a process share their reads. */
   notificationStatus(notificationId: number): Promise<NotificationStatus | null>;
   /** Those a push service said are gone: kept as expired, never targeted again. */
   expireSubscriptions(projectId: number, ids: readonly number[]): Promise<void>;
@@ -46,7 +48,7 @@ export function chunkStore(db: Db): ChunkStore {
     findChunk: (notificationId, index) => findChunk(db, notificationId, index),
     findProject: (id) => findProject(db, id),
     markNotificationSending: (notificationId) => markNotificationSending(db, notificationId),
-    notificationStatus: (notificationId) => notificationStatus(db, notificationId),
+    notificationStatus: sharedReads((notificationId: number) => notificationStatus(db, notificationId), STATUS_FRESH_MS),
     expireSubscriptions: (projectId, ids) => expireSubscriptionsByIds(db, projectId, ids),
     saveCancelledChunkStats: (notificationId, index, stats) => saveCancelledChunkStats(db, notificationId, index, stats),
     completeChunk: (notificationId, index, stats) => completeChunk(db, notificationId, index, stats),
