@@ -14,11 +14,33 @@ export type LedgerOutcome =
   | { kind: 'expired'; quota?: boolean | undefined }
   | { kind: 'failed'; reason: string; status?: number | undefined };
 
-const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-2.lua', import.meta.url), 'utf8');
+const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-3.lua', import.meta.url), 'utf8');
 
 // '|' separates the parts of a live counter's field, so it never appears in a reason.
 const encode = (o: LedgerOutcome): string =>
   o.kind === 'delivered' ? 'd' : o.kind === 'pruned' ? 'p' : o.kind === 'expired' ? 'e' : `f:${o.reason.replaceAll('|', '_')}`;
+
+/**
+ * The script's arguments for `entries`: each outcome code, then its subscription ids joined by ','.
+ * Nearly every entry of a round is a delivery, so the loop keeps that group aside.
+ */
+function idsByCode(entries: readonly (readonly [subscriptionId: number, outcome: LedgerOutcome])[]): string[] {
+  let delivered = '';
+  let others: Map<string, string> | undefined;
+  for (const [id, o] of entries) {
+    if (o.kind === 'delivered') {
+      delivered = delivered === '' ? String(id) : `${delivered},${id}`;
+      continue;
+    }
+    const code = encode(o);
+    others ??= new Map();
+    const ids = others.get(code);
+    others.set(code, ids === undefined ? String(id) : `${ids},${id}`);
+  }
+  const args = delivered === '' ? [] : ['d', delivered];
+  if (others !== undefined) for (const [code, ids] of others) args.push(code, ids);
+  return args;
+}
 
 function tally(codes: Iterable<[string, number]>): NotificationStats {
   const s = { ...emptyStats(), failed: {} as Record<string, number> };
@@ -93,9 +115,8 @@ export class Ledger {
     expireSeconds: number,
   ): Promise<number> {
     if (entries.length === 0) return 0;
-    const args = entries.flatMap(([id, o]) => [String(id), encode(o)]);
     const run = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).pushcastRecordOutcomes!;
-    return run.call(this.redis, this.chunkKey(notificationId, chunk), this.liveKey(notificationId), `${chunk}|${platform}`, Math.max(60, Math.ceil(expireSeconds)), ...args);
+    return run.call(this.redis, this.chunkKey(notificationId, chunk), this.liveKey(notificationId), `${chunk}|${platform}`, Math.max(60, Math.ceil(expireSeconds)), ...idsByCode(entries));
   }
 
   /** Subscription ids of the chunk that already have a final outcome. */
