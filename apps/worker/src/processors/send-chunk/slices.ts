@@ -41,22 +41,10 @@ export function finalOutcome(o: SendOutcome): LedgerOutcome | null {
 }
 
 /**
- * Slices of one chunk waiting for their last answers at once. A slice's last few answers can come
- * long after the rest: over HTTP/2, a request whose body the connection window cut in two waits
- * behind every newer request (nghttp2's scheduler; a local APNs server's p99 is 3–4× its median),
- * and on the internet a slow request is ordinary. When each slice waited for its last answer, every
- * chunk of a worker stopped at each slice's end at once (the permits interleave their requests), and
- * the worker's requests in flight fell to none every ~2,000 requests (docs/benchmarks.md).
- */
-export const MAX_SLICES_IN_FLIGHT = 4;
-
-/**
- * Sends `todo` in slices of `sliceSize` (fewer when the throttle or the quota grant fewer). The next
- * slice starts once the one before has half its answers, so that a cancel or a shutdown stops a
- * running chunk within one slice, and a slow answer does not hold the chunk. Every run ends only
- * when all its slices are answered and in the ledger. Returns the recipients to retry, or the step
- * that ends the run early (deferred by the quota, the throttle, a shutdown or the credential
- * breaker; cancelled).
+ * Sends `todo` in slices of `sliceSize` (fewer when the throttle or the quota grant fewer), so that
+ * a cancel or a shutdown stops a running chunk within one slice; the ledger has every outcome of a
+ * slice before the next one starts. Returns the recipients to retry, or the step that ends the run
+ * early (deferred by the quota, the throttle or a shutdown; cancelled).
  */
 export async function sendSlices<R extends Recipient>(
   deps: StepDeps,
@@ -67,79 +55,27 @@ export async function sendSlices<R extends Recipient>(
   recording: RunRecording,
 ): Promise<{ readonly kind: 'sent'; readonly retry: RetryTally } | ChunkStep> {
   const retry: RetryTally = { ids: [], reasons: {}, notBefore: 0 };
-  const slices = new SlicesInFlight();
   let start = 0;
-  while (start < todo.length && !slices.ended) {
-    const stop = await checkpoint(deps, run, start > 0, slices);
+  while (start < todo.length) {
+    const stop = await checkpoint(deps, run, start > 0);
     if (stop) return stop;
     const paced = await pace(deps, run, Math.min(sliceSize, todo.length - start));
     if (paced === 'again') continue;
-    if ('kind' in paced) return (await slices.settled()) ?? paced;
+    if ('kind' in paced) return paced;
     const slice = todo.slice(start, start + paced.granted);
     start += slice.length;
-    await slices.start((halfway) => sendSlice(deps, run, send, slice, paced, recording, retry, halfway));
+    const refused = await sendSlice(deps, run, send, slice, paced, recording, retry);
+    if (refused) return refused;
   }
-  return (await slices.settled()) ?? { kind: 'sent', retry };
+  return { kind: 'sent', retry };
 }
 
-/**
- * The slices of one run still waiting for answers, and the first of them that ended the run (a
- * breaker's deferral) or failed. Each slice's own end (ledger, quota, pruning, breaker) runs when
- * its last answer comes.
- */
-class SlicesInFlight {
-  readonly #running = new Set<Promise<void>>();
-  #end: { readonly step: ChunkStep } | { readonly error: unknown } | undefined;
-
-  /** A slice has ended the run: no other may start. */
-  get ended(): boolean {
-    return this.#end !== undefined;
-  }
-
-  /**
-   * Starts a slice; resolves when it has half its answers (or has ended) and fewer than
-   * MAX_SLICES_IN_FLIGHT slices are still running.
-   */
-  async start(sendSlice: (halfway: () => void) => Promise<ChunkStep | undefined>): Promise<void> {
-    let halfway!: () => void;
-    const half = new Promise<void>((resolve) => (halfway = resolve));
-    const running: Promise<void> = sendSlice(halfway).then(
-      (step) => {
-        if (step) this.#end ??= { step };
-      },
-      (error: unknown) => {
-        this.#end ??= { error };
-      },
-    );
-    this.#running.add(running);
-    void running.then(() => {
-      this.#running.delete(running);
-      halfway();
-    });
-    await half;
-    while (this.#running.size >= MAX_SLICES_IN_FLIGHT) await Promise.race(this.#running);
-  }
-
-  /** Once every slice has ended: the step of the first that ended the run, or its error thrown. */
-  async settled(): Promise<ChunkStep | undefined> {
-    while (this.#running.size > 0) await Promise.all(this.#running);
-    const end = this.#end;
-    if (end !== undefined && 'error' in end) throw end.error;
-    return end?.step;
-  }
-}
-
-/**
- * Before a slice: a worker shutting down hands the rest back (once the slices in flight are in the
- * ledger); a cancelled notification stops.
- */
-async function checkpoint(deps: StepDeps, run: ChunkRun, afterASlice: boolean, slices: SlicesInFlight): Promise<ChunkStep | undefined> {
+/** Before a slice: a worker shutting down hands the rest back at once; a cancelled notification stops. */
+async function checkpoint(deps: StepDeps, run: ChunkRun, afterASlice: boolean): Promise<ChunkStep | undefined> {
   // Everyone sent so far is in the ledger; another worker takes the rest and skips them.
-  if (deps.handBack?.aborted) return (await slices.settled()) ?? { kind: 'defer', delayMs: 0, why: 'shutdown' };
+  if (deps.handBack?.aborted) return { kind: 'defer', delayMs: 0, why: 'shutdown' };
   if (afterASlice && (await cancellation.betweenSlices(deps, run.notification.id))) {
     run.log.info('cancelled during the chunk');
-    // A cancel wins over a breaker's deferral; an error still fails the run.
-    await slices.settled();
     return cancellation.stop(deps, run.notification.id, run.chunk.index);
   }
   return undefined;
@@ -180,9 +116,7 @@ async function sendSlice<R extends Recipient>(
   reservation: Reservation,
   recording: RunRecording,
   retry: RetryTally,
-  halfway: () => void,
 ): Promise<ChunkStep | undefined> {
-  const half = Math.ceil(slice.length / 2);
   let answered = 0;
   let delivered = 0;
   let retrying = 0;
@@ -203,8 +137,6 @@ async function sendSlice<R extends Recipient>(
       if (o.kind === 'retry') retry.notBefore = Math.max(retry.notBefore, o.notBefore);
     }
     refusals.note(o);
-    // A slice refused the project's credential waits for the breaker's verdict before the next one.
-    if (answered === half && refusals.refused === 0) halfway();
   };
   // Senders answer every recipient with an outcome; if one throws anyway, what it answered still
   // reaches the ledger, and its reservation stays counted (what it sent is unknown, and a quota
