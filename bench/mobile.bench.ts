@@ -22,6 +22,9 @@
  * same devices, API and servers, in alternating order — a change's before and after in the same run),
  * BENCH_COMPARE_ENV (JSON, e.g. '{"NODE_OPTIONS":"--v8-pool-size=2"}': the same, with this checkout's
  * worker and these variables added to its settings, or to BENCH_COMPARE_WORKER's),
+ * BENCH_WORKER_NODE_ARGS, BENCH_COMPARE_NODE_ARGS (node options of this checkout's worker and of the compared
+ * one, space-separated, e.g. '--single-threaded-gc', a V8 flag NODE_OPTIONS does not take; the second alone
+ * compares this checkout's worker with and without them),
  * BENCH_SERVER_NODE_ARGS (node options of the local APNs and FCM servers, space-separated, e.g.
  * '--max-semi-space-size=64': they share the two cores with the sender, so what they cost shows in its msg/s),
  * LEAN_APNS_REQUEST=pushcast (the lean APNs sender starts its requests with the worker's leanRequest,
@@ -60,7 +63,10 @@ const FAULTS_5XX = process.env.BENCH_FAULTS_5XX?.split(',').map(Number);
 const COMPARE_WORKER = process.env.BENCH_COMPARE_WORKER;
 if (COMPARE_WORKER) checkCompareTree(COMPARE_WORKER);
 const COMPARE_ENV = process.env.BENCH_COMPARE_ENV ? (JSON.parse(process.env.BENCH_COMPARE_ENV) as Record<string, string>) : undefined;
-const COMPARING = COMPARE_WORKER !== undefined || COMPARE_ENV !== undefined;
+const nodeArgsOf = (name: string): string[] | undefined => process.env[name]?.trim().split(/\s+/).filter(Boolean);
+const WORKER_NODE_ARGS = nodeArgsOf('BENCH_WORKER_NODE_ARGS');
+const COMPARE_NODE_ARGS = nodeArgsOf('BENCH_COMPARE_NODE_ARGS');
+const COMPARING = COMPARE_WORKER !== undefined || COMPARE_ENV !== undefined || COMPARE_NODE_ARGS !== undefined;
 const DATABASE = 'pushcast_bench_mobile';
 /** The APNs yardstick's row name (bench/lean-apns.ts). */
 const LEAN_APNS = `lean sender: node:http2, one session, 1,000 in flight, no queues${process.env.LEAN_APNS_REQUEST === 'pushcast' ? ", Pushcast's leanRequest" : ''}`;
@@ -295,6 +301,7 @@ try {
   const settings = ['WORKER_CONCURRENCY', 'APNS_MAX_IN_FLIGHT_PER_CREDENTIAL', 'FCM_MAX_IN_FLIGHT_PER_CREDENTIAL']
     .map((k) => `${k}=${(workerEnv as Record<string, string>)[k] ?? 'default'}`)
     .concat(process.env.BENCH_WORKER_ENV ? [`BENCH_WORKER_ENV=${process.env.BENCH_WORKER_ENV}`] : [])
+    .concat(WORKER_NODE_ARGS ? [`node ${WORKER_NODE_ARGS.join(' ')}`] : [])
     .join(', ');
   log(`devices: ${fmt(DEVICES)} per platform (distinct tokens); worker settings: ${settings}`);
   for (const platform of PLATFORMS) log(`${platform} ${faultLine(platform)}`);
@@ -312,7 +319,8 @@ try {
     const checkout = compared ? COMPARE_WORKER : undefined;
     const entry = checkout ? join(checkout, 'apps/worker/src/main.ts') : 'apps/worker/src/main.ts';
     const env = { ...workerEnv, ...(compared ? COMPARE_ENV : undefined), NODE_EXTRA_CA_CERTS: server.caFile };
-    const worker = run(entry, env, [], profile(compared ? 'compared' : 'pushcast', platform, round));
+    const nodeArgs = (compared ? COMPARE_NODE_ARGS : WORKER_NODE_ARGS) ?? [];
+    const worker = run(entry, env, [], [...nodeArgs, ...profile(compared ? 'compared' : 'pushcast', platform, round)]);
     procs.push(worker);
     if (process.env.BENCH_VERBOSE) worker.child.stdout.on('data', (d) => process.stderr.write(d));
     await settled(worker);
@@ -556,7 +564,8 @@ try {
 
 /** The compared worker's row name: another checkout's, or this one's with other settings. */
 function comparedName(checkout: string | undefined): string {
-  const env = COMPARE_ENV ? ` with ${JSON.stringify(COMPARE_ENV)}` : '';
+  const args = COMPARE_NODE_ARGS ? ` with node ${COMPARE_NODE_ARGS.join(' ')}` : '';
+  const env = `${COMPARE_ENV ? ` with ${JSON.stringify(COMPARE_ENV)}` : ''}${args}`;
   return checkout ? `before: the worker of ${checkout} (${gitCommit(checkout)})${env}` : `compared: this worker${env}`;
 }
 
