@@ -15,6 +15,7 @@ import type { CredentialsSource } from './channels/credentials.ts';
 import { fcmChannel } from './channels/fcm.ts';
 import { webChannel } from './channels/web.ts';
 import { makeSendChunkProcessor, type ChunkHandler } from './processors/send-chunk.ts';
+import { chunkStore } from './processors/send-chunk/deps.ts';
 import { makeSweepDeletedProjectsProcessor } from './processors/sweep-deleted-projects.ts';
 import { makePurgeIdempotencyKeysProcessor } from './processors/purge-idempotency-keys.ts';
 import { makeMaintainDeliveryRecordsProcessor } from './processors/maintain-delivery-records.ts';
@@ -98,6 +99,8 @@ export async function startWorker(
   const quota = new QuotaCounter(producer, config.redisStatePrefix);
   const chunkDeps = {
     db,
+    // One for every platform's chunks, so that their reads of a notification's status are shared.
+    store: chunkStore(db),
     ledger,
     // One round of ledger writes every 10 ms for all the chunks the process runs.
     outcomes: new OutcomeBatcher(undefined, (sendAll) => ledger.together(sendAll)),
