@@ -172,8 +172,8 @@ interface Row {
   apiCpu?: number;
   /** The whole machine's busy share over the window (both cores, every process: ours, PostgreSQL, Redis, anyone else's). */
   machineBusy: number;
-  /** Pushcast: seconds from the POST to the server's first 200, to its last, and to every chunk done. */
-  phases?: { firstOk: number; lastOk: number; done: number };
+  /** Pushcast: seconds from the POST to the server's first 200 and to its last. */
+  phases?: { firstOk: number; lastOk: number };
 }
 
 async function seed(db: Db, projectId: number, platform: Platform): Promise<void> {
@@ -249,7 +249,7 @@ try {
   const dir = mkdtempSync(join(tmpdir(), 'pushcast-bench-mobile-'));
   const servers = {} as Record<Platform, { proc: Proc; origin: string; caFile: string }>;
   const startServer = async (platform: Platform, env: Record<string, string>) => {
-    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
+    const nodeArgs = nodeArgsOf('BENCH_SERVER_NODE_ARGS') ?? [];
     if (process.env.BENCH_PROFILE_DIR) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE_DIR, `server-${platform}`)}`);
     const proc = run('bench/local-server.ts', { PLATFORM: platform, ...env }, [], nodeArgs);
     procs.push(proc);
@@ -399,7 +399,7 @@ try {
       apiCpu: aw.cpu,
       machineBusy,
       ...(ours.firstOkAt !== undefined && ours.lastOkAt !== undefined
-        ? { phases: { firstOk: (ours.firstOkAt - t0Epoch) / 1000, lastOk: (ours.lastOkAt - t0Epoch) / 1000, done: seconds } }
+        ? { phases: { firstOk: (ours.firstOkAt - t0Epoch) / 1000, lastOk: (ours.lastOkAt - t0Epoch) / 1000 } }
         : {}),
     };
     return { row, n };
@@ -616,7 +616,7 @@ function printPlatform(platform: Platform, rows: Row[], payloadBytes: number): v
       `server CPU ${r.serverCpu.toFixed(1)} s`,
     ].join('; ');
     const phases = r.phases
-      ? `; after the POST: first 200 at ${r.phases.firstOk.toFixed(2)} s, last at ${r.phases.lastOk.toFixed(2)} s (${fmt(r.delivered / (r.phases.lastOk - r.phases.firstOk))} msg/s between), every chunk done at ${r.phases.done.toFixed(2)} s`
+      ? `; after the POST: first 200 at ${r.phases.firstOk.toFixed(2)} s, last at ${r.phases.lastOk.toFixed(2)} s (${fmt(r.delivered / (r.phases.lastOk - r.phases.firstOk))} msg/s between), every chunk done at ${r.seconds.toFixed(2)} s`
       : '';
     const machine = `${r.apiCpu !== undefined ? `API CPU ${r.apiCpu.toFixed(1)} s; ` : ''}machine ${r.machineBusy.toFixed(0)}% busy (both cores, every process)`;
     log(
