@@ -298,7 +298,7 @@ try {
   }
 
   const workerEnv = { ...common, ...(process.env.BENCH_WORKER_ENV ? (JSON.parse(process.env.BENCH_WORKER_ENV) as Record<string, string>) : {}) };
-  const settings = ['WORKER_CONCURRENCY', 'APNS_MAX_IN_FLIGHT_PER_CREDENTIAL', 'FCM_MAX_IN_FLIGHT_PER_CREDENTIAL']
+  const settings = ['WORKER_CONCURRENCY', 'APNS_MAX_IN_FLIGHT_PER_CREDENTIAL', 'APNS_CONNECTIONS_PER_CREDENTIAL', 'FCM_MAX_IN_FLIGHT_PER_CREDENTIAL']
     .map((k) => `${k}=${(workerEnv as Record<string, string>)[k] ?? 'default'}`)
     .concat(process.env.BENCH_WORKER_ENV ? [`BENCH_WORKER_ENV=${process.env.BENCH_WORKER_ENV}`] : [])
     .concat(WORKER_NODE_ARGS ? [`node ${WORKER_NODE_ARGS.join(' ')}`] : [])

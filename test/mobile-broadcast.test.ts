@@ -224,7 +224,7 @@ describe('outcomes per platform', () => {
     for (const t of fcmOk) expect(p.fcm.receivedFor(t)).toHaveLength(1);
   });
 
-  it('an APNs 500 is retried for that token only: the session and the answers in flight on it are kept', { timeout: 60_000 }, async () => {
+  it('an APNs 500 is retried for that token only: the connections and the answers in flight on them are kept', { timeout: 60_000 }, async () => {
     const { projectId } = await createProject(p.server, 'apns-500');
     await giveProjectCredentials(p, projectId);
     const tokens = Array.from({ length: 3_000 }, (_, i) => apnsToken(`apns-500-${i}`));
@@ -238,6 +238,11 @@ describe('outcomes per platform', () => {
     const twice = tokens.filter((t) => p.apns.receivedFor(t).filter((r) => r.status === 200).length !== 1);
     expect(twice).toEqual([]);
     for (const t of crashing) expect(p.apns.receivedFor(t).map((r) => r.status)).toEqual([500, 200]);
+    // Over the four connections of APNS_CONNECTIONS_PER_CREDENTIAL's default, the requests taking them in turn.
+    const perConnection = new Map<number, number>();
+    for (const r of tokens.flatMap((t) => p.apns.receivedFor(t))) perConnection.set(r.connection, (perConnection.get(r.connection) ?? 0) + 1);
+    expect(perConnection.size).toBe(4);
+    for (const requests of perConnection.values()) expect(requests).toBeGreaterThanOrEqual(tokens.length / 4 - crashing.length);
   });
 
   it('a project without credentials for a platform counts its devices as failed with no_credentials', async () => {

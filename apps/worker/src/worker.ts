@@ -135,6 +135,7 @@ export async function startWorker(
         clients: apnsClients,
         tokens: new RedisApnsTokenStore(producer, config.redisStatePrefix),
         maxInFlightPerCredential: config.apnsMaxInFlightPerCredential,
+        connectionsPerCredential: config.apnsConnectionsPerCredential,
         url: config.apnsUrl,
         ca: options.apnsCa,
         observer: observability.metrics.providerObserver('apns'),

@@ -94,6 +94,7 @@ export const configSchema = z.object({
   PUSHCAST_APNS_URL: localOverrideUrl.optional(),
   PUSHCAST_FCM_URL: localOverrideUrl.optional(),
   APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
+  APNS_CONNECTIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).max(16).default(4),
   FCM_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(100),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
   BROWSER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(300),
@@ -153,8 +154,10 @@ export interface Config {
   readonly apnsUrl: string | undefined;
   /** FCM sends and Google's OAuth token requests go to this origin instead (a local FCM server). */
   readonly fcmUrl: string | undefined;
-  /** APNs requests a worker process keeps in flight per credential (one HTTP/2 session each). */
+  /** APNs requests a worker process keeps in flight per credential, over its connections. */
   readonly apnsMaxInFlightPerCredential: number;
+  /** HTTP/2 connections a worker process opens to APNs per credential; requests take them in turn. */
+  readonly apnsConnectionsPerCredential: number;
   /** FCM requests a worker process keeps in flight per credential (streams of one HTTP/2 session each). */
   readonly fcmMaxInFlightPerCredential: number;
   /** Requests one access token may make per minute, counted in Redis across API processes; 0 = no limit. */
@@ -226,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apnsUrl: c.PUSHCAST_APNS_URL?.replace(/\/$/, ''),
     fcmUrl: c.PUSHCAST_FCM_URL?.replace(/\/$/, ''),
     apnsMaxInFlightPerCredential: c.APNS_MAX_IN_FLIGHT_PER_CREDENTIAL,
+    apnsConnectionsPerCredential: c.APNS_CONNECTIONS_PER_CREDENTIAL,
     fcmMaxInFlightPerCredential: c.FCM_MAX_IN_FLIGHT_PER_CREDENTIAL,
     apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
     browserRateLimitPerMinute: c.BROWSER_RATE_LIMIT_PER_MINUTE,

@@ -401,6 +401,7 @@ describe('local APNs service, driven by the real @parse/node-apn', () => {
         byStatus: { 200: 2, 400: 2, 403: 1, 410: 1 },
         byReason: { Unregistered: 1, BadDeviceToken: 1, TopicDisallowed: 1, InvalidProviderToken: 1 },
         jwtInvalid: 1,
+        goaways: 0,
         tokensMinted: 1,
         tokensMintedByKey: { [cred.keyId]: 1 },
       });
@@ -416,6 +417,7 @@ describe('local APNs service, driven by the real @parse/node-apn', () => {
         byStatus: {},
         byReason: {},
         jwtInvalid: 0,
+        goaways: 0,
         tokensMinted: 0,
         tokensMintedByKey: {},
       });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createSecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { createSecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createLocalCertificate } from '@pushcast/local-tls';
@@ -39,6 +39,8 @@ export interface ReceivedApnsRequest {
   authority: string;
   /** Date.now() when the request was evaluated. */
   at: number;
+  /** The HTTP/2 connection it came over: 1 for the service's first, 2 for the next one opened, … */
+  connection: number;
 }
 
 export interface ApnsCounters {
@@ -49,6 +51,8 @@ export interface ApnsCounters {
   byReason: Record<string, number>;
   /** Requests answered 403 for their provider token: missing, invalid or expired. */
   jwtInvalid: number;
+  /** Connections retired with a graceful GOAWAY (`maxRequestsPerSession`). */
+  goaways: number;
   /** Distinct JWTs whose signature verified with a trusted key: how many provider tokens were minted. */
   tokensMinted: number;
   tokensMintedByKey: Record<string, number>;
@@ -66,6 +70,12 @@ export interface LocalApnsServiceOptions {
   onAnswer?: (token: string, status: number) => void;
   /** SETTINGS_MAX_CONCURRENT_STREAMS per connection; default 1000, what api.push.apple.com advertises. */
   maxConcurrentStreams?: number;
+  /**
+   * Default unlimited. After this many streams on one connection, the server retires it with a
+   * graceful GOAWAY naming the last stream it took, as a server going down for maintenance does:
+   * streams it took are answered, later ones are refused (REFUSED_STREAM).
+   */
+  maxRequestsPerSession?: number;
 }
 
 export interface TrustedApnsKey {
@@ -226,6 +236,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
     rawToken: string,
     bytes: number,
     body: Buffer | undefined,
+    connection: number,
   ): Answer => {
     const at = Date.now();
     const token = rawToken.toLowerCase();
@@ -309,6 +320,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
         payload,
         authority: headerValue(headers[':authority']) ?? headerValue(headers['host']) ?? '',
         at,
+        connection,
       };
       if (reason !== undefined) request.reason = reason;
       if (jwt.error !== undefined) request.jwt.error = jwt.error;
@@ -389,6 +401,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
   // Raw streams, not the compatibility API: this is the hot path of the benchmark.
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', noop);
+    if (opts.maxRequestsPerSession !== undefined) retireAfter(stream.session as NumberedSession | undefined, opts.maxRequestsPerSession);
     const method = headerValue(headers[':method']) ?? 'GET';
     const path = stripQuery(headerValue(headers[':path']) ?? '/');
     if (path.startsWith('/__')) {
@@ -414,7 +427,18 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
   const onPushEnd = function (this: PushStream): void {
     const { headers, token, bytes, chunks } = this[PUSH];
     const body = bytes <= MAX_VOIP_PAYLOAD_BYTES ? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes)) : undefined;
-    send(this, evaluatePush(headers, token, bytes, body));
+    send(this, evaluatePush(headers, token, bytes, body, (this.session as NumberedSession | undefined)?.[CONNECTION] ?? 0));
+  };
+  let connections = 0;
+  server.on('session', (session) => {
+    (session as NumberedSession)[CONNECTION] = ++connections;
+    (session as NumberedSession)[STREAMS] = 0;
+  });
+  const retireAfter = (session: NumberedSession | undefined, max: number): void => {
+    if (session === undefined || ++session[STREAMS] !== max) return;
+    counters.goaways++;
+    // close(): GOAWAY with the last stream nghttp2 has taken, then waits for those to finish.
+    session.close();
   };
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
@@ -498,7 +522,7 @@ export async function startLocalApnsService(opts: LocalApnsServiceOptions = {}):
 }
 
 function freshCounters(): ApnsCounters {
-  return { requests: 0, byStatus: {}, byReason: {}, jwtInvalid: 0, tokensMinted: 0, tokensMintedByKey: {} };
+  return { requests: 0, byStatus: {}, byReason: {}, jwtInvalid: 0, goaways: 0, tokensMinted: 0, tokensMintedByKey: {} };
 }
 
 function defaultReason(status: number): string {
@@ -554,6 +578,9 @@ function respond(stream: ServerHttp2Stream, status: number, headers: Record<stri
 }
 
 const PUSH = Symbol('push');
+const CONNECTION = Symbol('connection');
+const STREAMS = Symbol('streams');
+type NumberedSession = ServerHttp2Session & { [CONNECTION]: number; [STREAMS]: number };
 
 /** A push request's stream, with what its shared listeners need. */
 type PushStream = ServerHttp2Stream & {

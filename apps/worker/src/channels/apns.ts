@@ -9,6 +9,8 @@ export interface ApnsChannelDeps {
   readonly clients: ClientCache<ApnsClient>;
   readonly tokens: ApnsProviderTokens;
   readonly maxInFlightPerCredential: number;
+  /** HTTP/2 connections per credential, sharing its requests in flight. */
+  readonly connectionsPerCredential: number;
   /** A local APNs server instead of Apple's (tests, demo, benchmark). */
   readonly url?: string | undefined;
   readonly ca?: string | undefined;
@@ -16,7 +18,7 @@ export interface ApnsChannelDeps {
   readonly observer?: ProviderObserver | undefined;
 }
 
-/** APNs: device tokens, the project's .p8 credentials, one client (HTTP/2 session) per credential. */
+/** APNs: device tokens, the project's .p8 credentials, one client (its HTTP/2 connections) per credential. */
 export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient, 'apns'> {
   return {
     platform: 'apns',
@@ -32,6 +34,7 @@ export function apnsChannel(deps: ApnsChannelDeps): Channel<DeviceRecipient, 'ap
           credentials: apns,
           tokens: deps.tokens,
           maxInFlight: deps.maxInFlightPerCredential,
+          connections: deps.connectionsPerCredential,
           url: deps.url,
           ca: deps.ca,
           observer: deps.observer,

@@ -19,8 +19,14 @@ export interface ApnsTarget {
 export interface ApnsClientOptions {
   readonly credentials: ApnsCredentials;
   readonly tokens: ApnsProviderTokens;
-  /** Requests in flight at once on this client's HTTP/2 session, over all concurrent `send` calls. */
+  /** Requests in flight at once on this client's HTTP/2 sessions, over all concurrent `send` calls. */
   readonly maxInFlight: number;
+  /**
+   * HTTP/2 connections to APNs, taken in turn by the requests (default 1). Apple: "If you're
+   * sending many remote notifications, you can establish multiple connections to these servers to
+   * improve performance". Each connection's flow-control window bounds the bodies in flight on it.
+   */
+  readonly connections?: number;
   /** `https://host:port` instead of Apple's host (a local APNs server). */
   readonly url?: string | undefined;
   /** Trusted besides the system roots (tests); NODE_EXTRA_CA_CERTS also works. */
@@ -81,6 +87,7 @@ export class ApnsClient {
       // Apple allows 1,000 streams a connection; until its SETTINGS arrive, as many as the permits.
       peerMaxConcurrentStreams: options.maxInFlight,
       ca: options.ca,
+      connections: options.connections ?? 1,
     });
     this.#permits = new Permits(options.maxInFlight);
     this.#tokens = options.tokens;

@@ -17,6 +17,11 @@ export interface ExchangeSessionOptions {
   readonly peerMaxConcurrentStreams?: number;
   /** PEM trusted besides the system roots (a local server in tests). */
   readonly ca?: string | undefined;
+  /**
+   * Connections opened to the origin, requests taking them in turn (default 1). Each has its own
+   * flow-control window for request bodies, so that bodies are not held to one connection's.
+   */
+  readonly connections?: number;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -42,8 +47,8 @@ interface Exchange {
 type TaggedStream = ClientHttp2Stream & { [EXCHANGE]: Exchange };
 
 /**
- * One long-lived HTTP/2 session to a push service (FCM, APNs) carrying every request of a credential
- * as concurrent streams, each a request body out and a status, `retry-after` and (for an error) a
+ * Long-lived HTTP/2 sessions to a push service (FCM, APNs: one, or a few that requests take in turn)
+ * carrying every request of a credential as concurrent streams, each a request body out and a status, `retry-after` and (for an error) a
  * body back, at as little cost per request as Node's HTTP/2 allows: where firebase-admin's
  * `sendEach` opens a session (TCP + TLS handshake) per call of 500, and node-apn binds a promise, a
  * timer, a string decoder and five listeners to every stream.
@@ -64,7 +69,9 @@ export class ExchangeSession {
   readonly #connectOptions: http2.SecureClientSessionOptions;
   readonly #pending = new Set<TaggedStream>();
   readonly #sweep: NodeJS.Timeout;
-  #session: ClientHttp2Session | undefined;
+  /** One slot per connection; an empty slot opens its session at its next request. */
+  readonly #sessions: (ClientHttp2Session | undefined)[];
+  #turn = 0;
   #closed = false;
   /** Sessions opened, for tests and metrics. */
   opened = 0;
@@ -75,6 +82,7 @@ export class ExchangeSession {
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#idleMs = options.idleMs ?? 60_000;
     this.#connectOptions = { peerMaxConcurrentStreams: options.peerMaxConcurrentStreams ?? 100, ...(options.ca ? { ca: options.ca } : {}) };
+    this.#sessions = new Array<ClientHttp2Session | undefined>(Math.max(1, options.connections ?? 1)).fill(undefined);
     // One timer for all requests instead of one per stream.
     this.#sweep = setInterval(() => this.#cancelOverdue(), Math.max(10, Math.min(1000, this.#timeoutMs / 4)));
     this.#sweep.unref();
@@ -123,7 +131,7 @@ export class ExchangeSession {
         return;
       }
       // The session went away under this request (GOAWAY, closing): once more on a new one.
-      if (this.#session === session) this.#session = undefined;
+      this.#forget(session);
       try {
         session = this.#current();
         stream = leanRequest(session, exchange.headers);
@@ -149,29 +157,34 @@ export class ExchangeSession {
     return this.#pending.size;
   }
 
-  /** Fails what is in flight (the caller retries it) and closes the session. */
+  /** Fails what is in flight (the caller retries it) and closes the sessions. */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweep);
-    const session = this.#session;
-    this.#session = undefined;
-    if (session === undefined || session.destroyed) return;
-    await new Promise<void>((resolve) => {
-      session.once('close', () => resolve());
-      session.destroy();
-    });
+    const open = this.#sessions.filter((s): s is ClientHttp2Session => s !== undefined && !s.destroyed);
+    this.#sessions.fill(undefined);
+    await Promise.all(
+      open.map(
+        (session) =>
+          new Promise<void>((resolve) => {
+            session.once('close', () => resolve());
+            session.destroy();
+          }),
+      ),
+    );
   }
 
+  /** The session whose turn it is, opened if its slot is empty or its session is going away. */
   #current(): ClientHttp2Session {
-    const existing = this.#session;
+    const slot = this.#turn;
+    this.#turn = slot + 1 === this.#sessions.length ? 0 : slot + 1;
+    const existing = this.#sessions[slot];
     if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
     // Through the module object, so that redirectFcmTo (tests, the demo, the benchmark) applies here too.
     const session = http2.connect(this.#origin, this.#connectOptions);
     this.opened += 1;
-    this.#session = session;
-    const drop = () => {
-      if (this.#session === session) this.#session = undefined;
-    };
+    this.#sessions[slot] = session;
+    const drop = () => this.#forget(session);
     // Each stream reports its own failure; the session's error only means "open another".
     session.on('error', drop);
     session.on('goaway', drop);
@@ -181,6 +194,11 @@ export class ExchangeSession {
       session.close();
     });
     return session;
+  }
+
+  #forget(session: ClientHttp2Session): void {
+    const slot = this.#sessions.indexOf(session);
+    if (slot !== -1) this.#sessions[slot] = undefined;
   }
 
   #cancelOverdue(): void {
