@@ -238,11 +238,11 @@ describe('outcomes per platform', () => {
     const twice = tokens.filter((t) => p.apns.receivedFor(t).filter((r) => r.status === 200).length !== 1);
     expect(twice).toEqual([]);
     for (const t of crashing) expect(p.apns.receivedFor(t).map((r) => r.status)).toEqual([500, 200]);
-    // Over the eight connections of APNS_CONNECTIONS_PER_CREDENTIAL's default, the requests taking them in turn.
+    // Over the four connections of APNS_CONNECTIONS_PER_CREDENTIAL's default, the requests taking them in turn.
     const perConnection = new Map<number, number>();
     for (const r of tokens.flatMap((t) => p.apns.receivedFor(t))) perConnection.set(r.connection, (perConnection.get(r.connection) ?? 0) + 1);
-    expect(perConnection.size).toBe(8);
-    for (const requests of perConnection.values()) expect(requests).toBeGreaterThanOrEqual(tokens.length / 8 - crashing.length);
+    expect(perConnection.size).toBe(4);
+    for (const requests of perConnection.values()) expect(requests).toBeGreaterThanOrEqual(tokens.length / 4 - crashing.length);
   });
 
   it('a project without credentials for a platform counts its devices as failed with no_credentials', async () => {

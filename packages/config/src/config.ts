@@ -94,7 +94,7 @@ export const configSchema = z.object({
   PUSHCAST_APNS_URL: localOverrideUrl.optional(),
   PUSHCAST_FCM_URL: localOverrideUrl.optional(),
   APNS_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(1000),
-  APNS_CONNECTIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).max(16).default(8),
+  APNS_CONNECTIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).max(16).default(4),
   FCM_MAX_IN_FLIGHT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(10_000).default(100),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
   BROWSER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(300),
