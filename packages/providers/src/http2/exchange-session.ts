@@ -47,11 +47,12 @@ interface Exchange {
 type TaggedStream = ClientHttp2Stream & { [EXCHANGE]: Exchange };
 
 /**
- * Long-lived HTTP/2 sessions to a push service (FCM, APNs: one, or a few that requests take in turn)
- * carrying every request of a credential as concurrent streams, each a request body out and a status, `retry-after` and (for an error) a
- * body back, at as little cost per request as Node's HTTP/2 allows: where firebase-admin's
- * `sendEach` opens a session (TCP + TLS handshake) per call of 500, and node-apn binds a promise, a
- * timer, a string decoder and five listeners to every stream.
+ * Long-lived HTTP/2 sessions to a push service (FCM: one; APNs: a few, that requests take in turn)
+ * carrying every request of a credential as concurrent streams, each a request body out and a
+ * status, `retry-after` and (for an error) a body back, at as little cost per request as Node's
+ * HTTP/2 allows: where firebase-admin's `sendEach` opens a session (TCP + TLS handshake) per call
+ * of 500, and node-apn binds a promise, a timer, a string decoder and five listeners to every
+ * stream.
  * - GOAWAY: the session stops taking requests at once; streams it had accepted finish on it, the
  *   ones above its last stream id fail (the service never saw them) and the caller retries them;
  *   the next request opens a new session.
